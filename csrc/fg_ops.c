@@ -1,0 +1,1126 @@
+/* fg_ops.c: forward functions and backward rules for the table in
+ * fg_ops.def, and op application.
+ *
+ * A rule is a composition of ops from the same table, applied through
+ * fg_apply: when a tape is recording (a gradient taken inside an outer
+ * tape), the rule's ops are recorded like any others, so derivatives of
+ * any order need no special support.
+ */
+#include "fg_ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fg_kernels.h"
+#include "fg_gil.h"
+#include "fg_tape.h"
+
+#define R0 FG_READS_IN(0)
+#define R1 FG_READS_IN(1)
+#define R2 FG_READS_IN(2)
+#define RO FG_READS_OUT
+
+/* TensorFlow's names for dtypes, as its messages print them */
+static const char *tf_dtype(int dtype) {
+    static const char *names[FG_NDTYPES] = {"float", "double", "int32", "int64", "bool"};
+    return (dtype >= 0 && dtype < FG_NDTYPES) ? names[dtype] : "unknown";
+}
+
+static int dtype_mismatch(const fg_opdef *d, int input, int expected, int got) {
+    return fg_error_set(FG_ERR_INVALID,
+                        "cannot compute %s as input #%d(zero-based) was expected to be a %s tensor "
+                        "but is a %s tensor [Op:%s]",
+                        d->tf_name, input, tf_dtype(expected), tf_dtype(got), d->tf_name);
+}
+
+int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out) {
+    int nd = a_ndim > b_ndim ? a_ndim : b_ndim;
+    for (int i = 0; i < nd; i++) {
+        int ia = i - (nd - a_ndim), ib = i - (nd - b_ndim);
+        int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+        if (da == db || db == 1)
+            out[i] = da;
+        else if (da == 1)
+            out[i] = db;
+        else
+            return -1;
+    }
+    return nd;
+}
+
+/* Allocate the output and run a kernel with the GIL released when large. */
+#define RUN_KERNEL(out, call)                               \
+    do {                                                    \
+        void *tok_ = fg_gil_release_if((out)->size);        \
+        int rc_ = (call);                                   \
+        fg_gil_acquire(tok_);                               \
+        if (rc_ < 0) {                                      \
+            fg_decref(out);                                 \
+            return -1;                                      \
+        }                                                   \
+    } while (0)
+
+static int is_bool_result(int kind) {
+    return kind >= FG_B_EQ && kind <= FG_B_LOGICAL_OR;
+}
+
+/* ---------------------------------------------------------------- forwards */
+
+static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *a = in[0], *b = in[1];
+    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+    int64_t shape[FG_MAX_NDIM];
+    int nd = fg_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, shape);
+    if (nd < 0)
+        return fg_error_set(FG_ERR_INVALID, "Incompatible shapes: %s vs. %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    if (d->kind == FG_B_DIV && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
+        /* integer (floor) division: TF refuses a zero divisor */
+        for (int64_t i = 0; i < b->size; i++) {
+            int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
+            if (v == 0) return fg_error_set(FG_ERR_INVALID, "Integer division by zero [Op:%s]", d->tf_name);
+        }
+    }
+    fg_tensor *o = fg_tensor_new(is_bool_result(d->kind) ? FG_BOOL : a->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_binary(d->kind, a->dtype, a->data, a->ndim, a->shape, b->data, b->ndim,
+                              b->shape, o->data, nd, shape));
+    *out = o;
+    return 0;
+}
+
+static int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                     int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *x = in[0];
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, x->shape);
+    if (!o) return -1;
+    void *tok = fg_gil_release_if(o->size);
+    int rc = fg_k_unary(d->kind, x->dtype, x->data, o->data, x->size);
+    fg_gil_acquire(tok);
+    if (rc < 0) {
+        fg_decref(o);
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                            tf_dtype(x->dtype), d->tf_name);
+    }
+    *out = o;
+    return 0;
+}
+
+static int fwd_identity(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                        int nattrs, fg_tensor **out) {
+    (void)d, (void)n_in, (void)attrs, (void)nattrs;
+    *out = fg_tensor_alias(in[0], in[0]->ndim, in[0]->shape);
+    return *out ? 0 : -1;
+}
+
+static int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                    int nattrs, fg_tensor **out) {
+    (void)d, (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    int dst = (int)attrs[0];
+    if (dst == x->dtype) return fwd_identity(d, in, n_in, attrs, nattrs, out);
+    fg_tensor *o = fg_tensor_new(dst, x->ndim, x->shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_cast(x->dtype, x->data, dst, o->data, x->size));
+    *out = o;
+    return 0;
+}
+
+static int fwd_where(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                     int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *c = in[0], *x = in[1], *y = in[2];
+    if (c->dtype != FG_BOOL) return dtype_mismatch(d, 0, FG_BOOL, c->dtype);
+    if (x->dtype != y->dtype) return dtype_mismatch(d, 2, x->dtype, y->dtype);
+    int64_t s1[FG_MAX_NDIM], s2[FG_MAX_NDIM];
+    int nd = fg_broadcast_shapes(x->ndim, x->shape, y->ndim, y->shape, s1);
+    if (nd >= 0) nd = fg_broadcast_shapes(c->ndim, c->shape, nd, s1, s2);
+    if (nd < 0)
+        return fg_error_set(FG_ERR_INVALID, "condition %s, then %s, and else %s must be broadcastable [Op:%s]",
+                            fg_shape_str(c->ndim, c->shape), fg_shape_str(x->ndim, x->shape),
+                            fg_shape_str(y->ndim, y->shape), d->tf_name);
+    fg_tensor *o = fg_tensor_new(x->dtype, nd, s2);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_where(x->dtype, (const uint8_t *)c->data, c->ndim, c->shape, x->data, x->ndim,
+                             x->shape, y->data, y->ndim, y->shape, o->data, nd, s2));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [keepdims, mask over the input's axes...] */
+static int reduced_shape(const fg_tensor *x, const int64_t *attrs, int64_t *shape) {
+    int nd = 0;
+    for (int i = 0; i < x->ndim; i++) {
+        if (!attrs[1 + i])
+            shape[nd++] = x->shape[i];
+        else if (attrs[0])
+            shape[nd++] = 1;
+    }
+    return nd;
+}
+
+static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *x = in[0];
+    if (nattrs != 1 + x->ndim)
+        return fg_error_set(FG_ERR_INVALID, "reduction mask of %d axes for a rank-%d input [Op:%s]",
+                            nattrs - 1, x->ndim, d->tf_name);
+    int logical = d->kind == FG_R_ANY || d->kind == FG_R_ALL;
+    if (logical != (x->dtype == FG_BOOL)) {
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                            tf_dtype(x->dtype), d->tf_name);
+    }
+    int64_t shape[FG_MAX_NDIM];
+    uint8_t mask[FG_MAX_NDIM];
+    int nd = reduced_shape(x, attrs, shape);
+    for (int i = 0; i < x->ndim; i++) mask[i] = attrs[1 + i] != 0;
+    fg_tensor *o = fg_tensor_new(x->dtype, nd, shape);
+    if (!o) return -1;
+    void *tok = fg_gil_release_if(x->size);
+    int rc = fg_k_reduce(d->kind, x->dtype, x->data, x->ndim, x->shape, mask, o->data);
+    fg_gil_acquire(tok);
+    if (rc < 0) {
+        fg_decref(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                            int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    int nd = (int)attrs[0];
+    const int64_t *shape = attrs + 1;
+    int64_t check[FG_MAX_NDIM];
+    if (nd < x->ndim || fg_broadcast_shapes(x->ndim, x->shape, nd, shape, check) != nd ||
+        memcmp(check, shape, (size_t)nd * sizeof(int64_t)) != 0)
+        return fg_error_set(FG_ERR_INVALID, "Unable to broadcast tensor of shape %s to tensor of shape %s [Op:%s]",
+                            fg_shape_str(x->ndim, x->shape), fg_shape_str(nd, shape), d->tf_name);
+    fg_tensor *o = fg_tensor_new(x->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_broadcast_to(x->dtype, x->data, x->ndim, x->shape, o->data, nd, shape));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [ndim, shape...], at most one -1 */
+static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                       int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    int nd = (int)attrs[0];
+    if (nd > FG_MAX_NDIM) return fg_error_set(FG_ERR_INVALID, "reshape to rank %d exceeds %d", nd, FG_MAX_NDIM);
+    int64_t shape[FG_MAX_NDIM];
+    int64_t known = 1;
+    int unknown = -1;
+    for (int i = 0; i < nd; i++) {
+        shape[i] = attrs[1 + i];
+        if (shape[i] == -1) {
+            if (unknown >= 0)
+                return fg_error_set(FG_ERR_INVALID, "Only one input size may be -1, not both %d and %d [Op:%s]",
+                                    unknown, i, d->tf_name);
+            unknown = i;
+        } else if (shape[i] < 0) {
+            return fg_error_set(FG_ERR_INVALID, "Size %d must be non-negative, not %lld [Op:%s]", i,
+                                (long long)shape[i], d->tf_name);
+        } else {
+            known *= shape[i];
+        }
+    }
+    if (unknown >= 0) {
+        if (known == 0 || x->size % known != 0)
+            return fg_error_set(FG_ERR_INVALID,
+                                "Input to reshape is a tensor with %lld values, but the requested shape "
+                                "requires a multiple of %lld [Op:%s]",
+                                (long long)x->size, (long long)known, d->tf_name);
+        shape[unknown] = x->size / known;
+    } else if (known != x->size) {
+        return fg_error_set(FG_ERR_INVALID,
+                            "Input to reshape is a tensor with %lld values, but the requested shape has %lld [Op:%s]",
+                            (long long)x->size, (long long)known, d->tf_name);
+    }
+    *out = fg_tensor_alias(x, nd, shape);
+    return *out ? 0 : -1;
+}
+
+static int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                         int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *x = in[0];
+    if (nattrs != x->ndim)
+        return fg_error_set(FG_ERR_INVALID, "transpose expects a vector of size %d. But input(1) is a vector of size %d [Op:%s]",
+                            x->ndim, nattrs, d->tf_name);
+    int perm[FG_MAX_NDIM], seen[FG_MAX_NDIM] = {0};
+    int64_t shape[FG_MAX_NDIM];
+    for (int i = 0; i < x->ndim; i++) {
+        int64_t p = attrs[i];
+        if (p < 0) p += x->ndim;
+        if (p < 0 || p >= x->ndim || seen[p])
+            return fg_error_set(FG_ERR_INVALID, "%lld is out of range [0 .. %d) or repeated in perm [Op:%s]",
+                                (long long)attrs[i], x->ndim, d->tf_name);
+        seen[p] = 1;
+        perm[i] = (int)p;
+        shape[i] = x->shape[p];
+    }
+    int identity = 1;
+    for (int i = 0; i < x->ndim; i++) identity &= perm[i] == i;
+    if (identity) return fwd_identity(d, in, n_in, attrs, nattrs, out);
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_transpose(x->dtype, x->data, x->ndim, x->shape, perm, o->data));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [transpose_a, transpose_b] */
+static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *a = in[0], *b = in[1];
+    int ta = (int)attrs[0], tb = (int)attrs[1];
+    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+    if (a->ndim < 2 || b->ndim < 2)
+        return fg_error_set(FG_ERR_INVALID,
+                            "In[0] and In[1] has different ndims: %s vs. %s [Op:MatMul]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
+    int64_t m = a->shape[a->ndim - (ta ? 1 : 2)], ka = a->shape[a->ndim - (ta ? 2 : 1)];
+    int64_t kb = b->shape[b->ndim - (tb ? 1 : 2)], n = b->shape[b->ndim - (tb ? 2 : 1)];
+    if (ka != kb) {
+        if (a->ndim == 2 && b->ndim == 2)
+            return fg_error_set(FG_ERR_INVALID, "Matrix size-incompatible: In[0]: %s, In[1]: %s [Op:MatMul]",
+                                fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
+        return fg_error_set(FG_ERR_INVALID, "In[0] mismatch In[1] shape: %lld vs. %lld: %s %s %d %d [Op:%s]",
+                            (long long)ka, (long long)kb, fg_shape_str(a->ndim, a->shape),
+                            fg_shape_str(b->ndim, b->shape), ta, tb, d->tf_name);
+    }
+    int64_t bshape[FG_MAX_NDIM], abs_[FG_MAX_NDIM], bbs[FG_MAX_NDIM];
+    int bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, bshape);
+    if (bnd < 0 || bnd + 2 > FG_MAX_NDIM)
+        return fg_error_set(FG_ERR_INVALID, "In[0] and In[1] must have compatible batch dimensions: %s vs. %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    for (int i = 0; i < bnd; i++) {
+        int ia = i - (bnd - (a->ndim - 2)), ib = i - (bnd - (b->ndim - 2));
+        abs_[i] = ia >= 0 ? a->shape[ia] : 1;
+        bbs[i] = ib >= 0 ? b->shape[ib] : 1;
+    }
+    int64_t oshape[FG_MAX_NDIM];
+    memcpy(oshape, bshape, (size_t)bnd * sizeof(int64_t));
+    oshape[bnd] = m;
+    oshape[bnd + 1] = n;
+    fg_tensor *o = fg_tensor_new(a->dtype, bnd + 2, oshape);
+    if (!o) return -1;
+    /* BLAS may start its own threads: it runs with the GIL released but
+     * never inside an OpenMP region of ours. */
+    void *tok = fg_gil_release_if(o->size * (ka > 0 ? ka : 1));
+    int rc = fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb);
+    fg_gil_acquire(tok);
+    if (rc < 0) {
+        fg_decref(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+/* attrs = [start[nd], step[nd], len[nd]] */
+static int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                     int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *x = in[0];
+    int nd = x->ndim;
+    if (nattrs != 3 * nd)
+        return fg_error_set(FG_ERR_INVALID, "slice spec of %d values for a rank-%d input [Op:%s]", nattrs, nd, d->tf_name);
+    const int64_t *start = attrs, *step = attrs + nd, *len = attrs + 2 * nd;
+    for (int i = 0; i < nd; i++) {
+        int64_t last = start[i] + (len[i] - 1) * step[i];
+        if (len[i] < 0 || (len[i] > 0 && (start[i] < 0 || start[i] >= x->shape[i] || last < 0 || last >= x->shape[i])))
+            return fg_error_set(FG_ERR_INVALID, "slice index out of bounds on dimension %d of shape %s [Op:%s]", i,
+                                fg_shape_str(nd, x->shape), d->tf_name);
+    }
+    fg_tensor *o = fg_tensor_new(x->dtype, nd, len);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_slice(x->dtype, x->data, nd, x->shape, start, step, len, o->data));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [ndim, input shape[nd], start[nd], step[nd], len[nd]] */
+static int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                          int nattrs, fg_tensor **out) {
+    (void)d, (void)n_in, (void)nattrs;
+    fg_tensor *g = in[0];
+    int nd = (int)attrs[0];
+    const int64_t *shape = attrs + 1, *start = shape + nd, *step = start + nd, *len = step + nd;
+    fg_tensor *o = fg_tensor_new(g->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_slice_scatter(g->dtype, g->data, nd, shape, start, step, len, o->data));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [axis] */
+static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)nattrs;
+    if (n_in < 1) return fg_error_set(FG_ERR_INVALID, "ConcatOp needs at least one input [Op:%s]", d->tf_name);
+    fg_tensor *x0 = in[0];
+    int nd = x0->ndim;
+    int64_t axis = attrs[0];
+    if (axis < -nd || axis >= nd || nd == 0)
+        return fg_error_set(FG_ERR_INVALID, "ConcatOp : Expected concatenating dimensions in the range [%d, %d), but got %lld [Op:%s]",
+                            -nd, nd, (long long)axis, d->tf_name);
+    if (axis < 0) axis += nd;
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x0->shape, (size_t)nd * sizeof(int64_t));
+    shape[axis] = 0;
+    const void *ptrs_small[16];
+    const int64_t *shapes_small[16];
+    const void **ptrs = n_in <= 16 ? ptrs_small : (const void **)malloc((size_t)n_in * sizeof(void *));
+    const int64_t **shapes = n_in <= 16 ? shapes_small : (const int64_t **)malloc((size_t)n_in * sizeof(int64_t *));
+    int rc = 0;
+    if (!ptrs || !shapes) rc = fg_error_set(FG_ERR_NOMEM, "out of memory");
+    for (int k = 0; k < n_in && rc == 0; k++) {
+        fg_tensor *x = in[k];
+        if (x->dtype != x0->dtype) {
+            rc = dtype_mismatch(d, k, x0->dtype, x->dtype);
+            break;
+        }
+        int bad = x->ndim != nd;
+        for (int i = 0; !bad && i < nd; i++) bad = i != axis && x->shape[i] != x0->shape[i];
+        if (bad) {
+            int dim = 0;
+            while (x->ndim == nd && dim < nd && (dim == axis || x->shape[dim] == x0->shape[dim])) dim++;
+            rc = x->ndim != nd
+                     ? fg_error_set(FG_ERR_INVALID, "ConcatOp : Ranks of all input tensors should match: shape[0] = %s vs. shape[%d] = %s [Op:%s]",
+                                    fg_shape_str(nd, x0->shape), k, fg_shape_str(x->ndim, x->shape), d->tf_name)
+                     : fg_error_set(FG_ERR_INVALID, "ConcatOp : Dimension %d in both shapes must be equal: shape[0] = %s vs. shape[%d] = %s [Op:%s]",
+                                    dim, fg_shape_str(nd, x0->shape), k, fg_shape_str(x->ndim, x->shape), d->tf_name);
+            break;
+        }
+        shape[axis] += x->shape[axis];
+        ptrs[k] = x->data;
+        shapes[k] = x->shape;
+    }
+    fg_tensor *o = rc == 0 ? fg_tensor_new(x0->dtype, nd, shape) : NULL;
+    if (o) {
+        void *tok = fg_gil_release_if(o->size);
+        rc = fg_k_concat(x0->dtype, n_in, ptrs, nd, shapes, (int)axis, o->data);
+        fg_gil_acquire(tok);
+        if (rc < 0) {
+            fg_decref(o);
+            o = NULL;
+        }
+    } else {
+        rc = -1;
+    }
+    if (ptrs != ptrs_small) free(ptrs);
+    if (shapes != shapes_small) free(shapes);
+    *out = o;
+    return rc;
+}
+
+/* attrs = multiples per dim */
+static int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                    int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *x = in[0];
+    if (nattrs != x->ndim)
+        return fg_error_set(FG_ERR_INVALID, "Expected multiples argument to be a vector of length %d but got length %d [Op:%s]",
+                            x->ndim, nattrs, d->tf_name);
+    int64_t shape[FG_MAX_NDIM];
+    for (int i = 0; i < x->ndim; i++) {
+        if (attrs[i] < 0)
+            return fg_error_set(FG_ERR_INVALID, "Expected multiples[%d] >= 0, but got %lld [Op:%s]", i,
+                                (long long)attrs[i], d->tf_name);
+        shape[i] = x->shape[i] * attrs[i];
+    }
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_tile(x->dtype, x->data, x->ndim, x->shape, attrs, o->data));
+    *out = o;
+    return 0;
+}
+
+static int check_indices(const fg_opdef *d, const fg_tensor *idx, int64_t dim) {
+    if (idx->dtype != FG_I32 && idx->dtype != FG_I64)
+        return fg_error_set(FG_ERR_INVALID, "indices must be int32 or int64, not %s [Op:%s]", tf_dtype(idx->dtype), d->tf_name);
+    for (int64_t i = 0; i < idx->size; i++) {
+        int64_t v = idx->dtype == FG_I32 ? ((int32_t *)idx->data)[i] : ((int64_t *)idx->data)[i];
+        if (v < 0 || v >= dim)
+            return fg_error_set(FG_ERR_INVALID, "indices[%lld] = %lld is not in [0, %lld) [Op:%s]", (long long)i,
+                                (long long)v, (long long)dim, d->tf_name);
+    }
+    return 0;
+}
+
+/* attrs = [axis]; output shape params[:axis] + indices.shape + params[axis+1:] */
+static int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *p = in[0], *idx = in[1];
+    int64_t axis = attrs[0];
+    if (axis < 0) axis += p->ndim;
+    if (axis < 0 || axis >= p->ndim)
+        return fg_error_set(FG_ERR_INVALID, "Expected axis in the range [%d, %d), but got %lld [Op:%s]", -p->ndim,
+                            p->ndim, (long long)attrs[0], d->tf_name);
+    if (check_indices(d, idx, p->shape[axis]) < 0) return -1;
+    int nd = p->ndim - 1 + idx->ndim;
+    if (nd > FG_MAX_NDIM) return fg_error_set(FG_ERR_INVALID, "gather result rank %d exceeds %d", nd, FG_MAX_NDIM);
+    int64_t shape[FG_MAX_NDIM];
+    int k = 0;
+    for (int i = 0; i < axis; i++) shape[k++] = p->shape[i];
+    for (int i = 0; i < idx->ndim; i++) shape[k++] = idx->shape[i];
+    for (int i = (int)axis + 1; i < p->ndim; i++) shape[k++] = p->shape[i];
+    fg_tensor *o = fg_tensor_new(p->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_gather(p->dtype, p->data, p->ndim, p->shape, (int)axis, idx->dtype, idx->data, idx->size, o->data));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [axis, ndim, params shape...]; inputs (g, indices) */
+static int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                           int nattrs, fg_tensor **out) {
+    (void)d, (void)n_in, (void)nattrs;
+    fg_tensor *g = in[0], *idx = in[1];
+    int axis = (int)attrs[0], nd = (int)attrs[1];
+    const int64_t *shape = attrs + 2;
+    fg_tensor *o = fg_tensor_new(g->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_gather_scatter(g->dtype, g->data, nd, shape, axis, idx->dtype, idx->data, idx->size, o->data));
+    *out = o;
+    return 0;
+}
+
+static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                       int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (!fg_dtype_is_float(x->dtype))
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                            tf_dtype(x->dtype), d->tf_name);
+    if (x->ndim < 1) return fg_error_set(FG_ERR_INVALID, "logits must have >= 1 dimension, got %s [Op:%s]",
+                                         fg_shape_str(x->ndim, x->shape), d->tf_name);
+    int64_t cols = x->shape[x->ndim - 1];
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, x->shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_softmax(x->dtype, x->data, cols ? x->size / cols : 0, cols, o->data, d->kind));
+    *out = o;
+    return 0;
+}
+
+static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                      int nattrs, fg_tensor **out) {
+    (void)in, (void)n_in, (void)attrs, (void)nattrs, (void)out;
+    return fg_error_set(FG_ERR_RUNTIME, "%s is recorded by fg_tape_record_custom, never applied", d->name);
+}
+
+/* ------------------------------------------------------------------- rules */
+
+/* A rule's scratch: every tensor it makes is kept here and released at
+ * the end; a NULL anywhere (an error) short-circuits the rest. */
+#define RULE_TMP_MAX 48
+typedef struct {
+    fg_tensor *tmp[RULE_TMP_MAX];
+    int n;
+    int failed;
+} rctx;
+
+static fg_tensor *hold(rctx *c, fg_tensor *t) {
+    if (!t || c->n == RULE_TMP_MAX) {
+        if (t) fg_decref(t), fg_error_set(FG_ERR_RUNTIME, "rule scratch overflow");
+        c->failed = 1;
+        return NULL;
+    }
+    c->tmp[c->n++] = t;
+    return t;
+}
+
+static fg_tensor *ap(rctx *c, int op, int n, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
+    if (c->failed) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!in[i]) {
+            c->failed = 1;
+            return NULL;
+        }
+    return hold(c, fg_apply(op, n, in, attrs, nattrs));
+}
+
+static fg_tensor *ap1(rctx *c, int op, fg_tensor *a) { return ap(c, op, 1, &a, NULL, 0); }
+static fg_tensor *ap2(rctx *c, int op, fg_tensor *a, fg_tensor *b) {
+    fg_tensor *in[2] = {a, b};
+    return ap(c, op, 2, in, NULL, 0);
+}
+static fg_tensor *ap3(rctx *c, int op, fg_tensor *a, fg_tensor *b, fg_tensor *x) {
+    fg_tensor *in[3] = {a, b, x};
+    return ap(c, op, 3, in, NULL, 0);
+}
+static fg_tensor *constant(rctx *c, int dtype, double v) { return c->failed ? NULL : hold(c, fg_tensor_scalar(dtype, v)); }
+
+#define ADD(a, b) ap2(c, FG_OP_ADD, a, b)
+#define SUB(a, b) ap2(c, FG_OP_SUB, a, b)
+#define MUL(a, b) ap2(c, FG_OP_MUL, a, b)
+#define DIV(a, b) ap2(c, FG_OP_DIV, a, b)
+#define NEG(a) ap1(c, FG_OP_NEG, a)
+#define WHERE(k, a, b) ap3(c, FG_OP_WHERE, k, a, b)
+#define cst(dt, v) constant(c, dt, v)
+
+static fg_tensor *reshape_to(rctx *c, fg_tensor *x, int nd, const int64_t *shape) {
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = nd;
+    memcpy(at + 1, shape, (size_t)nd * sizeof(int64_t));
+    return ap(c, FG_OP_RESHAPE, 1, &x, at, nd + 1);
+}
+
+static fg_tensor *reduce_sum(rctx *c, fg_tensor *x, const uint8_t *mask, int keepdims) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = keepdims;
+    for (int i = 0; i < x->ndim; i++) at[1 + i] = mask[i];
+    return ap(c, FG_OP_REDUCE_SUM, 1, &x, at, 1 + x->ndim);
+}
+
+static fg_tensor *sum_last_axis_keep(rctx *c, fg_tensor *x) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    uint8_t mask[FG_MAX_NDIM] = {0};
+    mask[x->ndim - 1] = 1;
+    return reduce_sum(c, x, mask, 1);
+}
+
+static fg_tensor *zeros_like(rctx *c, const fg_tensor *x) { return c->failed ? NULL : hold(c, fg_zeros_like(x)); }
+
+/* Hand a result to the sweep: a new reference. */
+static fg_tensor *give(fg_tensor *t) {
+    fg_incref(t);
+    return t;
+}
+
+static int rule_end(rctx *c, fg_tensor **gin, int n) {
+    for (int i = 0; i < c->n; i++) fg_decref(c->tmp[i]);
+    if (!c->failed) return 0;
+    for (int i = 0; i < n; i++) {
+        fg_decref(gin[i]);
+        gin[i] = NULL;
+    }
+    return -1;
+}
+
+#define RULE_BEGIN rctx ctx_ = {{0}, 0, 0}, *c = &ctx_; (void)c
+#define RULE_END return rule_end(c, gin, node->n_in)
+#define X(i) (node->in[i])
+#define Y (node->out)
+#define DT (node->out->dtype)
+
+static int bwd_add(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    (void)node;
+    if (need[0]) gin[0] = give(g);
+    if (need[1]) gin[1] = give(g);
+    return 0;
+}
+
+static int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    (void)node;
+    if (need[0]) gin[0] = give(g);
+    return 0;
+}
+
+static int bwd_sub(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(g);
+    if (need[1]) gin[1] = give(NEG(g));
+    RULE_END;
+}
+
+static int bwd_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, X(1)));
+    if (need[1]) gin[1] = give(MUL(X(0), g));
+    RULE_END;
+}
+
+static int bwd_div(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(DIV(g, X(1)));
+    if (need[1]) gin[1] = give(MUL(g, DIV(DIV(NEG(X(0)), X(1)), X(1))));
+    RULE_END;
+}
+
+static int bwd_pow(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    int dt = X(0)->dtype;
+    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1)))));
+    if (need[1]) {
+        /* TF: log(x) taken as 0 where x <= 0 */
+        fg_tensor *zero = cst(dt, 0);
+        fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
+        gin[1] = give(MUL(MUL(g, Y), logx));
+    }
+    RULE_END;
+}
+
+/* TF sends the gradient of a tie to the first operand. */
+static int extremum_rule(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need, int cmp) {
+    RULE_BEGIN;
+    fg_tensor *mask = ap2(c, cmp, X(0), X(1));
+    fg_tensor *zero = cst(g->dtype, 0);
+    if (need[0]) gin[0] = give(WHERE(mask, g, zero));
+    if (need[1]) gin[1] = give(WHERE(mask, zero, g));
+    RULE_END;
+}
+static int bwd_maximum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    return extremum_rule(node, g, gin, need, FG_OP_GREATER_EQUAL);
+}
+static int bwd_minimum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    return extremum_rule(node, g, gin, need, FG_OP_LESS_EQUAL);
+}
+
+/* tanh_grad(y, h) = h * (1 - y^2) */
+static int bwd_tanh_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), MUL(X(0), cst(DT, -2))));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_TANH_GRAD, X(0), g));
+    RULE_END;
+}
+
+/* sigmoid_grad(y, h) = h * y * (1 - y) */
+static int bwd_sigmoid_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2)))));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_SIGMOID_GRAD, X(0), g));
+    RULE_END;
+}
+
+/* relu_grad(x, h) = x > 0 ? h : 0; flat in x */
+static int bwd_relu_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(zeros_like(c, X(0)));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
+    RULE_END;
+}
+
+/* sqrt_grad(y, h) = 0.5 * h / y = out */
+static int bwd_sqrt_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(NEG(DIV(MUL(g, Y), X(0))));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQRT_GRAD, X(0), g));
+    RULE_END;
+}
+
+static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(NEG(g));
+    RULE_END;
+}
+
+static int bwd_square(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, MUL(X(0), cst(DT, 2))));
+    RULE_END;
+}
+
+static int bwd_sqrt(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQRT_GRAD, Y, g));
+    RULE_END;
+}
+
+static int bwd_exp(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, Y));
+    RULE_END;
+}
+
+static int bwd_log(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(DIV(g, X(0)));
+    RULE_END;
+}
+
+static int bwd_log1p(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(DIV(g, ADD(X(0), cst(DT, 1))));
+    RULE_END;
+}
+
+static int bwd_sin(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_COS, X(0))));
+    RULE_END;
+}
+
+static int bwd_cos(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SIN, X(0)))));
+    RULE_END;
+}
+
+static int bwd_tan(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1))));
+    RULE_END;
+}
+
+static int bwd_tanh(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_TANH_GRAD, Y, g));
+    RULE_END;
+}
+
+static int bwd_sigmoid(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SIGMOID_GRAD, Y, g));
+    RULE_END;
+}
+
+static int bwd_abs(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGN, X(0))));
+    RULE_END;
+}
+
+/* Piecewise constant: TF answers zeros, not "unconnected". */
+static int bwd_zero(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    (void)g;
+    for (int i = 0; i < node->n_in; i++)
+        if (need[i]) gin[i] = give(zeros_like(c, X(i)));
+    RULE_END;
+}
+
+static int bwd_relu(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
+    RULE_END;
+}
+
+static int bwd_softplus(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGMOID, X(0))));
+    RULE_END;
+}
+
+static int bwd_reciprocal(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SQUARE, Y))));
+    RULE_END;
+}
+
+static int bwd_cast(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0] && fg_dtype_is_float(X(0)->dtype)) {
+        int64_t dst = X(0)->dtype;
+        gin[0] = give(ap(c, FG_OP_CAST, 1, &g, &dst, 1));
+    }
+    RULE_END;
+}
+
+static int bwd_where(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    fg_tensor *zero = cst(g->dtype, 0);
+    if (need[1]) gin[1] = give(WHERE(X(0), g, zero));
+    if (need[2]) gin[2] = give(WHERE(X(0), zero, g));
+    RULE_END;
+}
+
+/* g reshaped so that it broadcasts against the reduction's input */
+static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
+    int64_t shape[FG_MAX_NDIM];
+    const fg_tensor *x = X(0);
+    for (int i = 0; i < x->ndim; i++) shape[i] = node->attrs[1 + i] ? 1 : x->shape[i];
+    return reshape_to(c, t, x->ndim, shape);
+}
+
+static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        const fg_tensor *x = X(0);
+        int64_t at[1 + FG_MAX_NDIM];
+        at[0] = x->ndim;
+        memcpy(at + 1, x->shape, (size_t)x->ndim * sizeof(int64_t));
+        fg_tensor *gk = keepdims_view(c, node, g);
+        gin[0] = give(ap(c, FG_OP_BROADCAST_TO, 1, &gk, at, 1 + x->ndim));
+    }
+    RULE_END;
+}
+
+/* TF: the gradient is shared equally among tied extrema. */
+static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        uint8_t mask[FG_MAX_NDIM];
+        for (int i = 0; i < X(0)->ndim; i++) mask[i] = node->attrs[1 + i] != 0;
+        int64_t dt = X(0)->dtype;
+        fg_tensor *eq = ap2(c, FG_OP_EQUAL, X(0), keepdims_view(c, node, Y));
+        fg_tensor *ind = ap(c, FG_OP_CAST, 1, &eq, &dt, 1);
+        fg_tensor *count = reduce_sum(c, ind, mask, 1);
+        gin[0] = give(MUL(DIV(ind, count), keepdims_view(c, node, g)));
+    }
+    RULE_END;
+}
+
+/* d prod / d x_i = prod / x_i (inputs with zeros are not special-cased) */
+static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), DIV(keepdims_view(c, node, Y), X(0))));
+    RULE_END;
+}
+
+/* The sweep sums a broadcast gradient back to the input's shape. */
+static int bwd_broadcast_to(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    return bwd_identity(node, g, gin, need);
+}
+
+static int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(reshape_to(c, g, X(0)->ndim, X(0)->shape));
+    RULE_END;
+}
+
+static int bwd_transpose(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        int nd = X(0)->ndim;
+        int64_t inv[FG_MAX_NDIM];
+        for (int i = 0; i < nd; i++) {
+            int64_t p = node->attrs[i] < 0 ? node->attrs[i] + nd : node->attrs[i];
+            inv[p] = i;
+        }
+        gin[0] = give(ap(c, FG_OP_TRANSPOSE, 1, &g, inv, nd));
+    }
+    RULE_END;
+}
+
+static fg_tensor *matmul(rctx *c, fg_tensor *a, fg_tensor *b, int ta, int tb) {
+    int64_t at[2] = {ta, tb};
+    fg_tensor *in[2] = {a, b};
+    return ap(c, FG_OP_MATMUL, 2, in, at, 2);
+}
+
+/* TF's MatMul gradients for the four transpose cases; batch broadcasting
+ * is undone by the sweep's sum-to-shape. */
+static int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    int ta = (int)node->attrs[0], tb = (int)node->attrs[1];
+    fg_tensor *a = X(0), *b = X(1);
+    if (need[0])
+        gin[0] = give(!ta ? matmul(c, g, b, 0, !tb) : (!tb ? matmul(c, b, g, 0, 1) : matmul(c, b, g, 1, 1)));
+    if (need[1])
+        gin[1] = give(!tb ? matmul(c, a, g, !ta, 0) : (!ta ? matmul(c, g, a, 1, 0) : matmul(c, g, a, 1, 1)));
+    RULE_END;
+}
+
+static int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        const fg_tensor *x = X(0);
+        int nd = x->ndim;
+        int64_t at[1 + 4 * FG_MAX_NDIM];
+        at[0] = nd;
+        memcpy(at + 1, x->shape, (size_t)nd * sizeof(int64_t));
+        memcpy(at + 1 + nd, node->attrs, (size_t)(3 * nd) * sizeof(int64_t));
+        gin[0] = give(ap(c, FG_OP_SLICE_GRAD, 1, &g, at, 1 + 4 * nd));
+    }
+    RULE_END;
+}
+
+static int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        int nd = (int)node->attrs[0];
+        gin[0] = give(ap(c, FG_OP_SLICE, 1, &g, node->attrs + 1 + nd, 3 * nd));
+    }
+    RULE_END;
+}
+
+static int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    int nd = g->ndim;
+    int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + nd : node->attrs[0];
+    int64_t at[3 * FG_MAX_NDIM];
+    int64_t offset = 0;
+    for (int k = 0; k < node->n_in; k++) {
+        const fg_tensor *x = X(k);
+        if (need[k]) {
+            for (int i = 0; i < nd; i++) {
+                at[i] = i == axis ? offset : 0;
+                at[nd + i] = 1;
+                at[2 * nd + i] = x->shape[i];
+            }
+            gin[k] = give(ap(c, FG_OP_SLICE, 1, &g, at, 3 * nd));
+        }
+        offset += x->shape[axis];
+    }
+    RULE_END;
+}
+
+/* Tile: view g as [m0, d0, m1, d1, ...] and sum over the multiples. */
+static int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        const fg_tensor *x = X(0);
+        int nd = x->ndim;
+        if (2 * nd > FG_MAX_NDIM) {
+            fg_error_set(FG_ERR_INVALID, "tile gradient supports rank <= %d", FG_MAX_NDIM / 2);
+            c->failed = 1;
+        } else {
+            int64_t shape[FG_MAX_NDIM];
+            uint8_t mask[FG_MAX_NDIM];
+            for (int i = 0; i < nd; i++) {
+                shape[2 * i] = node->attrs[i];
+                shape[2 * i + 1] = x->shape[i];
+                mask[2 * i] = 1;
+                mask[2 * i + 1] = 0;
+            }
+            gin[0] = give(reduce_sum(c, reshape_to(c, g, 2 * nd, shape), mask, 0));
+        }
+    }
+    RULE_END;
+}
+
+static int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        const fg_tensor *p = X(0);
+        int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + p->ndim : node->attrs[0];
+        int64_t at[2 + FG_MAX_NDIM];
+        at[0] = axis;
+        at[1] = p->ndim;
+        memcpy(at + 2, p->shape, (size_t)p->ndim * sizeof(int64_t));
+        fg_tensor *in[2] = {g, X(1)};
+        gin[0] = give(ap(c, FG_OP_GATHER_GRAD, 2, in, at, 2 + p->ndim));
+    }
+    RULE_END;
+}
+
+static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        fg_tensor *in[2] = {g, X(1)};
+        gin[0] = give(ap(c, FG_OP_GATHER, 2, in, node->attrs, 1));
+    }
+    RULE_END;
+}
+
+static int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(MUL(Y, SUB(g, sum_last_axis_keep(c, MUL(g, Y)))));
+    RULE_END;
+}
+
+static int bwd_log_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(SUB(g, MUL(ap1(c, FG_OP_EXP, Y), sum_last_axis_keep(c, g))));
+    RULE_END;
+}
+
+static fg_custom_hook custom_call = NULL;
+static fg_release_hook custom_release = NULL, custom_retain = NULL;
+
+void fg_set_custom_hooks(fg_custom_hook call, fg_release_hook release, fg_release_hook retain) {
+    custom_call = call;
+    custom_release = release;
+    custom_retain = retain;
+}
+void fg_custom_retain(void *user) {
+    if (custom_retain) custom_retain(user);
+}
+void fg_custom_release(void *user) {
+    if (custom_release) custom_release(user);
+}
+
+static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    (void)need;
+    if (!custom_call) return fg_error_set(FG_ERR_RUNTIME, "no custom_gradient hook installed");
+    return custom_call(node->user, g, node->n_in, gin);
+}
+
+/* ------------------------------------------------------------------- table */
+
+const fg_opdef fg_ops[FG_NUM_OPS] = {
+#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, kind, reads, nondiff) \
+    {name, tf_name, n_in, fwd, bwd, kind, reads, nondiff},
+#include "fg_ops.def"
+#undef FG_OP
+};
+
+int fg_op_lookup(const char *name) {
+    for (int i = 0; i < FG_NUM_OPS; i++)
+        if (strcmp(fg_ops[i].name, name) == 0) return i;
+    return -1;
+}
+
+const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
+
+fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
+    const fg_opdef *d = &fg_ops[op];
+    if (d->n_in >= 0 && d->n_in != n_in) {
+        fg_error_set(FG_ERR_INVALID, "%s takes %d inputs, got %d", d->name, d->n_in, n_in);
+        return NULL;
+    }
+    fg_tensor *out = NULL;
+    if (d->forward(d, in, n_in, attrs, nattrs, &out) < 0) return NULL;
+    if (fg_tape_record(op, n_in, in, attrs, nattrs, out) < 0) {
+        fg_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---------------------------------------------------------------- composites */
+
+fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape) {
+    int lead = g->ndim - ndim;
+    if (lead < 0) {
+        fg_error_set(FG_ERR_INVALID, "cannot sum a gradient of shape %s to shape %s",
+                     fg_shape_str(g->ndim, g->shape), fg_shape_str(ndim, shape));
+        return NULL;
+    }
+    uint8_t mask[FG_MAX_NDIM];
+    int any = 0;
+    for (int i = 0; i < g->ndim; i++) {
+        mask[i] = i < lead || (shape[i - lead] == 1 && g->shape[i] != 1);
+        any |= mask[i];
+    }
+    rctx ctx_ = {{0}, 0, 0}, *c = &ctx_;
+    fg_tensor *r = any ? reduce_sum(c, g, mask, 0) : g;
+    if (r && !(r->ndim == ndim && memcmp(r->shape, shape, (size_t)ndim * sizeof(int64_t)) == 0))
+        r = reshape_to(c, r, ndim, shape);
+    fg_incref(r);
+    fg_tensor *dummy = NULL;
+    if (rule_end(c, &dummy, 0) < 0) {
+        fg_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims) {
+    int64_t count = 1;
+    for (int i = 0; i < x->ndim; i++)
+        if (mask[i]) count *= x->shape[i];
+    rctx ctx_ = {{0}, 0, 0}, *c = &ctx_;
+    fg_tensor *s = reduce_sum(c, x, mask, keepdims);
+    fg_tensor *r = fg_dtype_is_float(x->dtype) ? DIV(s, cst(x->dtype, (double)count))
+                                               : ap2(c, FG_OP_FLOORDIV, s, cst(x->dtype, (double)(count ? count : 1)));
+    fg_incref(r);
+    fg_tensor *dummy = NULL;
+    if (rule_end(c, &dummy, 0) < 0) {
+        fg_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+fg_tensor *fg_ones_like(const fg_tensor *x) {
+    fg_tensor *t = fg_tensor_new(x->dtype, x->ndim, x->shape);
+    if (t) fg_k_fill(t->dtype, t->data, t->size, 1.0);
+    return t;
+}
+
+fg_tensor *fg_zeros_like(const fg_tensor *x) { return fg_tensor_zeros(x->dtype, x->ndim, x->shape); }

@@ -1,0 +1,69 @@
+/* fg_ops.h: the op table (generated from fg_ops.def) and op application.
+ *
+ * Plain C. Keep in sync with fastgrad/_cops.pxd.
+ */
+#ifndef FG_OPS_H
+#define FG_OPS_H
+
+#include "fg_tensor.h"
+
+#define FG_READS_IN(i) (1u << (i))
+#define FG_READS_OUT (1u << 8)
+
+typedef enum {
+#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, kind, reads, nondiff) FG_OP_##ID,
+#include "fg_ops.def"
+#undef FG_OP
+    FG_NUM_OPS
+} fg_op_id;
+
+struct fg_node;
+struct fg_opdef;
+
+typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, int n_in,
+                             const int64_t *attrs, int nattrs, fg_tensor **out);
+/* gin[i] receives a new reference (or stays NULL) for each input with
+ * need[i]; shapes may still be broadcast: the sweep sums them to shape. */
+typedef int (*fg_backward_fn)(const struct fg_node *node, fg_tensor *g, fg_tensor **gin,
+                              const uint8_t *need);
+
+typedef struct fg_opdef {
+    const char *name;
+    const char *tf_name;
+    int n_in;
+    fg_forward_fn forward;
+    fg_backward_fn backward;
+    int kind;
+    unsigned reads;
+    unsigned nondiff;
+} fg_opdef;
+
+extern const fg_opdef fg_ops[FG_NUM_OPS];
+
+int fg_op_lookup(const char *name); /* -1 when unknown */
+const char *fg_op_name(int op);
+
+/* Run op on inputs; record it on every recording tape of this thread
+ * that watches an input. Returns a new reference, or NULL with the error
+ * set. */
+fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs);
+
+/* Composites: built from primitives, so their gradients come for free. */
+fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape);
+fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims);
+fg_tensor *fg_ones_like(const fg_tensor *x);
+fg_tensor *fg_zeros_like(const fg_tensor *x);
+
+/* NumPy broadcasting of two shapes into out (returns ndim, -1 if they do
+ * not broadcast). */
+int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out);
+
+/* custom_gradient: the binding's rule, called as
+ * hook(user, g, n_in, gin) filling new references into gin[i] (or NULL). */
+typedef int (*fg_custom_hook)(void *user, fg_tensor *g, int n_in, fg_tensor **gin);
+typedef void (*fg_release_hook)(void *user);
+void fg_set_custom_hooks(fg_custom_hook call, fg_release_hook release, fg_release_hook retain);
+void fg_custom_retain(void *user);
+void fg_custom_release(void *user);
+
+#endif

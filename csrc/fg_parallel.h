@@ -1,0 +1,25 @@
+/* fg_parallel.h: the one place that touches OpenMP.
+ *
+ * Plain C. Keep in sync with fastgrad/_cparallel.pxd.
+ * Thread counts are read at call time. Without OpenMP everything runs
+ * serially and fg_get_num_threads() still returns what was set.
+ */
+#ifndef FG_PARALLEL_H
+#define FG_PARALLEL_H
+
+#include <stdint.h>
+
+/* Elementwise loops with fewer elements than this stay serial: below it
+ * waking threads costs more than it saves (measured, see README). */
+#define FG_PARALLEL_MIN_ELEMENTS 32768
+/* Reductions sum fixed blocks of this many elements, so the order of
+ * additions (and the result) does not depend on the thread count. */
+#define FG_REDUCE_BLOCK 4096
+
+int fg_openmp_enabled(void);
+void fg_set_num_threads(int n);   /* n < 1: back to the default */
+int fg_get_num_threads(void);     /* what set, else env/default */
+/* threads to use for a loop of n elements (1 below the threshold) */
+int fg_threads_for(int64_t n);
+
+#endif

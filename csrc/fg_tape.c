@@ -1,0 +1,383 @@
+/* fg_tape.c: tapes, the per-thread recording stack and the reverse sweep. */
+#include "fg_tape.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static _Thread_local fg_tape *active[FG_MAX_ACTIVE_TAPES];
+static _Thread_local int n_active = 0;
+
+int fg_tapes_recording(void) { return n_active; }
+
+/* ---- id -> slot map (open addressing, linear probing) ---- */
+
+static inline uint64_t hash_id(int64_t id) {
+    uint64_t x = (uint64_t)id;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+int64_t fg_tape_slot(const fg_tape *t, int64_t id) {
+    if (t->hcount == 0) return -1;
+    uint64_t mask = (uint64_t)t->hcap - 1;
+    for (uint64_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
+        int64_t k = t->keys[i];
+        if (k == id) return t->vals[i];
+        if (k == 0) return -1;
+    }
+}
+
+static int map_grow(fg_tape *t) {
+    int64_t ncap = t->hcap ? t->hcap * 2 : 64;
+    int64_t *nk = (int64_t *)calloc((size_t)ncap, sizeof(int64_t));
+    int64_t *nv = (int64_t *)malloc((size_t)ncap * sizeof(int64_t));
+    if (!nk || !nv) {
+        free(nk);
+        free(nv);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
+    }
+    uint64_t mask = (uint64_t)ncap - 1;
+    for (int64_t j = 0; j < t->hcap; j++) {
+        if (!t->keys[j]) continue;
+        uint64_t i = hash_id(t->keys[j]) & mask;
+        while (nk[i]) i = (i + 1) & mask;
+        nk[i] = t->keys[j];
+        nv[i] = t->vals[j];
+    }
+    free(t->keys);
+    free(t->vals);
+    t->keys = nk;
+    t->vals = nv;
+    t->hcap = ncap;
+    return 0;
+}
+
+/* Give id a new slot (ids are > 0). Returns the slot or -1. */
+static int64_t map_add(fg_tape *t, int64_t id) {
+    if ((t->hcount + 1) * 2 > t->hcap && map_grow(t) < 0) return -1;
+    uint64_t mask = (uint64_t)t->hcap - 1;
+    uint64_t i = hash_id(id) & mask;
+    while (t->keys[i] && t->keys[i] != id) i = (i + 1) & mask;
+    if (!t->keys[i]) t->hcount++;
+    t->keys[i] = id;
+    t->vals[i] = t->n_slots++;
+    return t->vals[i];
+}
+
+/* ---- tapes ---- */
+
+fg_tape *fg_tape_new(int persistent, int watch_accessed_variables) {
+    fg_tape *t = (fg_tape *)calloc(1, sizeof(fg_tape));
+    if (!t) {
+        fg_error_set(FG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    t->persistent = persistent;
+    t->watch_accessed_variables = watch_accessed_variables;
+    return t;
+}
+
+static void node_release(fg_node *n) {
+    for (int i = 0; i < n->n_in; i++) fg_decref(n->in[i]);
+    fg_decref(n->out);
+    if (n->in != n->in_inline) free(n->in);
+    if (n->in_slot != n->in_slot_inline) free(n->in_slot);
+    if (n->attrs != n->attrs_inline) free(n->attrs);
+    if (n->user) fg_custom_release(n->user);
+    n->in = n->in_inline;
+    n->in_slot = n->in_slot_inline;
+    n->attrs = n->attrs_inline;
+    n->n_in = 0;
+    n->nattrs = 0;
+    n->out = NULL;
+    n->user = NULL;
+}
+
+void fg_tape_clear(fg_tape *t) {
+    for (int64_t i = 0; i < t->n_nodes; i++) node_release(&t->nodes[i]);
+    t->n_nodes = 0;
+    if (t->keys) memset(t->keys, 0, (size_t)t->hcap * sizeof(int64_t));
+    t->hcount = 0;
+    t->n_slots = 0;
+    t->n_accessed = 0;
+}
+
+void fg_tape_free(fg_tape *t) {
+    if (!t) return;
+    if (t->recording) fg_tape_pop(t);
+    fg_tape_clear(t);
+    free(t->nodes);
+    free(t->keys);
+    free(t->vals);
+    free(t->accessed);
+    free(t);
+}
+
+int fg_tape_push(fg_tape *t) {
+    if (t->recording) return 0;
+    if (n_active == FG_MAX_ACTIVE_TAPES)
+        return fg_error_set(FG_ERR_RUNTIME, "more than %d tapes recording at once", FG_MAX_ACTIVE_TAPES);
+    active[n_active++] = t;
+    t->recording = 1;
+    return 0;
+}
+
+void fg_tape_pop(fg_tape *t) {
+    if (!t->recording) return;
+    for (int i = n_active - 1; i >= 0; i--) {
+        if (active[i] == t) {
+            memmove(&active[i], &active[i + 1], (size_t)(n_active - i - 1) * sizeof(active[0]));
+            n_active--;
+            break;
+        }
+    }
+    t->recording = 0;
+}
+
+int fg_tape_watch(fg_tape *t, const fg_tensor *x) {
+    if (!fg_dtype_is_float(x->dtype)) return 0;
+    if (fg_tape_slot(t, x->id) < 0 && map_add(t, x->id) < 0) return -1;
+    return 1;
+}
+
+static int note_accessed(fg_tape *t, int64_t id) {
+    if (t->n_accessed == t->cap_accessed) {
+        int64_t ncap = t->cap_accessed ? t->cap_accessed * 2 : 8;
+        int64_t *na = (int64_t *)realloc(t->accessed, (size_t)ncap * sizeof(int64_t));
+        if (!na) return fg_error_set(FG_ERR_NOMEM, "out of memory");
+        t->accessed = na;
+        t->cap_accessed = ncap;
+    }
+    t->accessed[t->n_accessed++] = id;
+    return 0;
+}
+
+/* What the node keeps of an input or output: the tensor itself when the
+ * rule reads it (or it is tiny), else a shape-only header. */
+static fg_tensor *keep(fg_tensor *x, int read) {
+    if (read || x->size <= 2) {
+        fg_incref(x);
+        return x;
+    }
+    return fg_tensor_meta(x);
+}
+
+static fg_node *node_alloc(fg_tape *t) {
+    if (t->n_nodes == t->cap_nodes) {
+        int64_t ncap = t->cap_nodes ? t->cap_nodes * 2 : 16;
+        fg_node *nn = (fg_node *)realloc(t->nodes, (size_t)ncap * sizeof(fg_node));
+        if (!nn) {
+            fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
+            return NULL;
+        }
+        t->nodes = nn;
+        t->cap_nodes = ncap;
+    }
+    return &t->nodes[t->n_nodes];
+}
+
+static int record_on(fg_tape *t, int op, int n_in, fg_tensor *const *in, const int64_t *attrs,
+                     int nattrs, fg_tensor *out, void *user, const int64_t *slots) {
+    const fg_opdef *d = &fg_ops[op];
+    fg_node *n = node_alloc(t);
+    if (!n) return -1;
+    memset(n, 0, sizeof(*n));
+    n->op = op;
+    n->in = n_in <= FG_NODE_INLINE ? n->in_inline : (fg_tensor **)malloc((size_t)n_in * sizeof(fg_tensor *));
+    n->in_slot = n_in <= FG_NODE_INLINE ? n->in_slot_inline : (int64_t *)malloc((size_t)n_in * sizeof(int64_t));
+    n->attrs = nattrs <= FG_NODE_INLINE_ATTRS ? n->attrs_inline : (int64_t *)malloc((size_t)nattrs * sizeof(int64_t));
+    if (!n->in || !n->in_slot || !n->attrs) {
+        if (n->in != n->in_inline) free(n->in);
+        if (n->in_slot != n->in_slot_inline) free(n->in_slot);
+        if (n->attrs != n->attrs_inline) free(n->attrs);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory recording an op");
+    }
+    for (int i = 0; i < n_in; i++) {
+        n->in[i] = keep(in[i], (d->reads >> (i < 8 ? i : 7)) & 1);
+        n->in_slot[i] = slots[i];
+    }
+    n->n_in = n_in;
+    for (int i = 0; i < nattrs; i++) n->attrs[i] = attrs[i];
+    n->nattrs = nattrs;
+    n->out = keep(out, (d->reads & FG_READS_OUT) != 0);
+    n->user = user;
+    if (user) fg_custom_retain(user);
+    n->out_slot = map_add(t, out->id);
+    if (n->out_slot < 0) {
+        node_release(n);
+        return -1;
+    }
+    t->n_nodes++;
+    return 0;
+}
+
+static int record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs,
+                  fg_tensor *out, void *user) {
+    const fg_opdef *d = &fg_ops[op];
+    int64_t slots_small[8];
+    int64_t *slots = n_in <= 8 ? slots_small : (int64_t *)malloc((size_t)n_in * sizeof(int64_t));
+    if (!slots) return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    int rc = 0;
+    for (int k = 0; k < n_active && rc == 0; k++) {
+        fg_tape *t = active[k];
+        int any = 0;
+        for (int i = 0; i < n_in; i++) {
+            fg_tensor *x = in[i];
+            slots[i] = -1;
+            if (!fg_dtype_is_float(x->dtype) || ((d->nondiff >> (i < 31 ? i : 31)) & 1)) continue;
+            int64_t s = fg_tape_slot(t, x->id);
+            if (s < 0 && (x->flags & FG_FLAG_TRAINABLE) && t->watch_accessed_variables) {
+                s = map_add(t, x->id);
+                if (s < 0 || note_accessed(t, x->id) < 0) {
+                    rc = -1;
+                    break;
+                }
+            }
+            slots[i] = s;
+            any |= s >= 0;
+        }
+        if (rc == 0 && any && fg_dtype_is_float(out->dtype))
+            rc = record_on(t, op, n_in, in, attrs, nattrs, out, user, slots);
+    }
+    if (slots != slots_small) free(slots);
+    return rc;
+}
+
+int fg_tape_record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs,
+                   fg_tensor *out) {
+    if (n_active == 0 || !fg_ops[op].backward) return 0;
+    return record(op, n_in, in, attrs, nattrs, out, NULL);
+}
+
+int fg_tape_record_custom(int n_in, fg_tensor *const *in, fg_tensor *out, void *user) {
+    if (n_active == 0) return 0;
+    return record(FG_OP_CUSTOM, n_in, in, NULL, 0, out, user);
+}
+
+/* ---- the reverse sweep ---- */
+
+static int accumulate(fg_tensor **slot, fg_tensor *g) {
+    if (!*slot) { /* the first contribution is adopted, not copied */
+        *slot = g;
+        return 0;
+    }
+    fg_tensor *pair[2] = {*slot, g};
+    fg_tensor *sum = fg_apply(FG_OP_ADD, 2, pair, NULL, 0);
+    fg_decref(g);
+    if (!sum) return -1;
+    fg_decref(*slot);
+    *slot = sum;
+    return 0;
+}
+
+int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
+                     fg_tensor *const *seeds, int n_sources, fg_tensor *const *sources,
+                     fg_tensor **result) {
+    /* Snapshot: a persistent tape that records its own sweep grows while
+     * we walk it; the new nodes are not part of this gradient. */
+    int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
+    int rc = -1;
+    for (int k = 0; k < n_sources; k++) result[k] = NULL;
+    uint8_t *useful = (uint8_t *)calloc((size_t)n_slots + 1, 1);
+    int64_t *src_slot = (int64_t *)malloc(((size_t)n_sources + 1) * sizeof(int64_t));
+    fg_tensor **grads = (fg_tensor **)calloc((size_t)n_slots + 1, sizeof(fg_tensor *));
+    if (!useful || !grads || !src_slot) {
+        fg_error_set(FG_ERR_NOMEM, "out of memory computing a gradient");
+        goto done;
+    }
+    /* Forward marking: which slots depend on a source. */
+    for (int k = 0; k < n_sources; k++) {
+        src_slot[k] = fg_tape_slot(t, sources[k]->id);
+        if (src_slot[k] >= 0 && src_slot[k] < n_slots) useful[src_slot[k]] = 2;
+    }
+    for (int64_t i = 0; i < n_nodes; i++) {
+        const fg_node *n = &t->nodes[i];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in_slot[j] >= 0 && useful[n->in_slot[j]]) {
+                useful[n->out_slot] |= 1;
+                break;
+            }
+    }
+    for (int k = 0; k < n_targets; k++) {
+        int64_t s = fg_tape_slot(t, targets[k]->id);
+        if (s < 0 || s >= n_slots || !useful[s]) continue;
+        fg_tensor *seed = seeds && seeds[k] ? seeds[k] : NULL;
+        if (seed)
+            fg_incref(seed);
+        else if (!(seed = fg_ones_like(targets[k])))
+            goto done;
+        if (accumulate(&grads[s], seed) < 0) goto done;
+    }
+    for (int64_t i = n_nodes - 1; i >= 0; i--) {
+        fg_node node = t->nodes[i]; /* a copy: recording may move the array */
+        fg_tensor *g = grads[node.out_slot];
+        if (!g) continue;
+        if (t->nodes[i].in == t->nodes[i].in_inline) node.in = node.in_inline;
+        if (t->nodes[i].in_slot == t->nodes[i].in_slot_inline) node.in_slot = node.in_slot_inline;
+        if (t->nodes[i].attrs == t->nodes[i].attrs_inline) node.attrs = node.attrs_inline;
+        uint8_t need_small[8];
+        uint8_t *need = node.n_in <= 8 ? need_small : (uint8_t *)malloc((size_t)node.n_in);
+        fg_tensor *gin_small[8] = {0};
+        fg_tensor **gin = node.n_in <= 8 ? gin_small : (fg_tensor **)calloc((size_t)node.n_in, sizeof(fg_tensor *));
+        if (!need || !gin) {
+            fg_error_set(FG_ERR_NOMEM, "out of memory computing a gradient");
+            goto done;
+        }
+        int any = 0;
+        for (int j = 0; j < node.n_in; j++) {
+            need[j] = node.in_slot[j] >= 0 && useful[node.in_slot[j]];
+            any |= need[j];
+        }
+        int ok = !any || fg_ops[node.op].backward(&node, g, gin, need) == 0;
+        for (int j = 0; ok && j < node.n_in; j++) {
+            fg_tensor *gj = gin[j];
+            gin[j] = NULL;
+            if (!gj || !need[j]) {
+                fg_decref(gj);
+                continue;
+            }
+            const fg_tensor *x = node.in[j];
+            if (!fg_same_shape(gj, x)) {
+                fg_tensor *r = fg_sum_to_shape(gj, x->ndim, x->shape);
+                fg_decref(gj);
+                if (!(gj = r)) {
+                    ok = 0;
+                    break;
+                }
+            }
+            if (accumulate(&grads[node.in_slot[j]], gj) < 0) ok = 0;
+        }
+        for (int j = 0; j < node.n_in; j++) fg_decref(gin[j]);
+        if (need != need_small) free(need);
+        if (gin != gin_small) free(gin);
+        if (!ok) goto done;
+        /* Every contribution to this slot is in: free it unless asked for. */
+        if (!(useful[node.out_slot] & 2)) {
+            fg_decref(grads[node.out_slot]);
+            grads[node.out_slot] = NULL;
+        }
+        if (!t->persistent) node_release(&t->nodes[i]);
+    }
+    for (int k = 0; k < n_sources; k++) {
+        int64_t s = src_slot[k];
+        if (s >= 0 && s < n_slots && grads[s]) {
+            fg_incref(grads[s]);
+            result[k] = grads[s];
+        }
+    }
+    rc = 0;
+done:
+    if (rc < 0)
+        for (int k = 0; k < n_sources; k++) {
+            fg_decref(result[k]);
+            result[k] = NULL;
+        }
+    if (grads)
+        for (int64_t s = 0; s < n_slots; s++) fg_decref(grads[s]);
+    free(grads);
+    free(useful);
+    free(src_slot);
+    return rc;
+}

@@ -1,0 +1,83 @@
+"""fastgrad: C-accelerated automatic differentiation with TF 2's tape API.
+
+Write ``import fastgrad as tf`` in GradientTape code and get the same
+numbers, faster.
+
+>>> import fastgrad as tf
+>>> x = tf.Variable(2.0)
+>>> with tf.GradientTape() as tape:
+...     y = x ** 3
+>>> float(tape.gradient(y, x))
+12.0
+"""
+import builtins as _builtins
+import os as _os
+
+# OpenMP threads must not spin-wait on a shared machine (see README): ask
+# for a passive wait policy before the runtime starts, unless the user set one.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+__version__ = "0.1.0"
+
+from fastgrad import errors  # noqa: E402
+from fastgrad.dtypes import DType, as_dtype, float32, float64, int32, int64, bool  # noqa: E402,A004
+from fastgrad.tensor_shape import TensorShape  # noqa: E402
+from fastgrad._core import Tensor, Variable  # noqa: E402
+from fastgrad.gradient_tape import GradientTape, UnconnectedGradients  # noqa: E402
+from fastgrad.custom_gradient import custom_gradient  # noqa: E402
+from fastgrad.config import set_num_threads, get_num_threads, show_config  # noqa: E402
+from fastgrad.math_ops import *  # noqa: E402,F401,F403
+from fastgrad.math_ops import __all__ as _math_all  # noqa: E402
+from fastgrad.array_ops import *  # noqa: E402,F401,F403
+from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
+from fastgrad import nn, random  # noqa: E402
+from fastgrad import math_ops as math  # noqa: E402  (tf.math)
+from fastgrad import nest  # noqa: E402
+
+newaxis = None
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           name=None):
+    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
+
+    >>> import fastgrad as tf
+    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
+    [[11.0]]
+    """
+    return _core_matmul(a, b, _builtins.bool(transpose_a or adjoint_a),
+                        _builtins.bool(transpose_b or adjoint_b))
+
+
+from fastgrad._core import matmul as _core_matmul  # noqa: E402
+
+math.matmul = matmul
+linalg = type(_os)("fastgrad.linalg")
+linalg.matmul = matmul
+
+
+def _lazy(name):
+    import importlib
+    return importlib.import_module("fastgrad." + name)
+
+
+def __getattr__(name):
+    # keras, datasets, test, autodiff: imported on first use
+    if name in ("keras", "datasets", "test", "autodiff"):
+        mod = _lazy(name)
+        globals()[name] = mod
+        return mod
+    if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
+        return getattr(_lazy("functional"), name)
+    if name in ("function", "gradients"):
+        return getattr(_lazy("function_api"), name)
+    raise AttributeError("module 'fastgrad' has no attribute %r" % name)
+
+
+__all__ = (
+    ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
+     "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
+     "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
+     "get_num_threads", "show_config", "linalg", "nest"]
+    + list(_math_all) + list(_array_all)
+)

@@ -1,0 +1,285 @@
+"""Shape, creation and indexing ops (TensorFlow names).
+
+>>> import fastgrad as tf
+>>> tf.concat([tf.zeros((1, 2)), tf.ones((1, 2))], axis=0).numpy().tolist()
+[[0.0, 0.0], [1.0, 1.0]]
+"""
+import numpy as np
+
+from fastgrad import _core
+from fastgrad.dtypes import as_dtype, float32, int32
+from fastgrad.errors import InvalidArgumentError
+from fastgrad.tensor_shape import TensorShape
+
+__all__ = [
+    "constant", "convert_to_tensor", "reshape", "transpose", "concat", "stack", "unstack",
+    "split", "squeeze", "expand_dims", "tile", "gather", "broadcast_to", "zeros", "ones",
+    "zeros_like", "ones_like", "fill", "range", "eye", "linspace", "identity", "shape",
+    "size", "rank", "stop_gradient", "one_hot", "newaxis",
+]
+
+_OPS = _core.OPS
+constant = _core.constant
+convert_to_tensor = _core.convert_to_tensor
+stop_gradient = _core.stop_gradient
+newaxis = None
+
+
+def _t(x):
+    return x if isinstance(x, _core._TensorBase) else _core.convert_to_tensor(x)
+
+
+def _ints(v):
+    if isinstance(v, _core._TensorBase):
+        v = v.numpy()
+    return [int(i) for i in np.ravel(np.asarray(v))]
+
+
+def _norm_axis(axis, ndim, what="axis"):
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise InvalidArgumentError("%s %d is out of range for a tensor of rank %d" % (what, axis, ndim))
+    return axis % ndim
+
+
+def reshape(tensor, shape, name=None):
+    """A view of tensor with another shape (one -1 is inferred); no copy.
+
+    >>> import fastgrad as tf
+    >>> tf.reshape(tf.range(6), (2, -1)).shape
+    TensorShape([2, 3])
+    """
+    s = _ints(shape)
+    return _core.apply(_OPS["reshape"], [_t(tensor)], [len(s)] + s)
+
+
+def transpose(a, perm=None, conjugate=False, name=None):
+    """Permute dimensions (default: reverse them)."""
+    a = _t(a)
+    perm = list(reversed(range(a.ndim))) if perm is None else _ints(perm)
+    return _core.apply(_OPS["transpose"], [a], perm)
+
+
+def concat(values, axis, name=None):
+    """Join tensors along an existing axis."""
+    values = list(values)
+    if len(values) == 1:
+        return identity(values[0])
+    return _core.apply(_OPS["concat"], values, [int(axis)])
+
+
+def expand_dims(input, axis, name=None):
+    """Insert a dimension of size 1 at axis."""
+    x = _t(input)
+    axis = int(axis)
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise InvalidArgumentError(
+            "Tried to expand dim index %d for tensor with %d dimensions. [Op:ExpandDims]" % (axis, x.ndim))
+    if axis < 0:
+        axis += x.ndim + 1
+    s = list(x.shape)
+    s.insert(axis, 1)
+    return reshape(x, s)
+
+
+def squeeze(input, axis=None, name=None):
+    """Remove dimensions of size 1 (all, or those in axis)."""
+    x = _t(input)
+    s = list(x.shape)
+    if axis is None:
+        keep = [d for d in s if d != 1]
+    else:
+        axes = {_norm_axis(a, x.ndim) for a in ([axis] if isinstance(axis, int) else axis)}
+        for a in axes:
+            if s[a] != 1:
+                raise InvalidArgumentError(
+                    "Can not squeeze dim[%d], expected a dimension of 1, got %d [Op:Squeeze]" % (a, s[a]))
+        keep = [d for i, d in enumerate(s) if i not in axes]
+    return reshape(x, keep)
+
+
+def stack(values, axis=0, name=None):
+    """Join tensors of the same shape along a new axis."""
+    values = [_t(v) for v in values]
+    if not values:
+        raise ValueError("stack needs at least one tensor")
+    nd = values[0].ndim
+    axis = int(axis)
+    if not -nd - 1 <= axis <= nd:
+        raise InvalidArgumentError("axis %d is out of range [%d, %d)" % (axis, -nd - 1, nd + 1))
+    for i, v in enumerate(values[1:], 1):
+        if v.shape != values[0].shape:
+            raise InvalidArgumentError(
+                "Shapes of all inputs must match: values[0].shape = %s != values[%d].shape = %s [Op:Pack]"
+                % (list(values[0].shape), i, list(v.shape)))
+    return concat([expand_dims(v, axis) for v in values], axis)
+
+
+def unstack(value, num=None, axis=0, name=None):
+    """Split along axis into a list of tensors without that axis."""
+    x = _t(value)
+    axis = _norm_axis(axis, x.ndim)
+    idx = [slice(None)] * x.ndim
+    out = []
+    for i in range(x.shape[axis]):
+        idx[axis] = i
+        out.append(x[tuple(idx)])
+    return out
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name=None):
+    """Split along axis into equal parts (an int) or given sizes (a list)."""
+    x = _t(value)
+    axis = _norm_axis(axis, x.ndim)
+    dim = x.shape[axis]
+    if isinstance(num_or_size_splits, (int, np.integer)):
+        n = int(num_or_size_splits)
+        if n <= 0 or dim % n:
+            raise InvalidArgumentError(
+                "Number of ways to split should evenly divide the split dimension, but got "
+                "split_dim %d (size = %d) and num_split %d [Op:Split]" % (axis, dim, n))
+        sizes = [dim // n] * n
+    else:
+        sizes = _ints(num_or_size_splits)
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
+        if sum(sizes) != dim:
+            raise InvalidArgumentError(
+                "Determined shape must either match input shape along split_dim exactly if fully "
+                "specified, or be less than the size of the input along split_dim if not fully "
+                "specified.  Got: %d [Op:SplitV]" % sum(sizes))
+    out, start = [], 0
+    for sz in sizes:
+        idx = [slice(None)] * x.ndim
+        idx[axis] = slice(start, start + sz)
+        out.append(x[tuple(idx)])
+        start += sz
+    return out
+
+
+def tile(input, multiples, name=None):
+    """Repeat input multiples[i] times along dimension i."""
+    return _core.apply(_OPS["tile"], [_t(input)], _ints(multiples))
+
+
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
+    """Take slices of params at indices along axis (dense gradient)."""
+    p = _t(params)
+    axis = 0 if axis is None else int(axis)
+    if batch_dims:
+        raise InvalidArgumentError("fastgrad.gather supports batch_dims=0 only")
+    idx = indices if isinstance(indices, _core._TensorBase) else _core.constant(np.asarray(indices))
+    return _core.apply(_OPS["gather"], [p, idx], [axis])
+
+
+def broadcast_to(input, shape, name=None):
+    """Broadcast input to shape (NumPy rules)."""
+    s = _ints(shape)
+    return _core.apply(_OPS["broadcast_to"], [_t(input)], [len(s)] + s)
+
+
+def identity(input, name=None):
+    """The same value as a new tensor (gradient passes through)."""
+    return _core.apply(_OPS["identity"], [_t(input)])
+
+
+def _shape_list(shape):
+    if isinstance(shape, (int, np.integer)):
+        return [int(shape)]
+    return _ints(shape)
+
+
+def zeros(shape, dtype=float32, name=None):
+    """A tensor of zeros."""
+    return _core.zeros(_shape_list(shape), as_dtype(dtype)._enum)
+
+
+def ones(shape, dtype=float32, name=None):
+    """A tensor of ones."""
+    return _core.fill(_shape_list(shape), 1, as_dtype(dtype))
+
+
+def zeros_like(input, dtype=None, name=None):
+    """Zeros with input's shape (and dtype unless given)."""
+    x = _t(input)
+    return zeros(list(x.shape), dtype or x.dtype)
+
+
+def ones_like(input, dtype=None, name=None):
+    """Ones with input's shape (and dtype unless given)."""
+    x = _t(input)
+    return ones(list(x.shape), dtype or x.dtype)
+
+
+def fill(dims, value, name=None):
+    """A tensor of shape dims filled with value (its dtype as constant's)."""
+    return _core.fill(_shape_list(dims), value)
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 - TF's name
+    """Numbers from start (inclusive) to limit (exclusive) by delta.
+
+    >>> import fastgrad as tf
+    >>> tf.range(3).numpy().tolist(), tf.range(0.0, 1.0, 0.5).dtype.name
+    ([0, 1, 2], 'float32')
+    """
+    if limit is None:
+        start, limit = 0, start
+    vals = [v.numpy() if isinstance(v, _core._TensorBase) else v for v in (start, limit, delta)]
+    if dtype is None:
+        floats = any(isinstance(v, (float, np.floating)) for v in vals)
+        dtype = float32 if floats else int32
+    dtype = as_dtype(dtype)
+    start, limit, delta = (float(v) for v in vals)
+    if delta == 0:
+        raise InvalidArgumentError("Requires delta != 0: 0 [Op:Range]")
+    n = max(0, int(np.ceil((limit - start) / delta)))
+    return _core.range_(n, start, delta, dtype._enum)
+
+
+def linspace(start, stop, num, name=None, axis=0):
+    """num evenly spaced values from start to stop inclusive (float32 for Python floats)."""
+    dt = start.dtype if isinstance(start, _core._TensorBase) else float32
+    s, e = float(start), float(stop)
+    num = int(num)
+    delta = (e - s) / (num - 1) if num > 1 else 0.0
+    out = _core.range_(num, s, delta, as_dtype(dt)._enum)
+    if num > 1:  # the last value exactly stop, as TF
+        vals = out.numpy().copy()
+        vals[-1] = e
+        out = _core.constant(vals)
+    return out
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
+    """Identity matrix (or a batch of them)."""
+    m = np.eye(int(num_rows), int(num_columns) if num_columns is not None else None,
+               dtype=as_dtype(dtype).as_numpy_dtype)
+    if batch_shape is not None:
+        m = np.broadcast_to(m, tuple(_ints(batch_shape)) + m.shape).copy()
+    return _core.constant(m)
+
+
+def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=float32, name=None):
+    """One-hot encode integer indices (not differentiable)."""
+    idx = np.asarray(_t(indices).numpy()).astype(np.int64)
+    out = np.where(np.arange(int(depth)) == idx[..., None], on_value, off_value)
+    if axis != -1:
+        out = np.moveaxis(out, -1, axis)
+    return _core.constant(out.astype(as_dtype(dtype).as_numpy_dtype))
+
+
+def shape(input, out_type=int32, name=None):
+    """The shape of input as an int32 tensor."""
+    return _core.constant(np.array(list(_t(input).shape), dtype=as_dtype(out_type).as_numpy_dtype))
+
+
+def size(input, out_type=int32, name=None):
+    """The number of elements of input."""
+    return _core.constant(np.array(TensorShape(_t(input).shape).num_elements(),
+                                   dtype=as_dtype(out_type).as_numpy_dtype))
+
+
+def rank(input, name=None):
+    """The number of dimensions of input."""
+    return _core.constant(np.int32(_t(input).ndim))

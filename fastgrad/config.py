@@ -1,0 +1,52 @@
+"""Threads and build configuration.
+
+``FASTGRAD_NUM_THREADS`` wins over ``OMP_NUM_THREADS``; ``set_num_threads``
+wins over both. Results do not depend on the thread count.
+
+>>> import fastgrad as tf
+>>> tf.set_num_threads(1); tf.get_num_threads()
+1
+"""
+import os
+import platform
+
+from fastgrad import _core
+
+__all__ = ["set_num_threads", "get_num_threads", "show_config"]
+
+
+def set_num_threads(n):
+    """Use n threads for large kernels (n < 1: back to the default)."""
+    _core.set_num_threads(int(n))
+
+
+def get_num_threads():
+    """Threads large kernels use: set_num_threads, else the environment, else CPUs."""
+    return _core.get_num_threads()
+
+
+def show_config(file=None):
+    """Print version, compiler, OpenMP, BLAS and thread settings.
+
+    >>> import fastgrad as tf, io
+    >>> buf = io.StringIO(); tf.show_config(buf); "openmp" in buf.getvalue()
+    True
+    """
+    from fastgrad import __version__
+    try:
+        from fastgrad import _build_info as bi
+        compiler, flags, debug = bi.compiler, bi.openmp_flags, bi.debug
+    except ImportError:
+        compiler, flags, debug = "unknown", "", False
+    lines = [
+        "fastgrad %s" % __version__,
+        "python: %s (%s)" % (platform.python_version(), platform.machine()),
+        "compiler: %s" % compiler,
+        "openmp: %s%s" % (_core.openmp_enabled(), " (%s)" % flags if flags else ""),
+        "threads: %d (FASTGRAD_NUM_THREADS=%s, OMP_NUM_THREADS=%s)" % (
+            get_num_threads(), os.environ.get("FASTGRAD_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS")),
+        "OMP_WAIT_POLICY: %s" % os.environ.get("OMP_WAIT_POLICY"),
+        "blas: %s" % ("scipy.linalg.cython_blas (OpenBLAS)" if _core.have_blas() else "built-in C loops"),
+        "debug build: %s" % debug,
+    ]
+    print("\n".join(lines), file=file)

@@ -1,0 +1,199 @@
+"""``GradientTape``: TF 2's tape, over fastgrad's C tape.
+
+The tape itself (recording, the reverse sweep) is C; this module holds the
+API semantics: nests of targets and sources, TF's errors and warnings.
+
+>>> import fastgrad as tf
+>>> x = tf.Variable(3.0)
+>>> with tf.GradientTape() as tape:
+...     y = x * x
+>>> tape.gradient(y, x)
+<fastgrad.Tensor: shape=(), dtype=float32, numpy=6.0>
+"""
+import enum
+import logging
+import warnings
+
+from fastgrad import _core, nest
+from fastgrad._core import Variable, _TensorBase
+
+__all__ = ["GradientTape", "UnconnectedGradients"]
+
+_log = logging.getLogger("fastgrad")
+
+
+class UnconnectedGradients(enum.Enum):
+    """What ``gradient`` returns for a source the target does not reach."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+_PERSISTENT_IN_CONTEXT = (
+    "Calling GradientTape.gradient on a persistent tape inside its context is significantly "
+    "less efficient than calling it outside the context (it causes the gradient ops to be "
+    "recorded on the tape, leading to increased CPU and memory usage). Only call "
+    "GradientTape.gradient inside the context if you actually want to trace the gradient in "
+    "order to compute higher order derivatives."
+)
+_USED = ("A non-persistent GradientTape can only be used to compute one set of gradients "
+         "(or jacobians)")
+
+
+def _warn(msg):
+    # TF logs a WARNING; a Python warning is what tests and users can catch.
+    _log.warning(msg)
+    warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+class GradientTape:
+    """Record operations for automatic differentiation.
+
+    Operations run inside the ``with`` block on watched tensors (trainable
+    Variables are watched on access) are recorded; ``gradient`` runs the
+    reverse sweep in C. Nested tapes give higher-order derivatives.
+
+    >>> import fastgrad as tf
+    >>> x = tf.constant(3.0)
+    >>> with tf.GradientTape() as g:
+    ...     g.watch(x)
+    ...     y = x * x
+    >>> float(g.gradient(y, x))
+    6.0
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._watch_accessed_variables = bool(watch_accessed_variables)
+        self._tape = _core._Tape(self._persistent, self._watch_accessed_variables)
+        self._used = False
+        self._recording = False
+        self._watched = []  # explicitly watched variables
+
+    def __enter__(self):
+        self._tape.push()
+        self._recording = True
+        return self
+
+    def __exit__(self, typ, value, traceback):
+        if self._recording:
+            self._tape.pop()
+            self._recording = False
+
+    def watch(self, tensor):
+        """Watch a tensor, a Variable or a nest of them."""
+        for t in nest.flatten(tensor):
+            if not isinstance(t, _TensorBase):
+                raise ValueError("Passed in object of type %s, not tf.Tensor or tf.Variable"
+                                 % type(t))
+            if not self._tape.watch(t):
+                _log.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", t.dtype)
+                warnings.warn("The dtype of the watched tensor must be floating (e.g. tf.float32), "
+                              "got %r" % (t.dtype,), UserWarning, stacklevel=2)
+            elif isinstance(t, Variable) and not any(t is w for w in self._watched):
+                self._watched.append(t)
+
+    def stop_recording(self):
+        """Context manager: ops inside it are not recorded on this tape.
+
+        >>> import fastgrad as tf
+        >>> x = tf.Variable(2.0)
+        >>> with tf.GradientTape() as t:
+        ...     with t.stop_recording():
+        ...         y = x * x
+        >>> print(t.gradient(y, x))
+        None
+        """
+        return _StopRecording(self)
+
+    def reset(self):
+        """Forget everything recorded so far (the tape keeps recording)."""
+        self._tape.clear()
+        self._watched = []
+        self._used = False
+
+    def watched_variables(self):
+        """The Variables this tape watched, in the order first watched."""
+        seen = {}
+        for v in self._watched:
+            seen.setdefault(id(v), v)
+        for vid in self._tape.accessed_variable_ids():
+            v = _core._VARIABLES.get(vid)
+            if v is not None:
+                seen.setdefault(id(v), v)
+        return tuple(seen.values())
+
+    def _check_usable(self):
+        if self._used and not self._persistent:
+            raise RuntimeError(_USED)
+
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients=UnconnectedGradients.NONE):
+        """Gradient of target (a tensor or nest; summed) w.r.t. sources.
+
+        The result has the structure of ``sources``. ``output_gradients``
+        gives the vector of a vector-Jacobian product.
+        """
+        self._check_usable()
+        if self._recording:
+            if not self._persistent:
+                self._tape.pop()
+                self._recording = False
+            else:
+                _warn(_PERSISTENT_IN_CONTEXT)
+        unconnected = UnconnectedGradients(unconnected_gradients)
+        flat_sources = nest.flatten(sources)
+        for s in flat_sources:
+            if not isinstance(s, _TensorBase):
+                raise ValueError("sources must be Tensors or Variables, got %r" % (s,))
+        flat_targets = [t if isinstance(t, _TensorBase) else _core.convert_to_tensor(t)
+                        for t in nest.flatten(target)]
+        if output_gradients is not None:
+            flat_seeds = nest.flatten(output_gradients)
+            if len(flat_seeds) != len(flat_targets):
+                raise ValueError("output_gradients must have the structure of target")
+            flat_seeds = [None if g is None else _core.convert_to_tensor(g, dtype=t.dtype)
+                          for g, t in zip(flat_seeds, flat_targets)]
+        else:
+            flat_seeds = [None] * len(flat_targets)
+        for s in flat_sources:
+            if not s.dtype.is_floating:
+                _log.warning("The dtype of the source tensor must be floating (e.g. tf.float32) "
+                             "when calling GradientTape.gradient, got %r", s.dtype)
+        self._used = True
+        grads = self._tape.gradient(flat_targets, flat_seeds, flat_sources)
+        if unconnected is UnconnectedGradients.ZERO:
+            grads = [g if g is not None else _core.zeros(s.shape, s.dtype._enum)
+                     for g, s in zip(grads, flat_sources)]
+        if not self._persistent:
+            self._tape.clear()
+        return nest.pack_sequence_as(sources, grads)
+
+    def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """Jacobian of target w.r.t. each source: shape target.shape + source.shape."""
+        from fastgrad._jacobian import tape_jacobian
+        return tape_jacobian(self, target, sources, unconnected_gradients)
+
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per-example Jacobians: shape [batch] + target.shape[1:] + source.shape[1:]."""
+        from fastgrad._jacobian import tape_batch_jacobian
+        return tape_batch_jacobian(self, target, source, unconnected_gradients)
+
+
+class _StopRecording:
+    __slots__ = ("_tape", "_was")
+
+    def __init__(self, tape):
+        self._tape = tape
+
+    def __enter__(self):
+        if not self._tape._recording:
+            raise RuntimeError("Trying to stop recording a tape which is not recording.")
+        self._tape._tape.pop()
+        self._tape._recording = False
+
+    def __exit__(self, *exc):
+        self._tape._tape.push()
+        self._tape._recording = True

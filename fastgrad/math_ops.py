@@ -1,0 +1,261 @@
+"""Elementwise math and reductions (TensorFlow names).
+
+Each function is one call into C; NumPy broadcasting applies.
+
+>>> import fastgrad as tf
+>>> tf.reduce_sum(tf.square(tf.constant([[1.0, 2.0], [3.0, 4.0]])), axis=1)
+<fastgrad.Tensor: shape=(2,), dtype=float32, numpy=array([ 5., 25.], dtype=float32)>
+"""
+from fastgrad import _core
+from fastgrad.dtypes import as_dtype
+from fastgrad.errors import InvalidArgumentError
+
+__all__ = [
+    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "pow", "negative",
+    "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
+    "sigmoid", "abs", "sign", "maximum", "minimum", "where", "clip_by_value", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+    "logical_or", "logical_not", "reciprocal", "reduce_sum", "reduce_mean", "reduce_max",
+    "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "cast", "squared_difference",
+    "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
+    "reduce_variance", "reduce_std",
+]
+
+_OPS = _core.OPS
+_binary = _core.binary
+_unary = _core.unary
+
+
+def _binop(name):
+    op = _OPS[name]
+
+    def f(x, y, name=None):
+        return _binary(op, x, y)
+
+    f.__name__ = name
+    f.__doc__ = "Elementwise ``%s`` with NumPy broadcasting (``tf.math.%s``)." % (name, name)
+    return f
+
+
+def _unop(name, tf_name=None):
+    op = _OPS[name]
+
+    def f(x, name=None):
+        return _unary(op, x)
+
+    f.__name__ = tf_name or name
+    f.__doc__ = "Elementwise ``%s`` (``tf.math.%s``)." % (tf_name or name, tf_name or name)
+    return f
+
+
+add = _binop("add")
+subtract = _binop("subtract")
+multiply = _binop("multiply")
+floordiv = _binop("floordiv")
+pow = _binop("pow")  # noqa: A001 - TF's name
+maximum = _binop("maximum")
+minimum = _binop("minimum")
+equal = _binop("equal")
+not_equal = _binop("not_equal")
+less = _binop("less")
+less_equal = _binop("less_equal")
+greater = _binop("greater")
+greater_equal = _binop("greater_equal")
+logical_and = _binop("logical_and")
+logical_or = _binop("logical_or")
+
+negative = _unop("negative")
+square = _unop("square")
+sqrt = _unop("sqrt")
+exp = _unop("exp")
+log = _unop("log")
+log1p = _unop("log1p")
+sin = _unop("sin")
+cos = _unop("cos")
+tan = _unop("tan")
+tanh = _unop("tanh")
+sigmoid = _unop("sigmoid")
+abs = _unop("abs")  # noqa: A001 - TF's name
+sign = _unop("sign")
+reciprocal = _unop("reciprocal")
+logical_not = _unop("logical_not")
+softplus = _unop("softplus")
+
+
+def divide(x, y, name=None):
+    """x / y; integer inputs divide as float64 (TF's truediv).
+
+    >>> import fastgrad as tf
+    >>> tf.divide(tf.constant(1), tf.constant(2)).dtype.name
+    'float64'
+    """
+    return _core.truediv(x, y)
+
+
+truediv = divide
+
+
+def rsqrt(x, name=None):
+    """1 / sqrt(x)."""
+    return reciprocal(sqrt(x))
+
+
+def squared_difference(x, y, name=None):
+    """(x - y) ** 2."""
+    return square(subtract(x, y))
+
+
+def xlogy(x, y, name=None):
+    """x * log(y), 0 where x == 0."""
+    x = _core.convert_to_tensor(x) if not isinstance(x, _core._TensorBase) else x
+    zero = _core.zeros((), x.dtype._enum)
+    return where(equal(x, zero), zero, multiply(x, log(y)))
+
+
+def divide_no_nan(x, y, name=None):
+    """x / y, 0 where y == 0."""
+    y = _core.convert_to_tensor(y) if not isinstance(y, _core._TensorBase) else y
+    zero = _core.zeros((), y.dtype._enum)
+    safe = where(equal(y, zero), _core.constant(1.0, y.dtype), y)
+    return where(equal(y, zero), zero, divide(x, safe))
+
+
+def cast(x, dtype, name=None):
+    """Convert x to dtype (float to int truncates; differentiable between floats).
+
+    >>> import fastgrad as tf
+    >>> tf.cast(tf.constant([1.7, -1.7]), tf.int32).numpy().tolist()
+    [1, -1]
+    """
+    return _core.cast(x, as_dtype(dtype)._enum)
+
+
+def where(condition, x=None, y=None, name=None):
+    """Elements of x where condition holds, else of y (broadcast).
+
+    >>> import fastgrad as tf
+    >>> tf.where(tf.constant([True, False]), 1.0, 2.0).numpy().tolist()
+    [1.0, 2.0]
+    """
+    if x is None and y is None:
+        import numpy as np
+        return _core.constant(np.argwhere(_core.convert_to_tensor(condition).numpy()).astype("int64"))
+    if x is None or y is None:
+        raise ValueError("x and y must both be non-None or both be None.")
+    c = condition if isinstance(condition, _core._TensorBase) else _core.constant(condition, "bool")
+    if not isinstance(x, _core._TensorBase) and not isinstance(y, _core._TensorBase):
+        x = _core.convert_to_tensor(x)
+    dtype = (x if isinstance(x, _core._TensorBase) else y).dtype
+    return _core.apply(_OPS["where"], [c, x, y], dtype=dtype._enum)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    """Clip t elementwise to [clip_value_min, clip_value_max]."""
+    return minimum(maximum(t, clip_value_min), clip_value_max)
+
+
+def add_n(inputs, name=None):
+    """Sum of a list of tensors of the same shape."""
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("inputs must be a non-empty list")
+    out = inputs[0]
+    for x in inputs[1:]:
+        out = add(out, x)
+    return out if isinstance(out, _core._TensorBase) else _core.convert_to_tensor(out)
+
+
+def _as_tensor(x):
+    return x if isinstance(x, _core._TensorBase) else _core.convert_to_tensor(x)
+
+
+def _axis_mask(x, axis, tf_name):
+    nd = x.ndim
+    if axis is None:
+        return [1] * nd
+    axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
+    if hasattr(axis, "numpy"):
+        v = axis.numpy()
+        axes = [int(a) for a in (v.ravel() if getattr(v, "ndim", 0) else [v])]
+    mask = [0] * nd
+    for a in axes:
+        a = int(a)
+        if not -nd <= a < nd:
+            raise InvalidArgumentError(
+                "Invalid reduction dimension %d for input with %d dimensions. [Op:%s]" % (a, nd, tf_name))
+        mask[a % nd] = 1
+    return mask
+
+
+def _reduction(name, tf_name, doc):
+    op = _OPS[name]
+
+    def f(input_tensor, axis=None, keepdims=False, name=None):
+        x = _as_tensor(input_tensor)
+        return _core.apply(op, [x], [1 if keepdims else 0] + _axis_mask(x, axis, tf_name))
+
+    f.__name__ = name
+    f.__doc__ = doc
+    return f
+
+
+reduce_sum = _reduction("reduce_sum", "Sum", """Sum over axis (None: all), pairwise in a fixed order.
+
+    >>> import fastgrad as tf
+    >>> float(tf.reduce_sum(tf.ones((2, 3))))
+    6.0
+    """)
+reduce_max = _reduction("reduce_max", "Max", "Maximum over axis; the gradient is shared among ties.")
+reduce_min = _reduction("reduce_min", "Min", "Minimum over axis; the gradient is shared among ties.")
+reduce_prod = _reduction("reduce_prod", "Prod", "Product over axis.")
+reduce_any = _reduction("reduce_any", "Any", "Logical or over axis (bool input).")
+reduce_all = _reduction("reduce_all", "All", "Logical and over axis (bool input).")
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
+    """Mean over axis (None: all); integer inputs divide as integers, as TF.
+
+    >>> import fastgrad as tf
+    >>> float(tf.reduce_mean(tf.constant([1.0, 2.0, 4.0])))
+    2.3333332538604736
+    """
+    x = _as_tensor(input_tensor)
+    return _core.reduce_mean(x, _axis_mask(x, axis, "Mean"), bool(keepdims))
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
+    """log(sum(exp(x))) over axis, computed stably."""
+    x = _as_tensor(input_tensor)
+    m = _core.stop_gradient(reduce_max(x, axis, keepdims=True))
+    r = add(log(reduce_sum(exp(subtract(x, m)), axis, keepdims=True)), m)
+    if not keepdims:
+        from fastgrad.array_ops import squeeze
+        mask = _axis_mask(x, axis, "Sum")
+        r = squeeze(r, [i for i, k in enumerate(mask) if k]) if any(mask) else r
+    return r
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
+    """Variance over axis."""
+    x = _as_tensor(input_tensor)
+    m = reduce_mean(x, axis, keepdims=True)
+    return reduce_mean(square(subtract(x, m)), axis, keepdims=keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    """Standard deviation over axis."""
+    return sqrt(reduce_variance(input_tensor, axis, keepdims))
+
+
+def argmax(input, axis=None, output_type="int64", name=None):
+    """Index of the largest value along axis (default 0); not differentiable."""
+    import numpy as np
+    v = _as_tensor(input).numpy()
+    return _core.constant(np.argmax(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))
+
+
+def argmin(input, axis=None, output_type="int64", name=None):
+    """Index of the smallest value along axis (default 0); not differentiable."""
+    import numpy as np
+    v = _as_tensor(input).numpy()
+    return _core.constant(np.argmin(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))

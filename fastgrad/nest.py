@@ -1,0 +1,63 @@
+"""Flatten and rebuild nests (lists, tuples, namedtuples, dicts) of values.
+
+>>> flatten({"b": 1, "a": [2, 3]})
+[2, 3, 1]
+>>> pack_sequence_as({"b": 0, "a": [0, 0]}, [5, 6, 7])
+{'b': 7, 'a': [5, 6]}
+"""
+
+__all__ = ["flatten", "pack_sequence_as", "map_structure", "is_nested"]
+
+
+def is_nested(x):
+    return isinstance(x, (list, tuple, dict))
+
+
+def _children(x):
+    if isinstance(x, dict):
+        return [x[k] for k in sorted(x, key=_sort_key)]
+    return list(x)
+
+
+def _sort_key(k):
+    return (type(k).__name__, k) if not isinstance(k, (int, float, str)) else (0, str(k)) if isinstance(k, str) else (0, "%020.6f" % k)
+
+
+def flatten(x):
+    """Leaves of x in TF's order (dict keys sorted)."""
+    if not is_nested(x):
+        return [x]
+    out = []
+    stack = [iter(_children(x))]
+    while stack:
+        for item in stack[-1]:
+            if is_nested(item):
+                stack.append(iter(_children(item)))
+                break
+            out.append(item)
+        else:
+            stack.pop()
+    return out
+
+
+def pack_sequence_as(structure, flat):
+    """Rebuild structure's shape with the values of flat, in order."""
+    it = iter(flat)
+
+    def build(s):
+        if not is_nested(s):
+            return next(it)
+        if isinstance(s, dict):
+            vals = {k: build(s[k]) for k in sorted(s, key=_sort_key)}
+            return type(s)((k, vals[k]) for k in s) if type(s) is not dict else {k: vals[k] for k in s}
+        items = [build(c) for c in s]
+        if isinstance(s, tuple) and hasattr(s, "_fields"):
+            return type(s)(*items)
+        return type(s)(items)
+
+    return build(structure)
+
+
+def map_structure(fn, *structures):
+    flats = [flatten(s) for s in structures]
+    return pack_sequence_as(structures[0], [fn(*xs) for xs in zip(*flats)])

@@ -1,0 +1,81 @@
+"""Neural-network ops (``tf.nn``): activations and softmax.
+
+>>> import fastgrad as tf
+>>> tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist()
+[0.0, 2.0]
+"""
+from fastgrad import _core
+from fastgrad import math_ops as _m
+from fastgrad.array_ops import transpose
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
+           "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
+           "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss"]
+
+_OPS = _core.OPS
+relu = _m._unop("relu")
+relu.__doc__ = "max(x, 0) elementwise; its gradient is a fused ReluGrad."
+sigmoid = _m.sigmoid
+tanh = _m.tanh
+softplus = _m.softplus
+
+
+def _last_axis_op(op, logits, axis):
+    x = logits if isinstance(logits, _core._TensorBase) else _core.convert_to_tensor(logits)
+    if axis is None or axis in (-1, x.ndim - 1):
+        return _core.apply(op, [x])
+    nd = x.ndim
+    axis = axis % nd
+    perm = list(range(nd))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    return transpose(_core.apply(op, [transpose(x, perm)]), perm)
+
+
+def softmax(logits, axis=None, name=None):
+    """exp(x) / sum(exp(x)) along axis (default last), stably.
+
+    >>> import fastgrad as tf
+    >>> [round(v, 4) for v in tf.nn.softmax(tf.constant([0.0, 1.0])).numpy().tolist()]
+    [0.2689, 0.7311]
+    """
+    return _last_axis_op(_OPS["softmax"], logits, axis)
+
+
+def log_softmax(logits, axis=None, name=None):
+    """log(softmax(x)) along axis (default last), stably."""
+    return _last_axis_op(_OPS["log_softmax"], logits, axis)
+
+
+def elu(features, name=None):
+    """x if x > 0 else exp(x) - 1."""
+    x = features if isinstance(features, _core._TensorBase) else _core.convert_to_tensor(features)
+    return _m.where(_m.greater(x, 0.0), x, _m.subtract(_m.exp(_m.minimum(x, 0.0)), 1.0))
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    """x if x > 0 else alpha * x."""
+    return _m.maximum(features, _m.multiply(features, alpha))
+
+
+def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """-log softmax(logits)[label] per example."""
+    from fastgrad.array_ops import one_hot
+    logp = log_softmax(logits)
+    oh = one_hot(labels, logp.shape[-1], dtype=logp.dtype)
+    return _m.negative(_m.reduce_sum(_m.multiply(oh, logp), axis=-1))
+
+
+def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=None):
+    """-sum(labels * log softmax(logits)) along axis."""
+    return _m.negative(_m.reduce_sum(_m.multiply(labels, log_softmax(logits, axis)), axis=axis))
+
+
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """max(x, 0) - x * z + log(1 + exp(-|x|)), stably."""
+    x = logits
+    return _m.add(_m.subtract(relu(x), _m.multiply(x, labels)), _m.log1p(_m.exp(_m.negative(_m.abs(x)))))
+
+
+def l2_loss(t, name=None):
+    """sum(t ** 2) / 2."""
+    return _m.multiply(_m.reduce_sum(_m.square(t)), 0.5)
