@@ -164,6 +164,16 @@ static fg_tensor *keep(fg_tensor *x, int read) {
     return fg_tensor_meta(x);
 }
 
+/* Small nodes keep inputs, slots and attributes in the node itself; after
+ * the node (or its array) moves, those pointers must follow. */
+static void node_fix_inline(fg_node *n) {
+    if (n->n_in <= FG_NODE_INLINE) {
+        n->in = n->in_inline;
+        n->in_slot = n->in_slot_inline;
+    }
+    if (n->nattrs <= FG_NODE_INLINE_ATTRS) n->attrs = n->attrs_inline;
+}
+
 static fg_node *node_alloc(fg_tape *t) {
     if (t->n_nodes == t->cap_nodes) {
         int64_t ncap = t->cap_nodes ? t->cap_nodes * 2 : 16;
@@ -174,6 +184,7 @@ static fg_node *node_alloc(fg_tape *t) {
         }
         t->nodes = nn;
         t->cap_nodes = ncap;
+        for (int64_t i = 0; i < t->n_nodes; i++) node_fix_inline(&t->nodes[i]);
     }
     return &t->nodes[t->n_nodes];
 }
@@ -314,9 +325,7 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
         fg_node node = t->nodes[i]; /* a copy: recording may move the array */
         fg_tensor *g = grads[node.out_slot];
         if (!g) continue;
-        if (t->nodes[i].in == t->nodes[i].in_inline) node.in = node.in_inline;
-        if (t->nodes[i].in_slot == t->nodes[i].in_slot_inline) node.in_slot = node.in_slot_inline;
-        if (t->nodes[i].attrs == t->nodes[i].attrs_inline) node.attrs = node.attrs_inline;
+        node_fix_inline(&node);
         uint8_t need_small[8];
         uint8_t *need = node.n_in <= 8 ? need_small : (uint8_t *)malloc((size_t)node.n_in);
         fg_tensor *gin_small[8] = {0};
