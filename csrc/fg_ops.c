@@ -8,6 +8,7 @@
  */
 #include "fg_ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,10 +67,44 @@ static int is_bool_result(int kind) {
 
 /* ---------------------------------------------------------------- forwards */
 
+/* Scalar fast path: eager scalar code (the seeds, optimisers' hyper-
+ * parameters, loss bookkeeping) is dominated by 0-d float ops, where the
+ * general broadcasting kernel's setup costs more than the arithmetic. */
+#define SCALAR_BINARY(T, POWF, a, b, kind, out, ok)          \
+    do {                                                     \
+        T x_ = *(const T *)(a), y_ = *(const T *)(b);        \
+        switch (kind) {                                      \
+        case FG_B_ADD: *(T *)(out) = x_ + y_; break;         \
+        case FG_B_SUB: *(T *)(out) = x_ - y_; break;         \
+        case FG_B_MUL: *(T *)(out) = x_ * y_; break;         \
+        case FG_B_DIV: *(T *)(out) = x_ / y_; break;         \
+        case FG_B_POW: *(T *)(out) = POWF(x_, y_); break;    \
+        default: ok = 0;                                     \
+        }                                                    \
+    } while (0)
+
+static fg_tensor *scalar_binary(int kind, const fg_tensor *a, const fg_tensor *b) {
+    if (a->ndim | b->ndim || a->dtype != b->dtype || !fg_dtype_is_float(a->dtype)) return NULL;
+    if (kind > FG_B_POW) return NULL;
+    fg_tensor *o = fg_tensor_new(a->dtype, 0, NULL);
+    if (!o) return NULL;
+    int ok = 1;
+    if (a->dtype == FG_F32)
+        SCALAR_BINARY(float, powf, a->data, b->data, kind, o->data, ok);
+    else
+        SCALAR_BINARY(double, pow, a->data, b->data, kind, o->data, ok);
+    if (!ok) {
+        fg_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
+    if ((*out = scalar_binary(d->kind, a, b)) != NULL) return 0;
     if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
     int64_t shape[FG_MAX_NDIM];
     int nd = fg_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, shape);
@@ -611,7 +646,7 @@ static int rule_end(rctx *c, fg_tensor **gin, int n) {
     return -1;
 }
 
-#define RULE_BEGIN rctx ctx_ = {{0}, 0, 0}, *c = &ctx_; (void)c
+#define RULE_BEGIN rctx ctx_, *c = &ctx_; ctx_.n = 0; ctx_.failed = 0
 #define RULE_END return rule_end(c, gin, node->n_in)
 #define X(i) (node->in[i])
 #define Y (node->out)
@@ -1087,7 +1122,9 @@ fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape) {
         mask[i] = i < lead || (shape[i - lead] == 1 && g->shape[i] != 1);
         any |= mask[i];
     }
-    rctx ctx_ = {{0}, 0, 0}, *c = &ctx_;
+    rctx ctx_, *c = &ctx_;
+    ctx_.n = 0;
+    ctx_.failed = 0;
     fg_tensor *r = any ? reduce_sum(c, g, mask, 0) : g;
     if (r && !(r->ndim == ndim && memcmp(r->shape, shape, (size_t)ndim * sizeof(int64_t)) == 0))
         r = reshape_to(c, r, ndim, shape);
@@ -1104,7 +1141,9 @@ fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims) {
     int64_t count = 1;
     for (int i = 0; i < x->ndim; i++)
         if (mask[i]) count *= x->shape[i];
-    rctx ctx_ = {{0}, 0, 0}, *c = &ctx_;
+    rctx ctx_, *c = &ctx_;
+    ctx_.n = 0;
+    ctx_.failed = 0;
     fg_tensor *s = reduce_sum(c, x, mask, keepdims);
     fg_tensor *r = fg_dtype_is_float(x->dtype) ? DIV(s, cst(x->dtype, (double)count))
                                                : ap2(c, FG_OP_FLOORDIV, s, cst(x->dtype, (double)(count ? count : 1)));

@@ -4,10 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static _Thread_local fg_tape *active[FG_MAX_ACTIVE_TAPES];
-static _Thread_local int n_active = 0;
+#include "fg_thread.h"
 
-int fg_tapes_recording(void) { return n_active; }
+int fg_tapes_recording(void) { return fg_thread()->n_active; }
 
 /* ---- id -> slot map (open addressing, linear probing) ---- */
 
@@ -116,24 +115,28 @@ void fg_tape_free(fg_tape *t) {
 }
 
 int fg_tape_push(fg_tape *t) {
+    fg_thread_state *s = fg_thread();
     if (t->recording) return 0;
-    if (n_active == FG_MAX_ACTIVE_TAPES)
+    if (s->n_active == FG_MAX_ACTIVE_TAPES)
         return fg_error_set(FG_ERR_RUNTIME, "more than %d tapes recording at once", FG_MAX_ACTIVE_TAPES);
-    active[n_active++] = t;
+    s->active[s->n_active++] = t;
     t->recording = 1;
     return 0;
 }
 
+/* Only the thread that pushed a tape can pop it: a tape entered in one
+ * thread and exited in another stays on the first thread's stack. */
 void fg_tape_pop(fg_tape *t) {
+    fg_thread_state *s = fg_thread();
     if (!t->recording) return;
-    for (int i = n_active - 1; i >= 0; i--) {
-        if (active[i] == t) {
-            memmove(&active[i], &active[i + 1], (size_t)(n_active - i - 1) * sizeof(active[0]));
-            n_active--;
+    for (int i = s->n_active - 1; i >= 0; i--) {
+        if (s->active[i] == t) {
+            memmove(&s->active[i], &s->active[i + 1], (size_t)(s->n_active - i - 1) * sizeof(s->active[0]));
+            s->n_active--;
+            t->recording = 0;
             break;
         }
     }
-    t->recording = 0;
 }
 
 int fg_tape_watch(fg_tape *t, const fg_tensor *x) {
@@ -227,12 +230,13 @@ static int record_on(fg_tape *t, int op, int n_in, fg_tensor *const *in, const i
 static int record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs,
                   fg_tensor *out, void *user) {
     const fg_opdef *d = &fg_ops[op];
+    fg_thread_state *ts = fg_thread();
     int64_t slots_small[8];
     int64_t *slots = n_in <= 8 ? slots_small : (int64_t *)malloc((size_t)n_in * sizeof(int64_t));
     if (!slots) return fg_error_set(FG_ERR_NOMEM, "out of memory");
     int rc = 0;
-    for (int k = 0; k < n_active && rc == 0; k++) {
-        fg_tape *t = active[k];
+    for (int k = 0; k < ts->n_active && rc == 0; k++) {
+        fg_tape *t = ts->active[k];
         int any = 0;
         for (int i = 0; i < n_in; i++) {
             fg_tensor *x = in[i];
@@ -258,12 +262,12 @@ static int record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, 
 
 int fg_tape_record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs,
                    fg_tensor *out) {
-    if (n_active == 0 || !fg_ops[op].backward) return 0;
+    if (fg_thread()->n_active == 0 || !fg_ops[op].backward) return 0;
     return record(op, n_in, in, attrs, nattrs, out, NULL);
 }
 
 int fg_tape_record_custom(int n_in, fg_tensor *const *in, fg_tensor *out, void *user) {
-    if (n_active == 0) return 0;
+    if (fg_thread()->n_active == 0) return 0;
     return record(FG_OP_CUSTOM, n_in, in, NULL, 0, out, user);
 }
 
@@ -348,7 +352,7 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
                 continue;
             }
             const fg_tensor *x = node.in[j];
-            if (!fg_same_shape(gj, x)) {
+            if (gj->ndim != x->ndim || (x->ndim && !fg_same_shape(gj, x))) {
                 fg_tensor *r = fg_sum_to_shape(gj, x->ndim, x->shape);
                 fg_decref(gj);
                 if (!(gj = r)) {

@@ -16,7 +16,6 @@
 
 #define FG_NODE_INLINE 3
 #define FG_NODE_INLINE_ATTRS 4
-#define FG_MAX_ACTIVE_TAPES 256
 
 typedef struct fg_node {
     int32_t op;

@@ -1,5 +1,6 @@
 /* fg_tensor.c: allocation, refcounting and error reporting for fg_tensor. */
 #include "fg_tensor.h"
+#include "fg_thread.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,18 +20,24 @@ const char *fg_dtype_name(int dtype) {
     return (dtype >= 0 && dtype < FG_NDTYPES) ? dtype_names[dtype] : "unknown";
 }
 
+/* Ids are unique across threads: each thread takes a block of them with
+ * one atomic add, then hands them out without synchronisation. */
+#define ID_BLOCK 4096
 static int64_t id_counter = 0;
 
-int64_t fg_next_id(void) { return __atomic_add_fetch(&id_counter, 1, __ATOMIC_RELAXED); }
+int64_t fg_next_id(void) {
+    fg_thread_state *s = fg_thread();
+    if (s->id_next == s->id_end) {
+        s->id_next = __atomic_fetch_add(&id_counter, ID_BLOCK, __ATOMIC_RELAXED) + 1;
+        s->id_end = s->id_next + ID_BLOCK;
+    }
+    return s->id_next++;
+}
 
 /* Tensor structs are recycled through a per-thread free list: an eager
  * scalar op allocates one, and malloc would dominate its cost. */
-#define FREELIST_MAX 4096
-static _Thread_local fg_tensor *freelist[FREELIST_MAX];
-static _Thread_local int freelist_len = 0;
-
-static fg_tensor *tensor_struct_alloc(void) {
-    if (freelist_len > 0) return freelist[--freelist_len];
+static fg_tensor *tensor_struct_alloc(fg_thread_state *s) {
+    if (s->freelist_len > 0) return s->freelist[--s->freelist_len];
     return (fg_tensor *)malloc(sizeof(fg_tensor));
 }
 
@@ -58,8 +65,9 @@ static fg_buffer *buffer_new(size_t nbytes) {
 
 void fg_tensor_free(fg_tensor *t) {
     buffer_decref(t->buf);
-    if (freelist_len < FREELIST_MAX)
-        freelist[freelist_len++] = t;
+    fg_thread_state *s = fg_thread();
+    if (s->freelist_len < FG_FREELIST_MAX)
+        s->freelist[s->freelist_len++] = t;
     else
         free(t);
 }
@@ -81,13 +89,18 @@ static fg_tensor *header_new(int dtype, int ndim, const int64_t *shape) {
         }
         size *= shape[i];
     }
-    fg_tensor *t = tensor_struct_alloc();
+    fg_thread_state *s = fg_thread();
+    fg_tensor *t = tensor_struct_alloc(s);
     if (!t) {
         fg_error_set(FG_ERR_NOMEM, "out of memory");
         return NULL;
     }
     t->refcnt = 1;
-    t->id = fg_next_id();
+    if (s->id_next == s->id_end) {
+        t->id = fg_next_id();
+    } else {
+        t->id = s->id_next++;
+    }
     t->dtype = dtype;
     t->ndim = ndim;
     t->flags = 0;
@@ -187,32 +200,28 @@ int fg_same_shape(const fg_tensor *a, const fg_tensor *b) {
 }
 
 /* ---- errors ---- */
-static _Thread_local int err_kind = FG_ERR_NONE;
-static _Thread_local char err_msg[1024];
-
 int fg_error_set(int kind, const char *fmt, ...) {
+    fg_thread_state *s = fg_thread();
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+    vsnprintf(s->err_msg, sizeof(s->err_msg), fmt, ap);
     va_end(ap);
-    err_kind = kind;
+    s->err_kind = kind;
     return -1;
 }
 
-int fg_error_kind(void) { return err_kind; }
-const char *fg_error_message(void) { return err_msg; }
+int fg_error_kind(void) { return fg_thread()->err_kind; }
+const char *fg_error_message(void) { return fg_thread()->err_msg; }
 void fg_error_clear(void) {
-    err_kind = FG_ERR_NONE;
-    err_msg[0] = 0;
+    fg_thread_state *s = fg_thread();
+    s->err_kind = FG_ERR_NONE;
+    s->err_msg[0] = 0;
 }
 
-#define SHAPE_RING 4
-static _Thread_local char shape_ring[SHAPE_RING][256];
-static _Thread_local int shape_next = 0;
-
 const char *fg_shape_str(int ndim, const int64_t *shape) {
-    char *s = shape_ring[shape_next];
-    shape_next = (shape_next + 1) % SHAPE_RING;
+    fg_thread_state *ts = fg_thread();
+    char *s = ts->shape_ring[ts->shape_next];
+    ts->shape_next = (ts->shape_next + 1) % 4;
     size_t pos = 0;
     s[pos++] = '[';
     for (int i = 0; i < ndim && pos < 230; i++)
