@@ -24,7 +24,7 @@ def _sweeps(tape, target, sources):
             seed[i] = 1
             s = _core.constant(seed.reshape(tuple(t.shape)))
             seed[i] = 0
-            yield i, tape._tape.gradient([t], [s], sources)
+            yield i, tape._tape._sweep([t], [s], sources)
     finally:
         tape._tape.persistent = was
         if not was:
@@ -77,7 +77,7 @@ def tape_batch_jacobian(tape, target, source, unconnected_gradients=UnconnectedG
         for j in range(m):
             seed = np.zeros((b, m), dtype=t.dtype.as_numpy_dtype)
             seed[:, j] = 1
-            g, = tape._tape.gradient([t], [_core.constant(seed.reshape(t.shape))], [source])
+            g, = tape._tape._sweep([t], [_core.constant(seed.reshape(t.shape))], [source])
             if g is not None:
                 out[:, j] = g.numpy()
     finally:

@@ -46,7 +46,7 @@ def _warn(msg):
     warnings.warn(msg, UserWarning, stacklevel=3)
 
 
-class GradientTape:
+class GradientTape(_core._Tape):
     """Record operations for automatic differentiation.
 
     Operations run inside the ``with`` block on watched tensors (trainable
@@ -62,23 +62,8 @@ class GradientTape:
     6.0
     """
 
-    def __init__(self, persistent=False, watch_accessed_variables=True):
-        self._persistent = bool(persistent)
-        self._watch_accessed_variables = bool(watch_accessed_variables)
-        self._tape = _core._Tape(self._persistent, self._watch_accessed_variables)
-        self._used = False
-        self._recording = False
-        self._watched = []  # explicitly watched variables
-
-    def __enter__(self):
-        self._tape.push()
-        self._recording = True
-        return self
-
-    def __exit__(self, typ, value, traceback):
-        if self._recording:
-            self._tape.pop()
-            self._recording = False
+    # __init__, __enter__ and __exit__ are the compiled _Tape's:
+    # GradientTape(persistent=False, watch_accessed_variables=True).
 
     def watch(self, tensor):
         """Watch a tensor, a Variable or a nest of them."""
@@ -86,7 +71,7 @@ class GradientTape:
             if not isinstance(t, _TensorBase):
                 raise ValueError("Passed in object of type %s, not tf.Tensor or tf.Variable"
                                  % type(t))
-            if not self._tape.watch(t):
+            if not self._watch_one(t):
                 _log.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", t.dtype)
                 warnings.warn("The dtype of the watched tensor must be floating (e.g. tf.float32), "
                               "got %r" % (t.dtype,), UserWarning, stacklevel=2)
@@ -108,7 +93,7 @@ class GradientTape:
 
     def reset(self):
         """Forget everything recorded so far (the tape keeps recording)."""
-        self._tape.clear()
+        self.clear()
         self._watched = []
         self._used = False
 
@@ -117,7 +102,7 @@ class GradientTape:
         seen = {}
         for v in self._watched:
             seen.setdefault(id(v), v)
-        for vid in self._tape.accessed_variable_ids():
+        for vid in self.accessed_variable_ids():
             v = _core._VARIABLES.get(vid)
             if v is not None:
                 seen.setdefault(id(v), v)
@@ -134,13 +119,18 @@ class GradientTape:
         The result has the structure of ``sources``. ``output_gradients``
         gives the vector of a vector-Jacobian product.
         """
-        self._check_usable()
+        if self._used and not self._persistent:
+            raise RuntimeError(_USED)
         if self._recording:
             if not self._persistent:
-                self._tape.pop()
+                self.pop()
                 self._recording = False
             else:
                 _warn(_PERSISTENT_IN_CONTEXT)
+        if output_gradients is None and unconnected_gradients is UnconnectedGradients.NONE:
+            result = self._gradient_simple(target, sources)
+            if result is not NotImplemented:
+                return result
         unconnected = UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
@@ -161,12 +151,12 @@ class GradientTape:
                 _log.warning("The dtype of the source tensor must be floating (e.g. tf.float32) "
                              "when calling GradientTape.gradient, got %r", s.dtype)
         self._used = True
-        grads = self._tape.gradient(flat_targets, flat_seeds, flat_sources)
+        grads = self._sweep(flat_targets, flat_seeds, flat_sources)
         if unconnected is UnconnectedGradients.ZERO:
             grads = [g if g is not None else _core.zeros(s.shape, s.dtype._enum)
                      for g, s in zip(grads, flat_sources)]
         if not self._persistent:
-            self._tape.clear()
+            self.clear()
         return nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
