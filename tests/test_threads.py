@@ -1,0 +1,172 @@
+"""Thread control and thread-count independence of results (API.md
+"Beyond TensorFlow": Threads).  fastgrad-only (TensorFlow has no such API).
+"""
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastgrad as tf
+from _fgutil import IS_TF
+
+pytestmark = pytest.mark.skipif(IS_TF, reason="fastgrad-only: thread control")
+
+# the directory holding the fastgrad package this process imported (an
+# in-place build, an editable install or site-packages alike)
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__))) if not IS_TF else ""
+N = 4_000_037
+THREADS = (1, 2, 16)
+M2 = 999 * 4003  # 3,998,997 elements, < N
+
+
+@pytest.fixture
+def restore_threads():
+    old = tf.get_num_threads()
+    yield
+    tf.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def big():
+    rng = np.random.default_rng(123)
+    return rng.uniform(0.0, 1.0, size=N).astype(np.float32)
+
+
+def _under_threads(fn):
+    out = []
+    old = tf.get_num_threads()
+    try:
+        for n in THREADS:
+            tf.set_num_threads(n)
+            out.append(np.asarray(fn()))
+    finally:
+        tf.set_num_threads(old)
+    return out
+
+
+def _assert_bitwise_equal(results):
+    first = results[0]
+    for n, r in zip(THREADS[1:], results[1:]):
+        assert r.dtype == first.dtype and r.shape == first.shape
+        assert r.tobytes() == first.tobytes(), f"{n} threads differ from 1 thread"
+
+
+def test_set_get_num_threads(restore_threads):
+    for n in (1, 2, 3, 16):
+        tf.set_num_threads(n)
+        assert tf.get_num_threads() == n
+    assert isinstance(tf.get_num_threads(), int)
+
+
+def _threads_in_subprocess(env_updates, tmp_path):
+    env = dict(os.environ)
+    env.pop("FASTGRAD_NUM_THREADS", None)
+    env.pop("OMP_NUM_THREADS", None)
+    env.update(env_updates)
+    env["PYTHONPATH"] = PKG_PARENT + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, "-c", "import fastgrad; print(fastgrad.get_num_threads())"],
+        env=env,
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_env_fastgrad_num_threads_wins_over_omp(tmp_path):
+    assert _threads_in_subprocess({"FASTGRAD_NUM_THREADS": "3", "OMP_NUM_THREADS": "5"}, tmp_path) == 3
+
+
+def test_env_omp_num_threads_used(tmp_path):
+    assert _threads_in_subprocess({"OMP_NUM_THREADS": "5"}, tmp_path) == 5
+
+
+def test_env_fastgrad_num_threads_alone(tmp_path):
+    assert _threads_in_subprocess({"FASTGRAD_NUM_THREADS": "2"}, tmp_path) == 2
+
+
+def test_default_threads_positive(tmp_path):
+    assert _threads_in_subprocess({}, tmp_path) >= 1
+
+
+@pytest.mark.parametrize("name", ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min"])
+def test_reductions_bitwise_identical_across_threads(big, name):
+    t = tf.constant(big)
+    f = getattr(tf, name)
+    _assert_bitwise_equal(_under_threads(lambda: f(t)))
+
+
+@pytest.mark.parametrize("axis", [0, 1, None, (0, 1)])
+def test_2d_reductions_bitwise_identical_across_threads(big, axis):
+    t = tf.reshape(tf.constant(big[:M2]), (999, 4003))
+    _assert_bitwise_equal(_under_threads(lambda: tf.reduce_sum(t, axis=axis)))
+    _assert_bitwise_equal(_under_threads(lambda: tf.reduce_mean(t, axis=axis)))
+
+
+def test_float64_reduction_bitwise_identical(big):
+    t = tf.constant(big.astype(np.float64) - 0.5)
+    _assert_bitwise_equal(_under_threads(lambda: tf.reduce_sum(t)))
+
+
+def test_reduce_sum_accurate(big):
+    t = tf.constant(big)
+    ref = math.fsum(big.astype(np.float64))
+    naive = float(np.cumsum(big, dtype=np.float32)[-1])  # a float32 running sum
+    got = float(tf.reduce_sum(t))
+    err = abs(got - ref)
+    naive_err = abs(naive - ref)
+    assert naive_err > 0
+    assert err < naive_err / 10, (got, naive, ref)
+    assert err / ref < 1e-6, (got, ref)
+    mean = float(tf.reduce_mean(t))
+    assert abs(mean - ref / N) / (ref / N) < 1e-6
+
+
+def test_reduce_sum_accurate_all_thread_counts(big):
+    ref = math.fsum(big.astype(np.float64))
+    t = tf.constant(big)
+    for r in _under_threads(lambda: tf.reduce_sum(t)):
+        assert abs(float(r) - ref) / ref < 1e-6
+
+
+@pytest.mark.parametrize(
+    "name, fn",
+    [
+        ("exp", lambda a, b: tf.exp(a)),
+        ("sin", lambda a, b: tf.sin(a)),
+        ("tanh", lambda a, b: tf.tanh(a)),
+        ("sigmoid", lambda a, b: tf.sigmoid(a)),
+        ("softplus", lambda a, b: tf.nn.softplus(a)),
+        ("log", lambda a, b: tf.math.log(a)),
+        ("sqrt", lambda a, b: tf.sqrt(a)),
+        ("fma", lambda a, b: a * b + 1.5),
+        ("div", lambda a, b: a / (b + 1.0)),
+        ("pow", lambda a, b: tf.pow(a, b)),
+        ("maximum", lambda a, b: tf.maximum(a, b)),
+        ("where", lambda a, b: tf.where(a > b, a, b)),
+        ("bcast", lambda a, b: tf.reshape(a, (999, 4003)) + tf.reshape(b, (999, 4003))[0]),
+    ],
+)
+def test_elementwise_bitwise_identical_across_threads(big, name, fn):
+    a = tf.constant(big[:M2] + 0.25)
+    b = tf.constant(big[1 : M2 + 1])
+    _assert_bitwise_equal(_under_threads(lambda: fn(a, b)))
+
+
+def test_gradient_bitwise_identical_across_threads(big):
+    x = tf.constant(big)
+
+    def grad():
+        with tf.GradientTape() as t:
+            t.watch(x)
+            y = tf.reduce_sum(tf.exp(x) * x) + tf.reduce_mean(tf.sin(x))
+        return t.gradient(y, x)
+
+    _assert_bitwise_equal(_under_threads(grad))
