@@ -15,6 +15,7 @@
 #include "fg_kernels.h"
 #include "fg_gil.h"
 #include "fg_tape.h"
+#include "fg_rules.h"
 
 #define R0 FG_READS_IN(0)
 #define R1 FG_READS_IN(1)
@@ -111,6 +112,13 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     if (nd < 0)
         return fg_error_set(FG_ERR_INVALID, "Incompatible shapes: %s vs. %s [Op:%s]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    if (d->kind == FG_B_POW && (a->dtype == FG_I32 || a->dtype == FG_I64)) {
+        for (int64_t i = 0; i < b->size; i++) {
+            int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
+            if (v < 0)
+                return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
+        }
+    }
     if (d->kind == FG_B_DIV && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
         /* integer (floor) division: TF refuses a zero divisor */
         for (int64_t i = 0; i < b->size; i++) {
@@ -558,99 +566,8 @@ static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 
 /* ------------------------------------------------------------------- rules */
 
-/* A rule's scratch: every tensor it makes is kept here and released at
- * the end; a NULL anywhere (an error) short-circuits the rest. */
-#define RULE_TMP_MAX 48
-typedef struct {
-    fg_tensor *tmp[RULE_TMP_MAX];
-    int n;
-    int failed;
-} rctx;
-
-static fg_tensor *hold(rctx *c, fg_tensor *t) {
-    if (!t || c->n == RULE_TMP_MAX) {
-        if (t) fg_decref(t), fg_error_set(FG_ERR_RUNTIME, "rule scratch overflow");
-        c->failed = 1;
-        return NULL;
-    }
-    c->tmp[c->n++] = t;
-    return t;
-}
-
-static fg_tensor *ap(rctx *c, int op, int n, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
-    if (c->failed) return NULL;
-    for (int i = 0; i < n; i++)
-        if (!in[i]) {
-            c->failed = 1;
-            return NULL;
-        }
-    return hold(c, fg_apply(op, n, in, attrs, nattrs));
-}
-
-static fg_tensor *ap1(rctx *c, int op, fg_tensor *a) { return ap(c, op, 1, &a, NULL, 0); }
-static fg_tensor *ap2(rctx *c, int op, fg_tensor *a, fg_tensor *b) {
-    fg_tensor *in[2] = {a, b};
-    return ap(c, op, 2, in, NULL, 0);
-}
-static fg_tensor *ap3(rctx *c, int op, fg_tensor *a, fg_tensor *b, fg_tensor *x) {
-    fg_tensor *in[3] = {a, b, x};
-    return ap(c, op, 3, in, NULL, 0);
-}
-static fg_tensor *constant(rctx *c, int dtype, double v) { return c->failed ? NULL : hold(c, fg_tensor_scalar(dtype, v)); }
-
-#define ADD(a, b) ap2(c, FG_OP_ADD, a, b)
-#define SUB(a, b) ap2(c, FG_OP_SUB, a, b)
-#define MUL(a, b) ap2(c, FG_OP_MUL, a, b)
-#define DIV(a, b) ap2(c, FG_OP_DIV, a, b)
-#define NEG(a) ap1(c, FG_OP_NEG, a)
-#define WHERE(k, a, b) ap3(c, FG_OP_WHERE, k, a, b)
-#define cst(dt, v) constant(c, dt, v)
-
-static fg_tensor *reshape_to(rctx *c, fg_tensor *x, int nd, const int64_t *shape) {
-    int64_t at[1 + FG_MAX_NDIM];
-    at[0] = nd;
-    memcpy(at + 1, shape, (size_t)nd * sizeof(int64_t));
-    return ap(c, FG_OP_RESHAPE, 1, &x, at, nd + 1);
-}
-
-static fg_tensor *reduce_sum(rctx *c, fg_tensor *x, const uint8_t *mask, int keepdims) {
-    if (c->failed || !x) return c->failed = 1, NULL;
-    int64_t at[1 + FG_MAX_NDIM];
-    at[0] = keepdims;
-    for (int i = 0; i < x->ndim; i++) at[1 + i] = mask[i];
-    return ap(c, FG_OP_REDUCE_SUM, 1, &x, at, 1 + x->ndim);
-}
-
-static fg_tensor *sum_last_axis_keep(rctx *c, fg_tensor *x) {
-    if (c->failed || !x) return c->failed = 1, NULL;
-    uint8_t mask[FG_MAX_NDIM] = {0};
-    mask[x->ndim - 1] = 1;
-    return reduce_sum(c, x, mask, 1);
-}
-
-static fg_tensor *zeros_like(rctx *c, const fg_tensor *x) { return c->failed ? NULL : hold(c, fg_zeros_like(x)); }
-
-/* Hand a result to the sweep: a new reference. */
-static fg_tensor *give(fg_tensor *t) {
-    fg_incref(t);
-    return t;
-}
-
-static int rule_end(rctx *c, fg_tensor **gin, int n) {
-    for (int i = 0; i < c->n; i++) fg_decref(c->tmp[i]);
-    if (!c->failed) return 0;
-    for (int i = 0; i < n; i++) {
-        fg_decref(gin[i]);
-        gin[i] = NULL;
-    }
-    return -1;
-}
-
-#define RULE_BEGIN rctx ctx_, *c = &ctx_; ctx_.n = 0; ctx_.failed = 0
-#define RULE_END return rule_end(c, gin, node->n_in)
-#define X(i) (node->in[i])
-#define Y (node->out)
-#define DT (node->out->dtype)
+/* The rule helpers (rctx, ap, MUL, ..., RULE_BEGIN/RULE_END, X, Y) are in
+ * fg_rules.h, so that other rule files can share them. */
 
 static int bwd_add(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)node;
@@ -899,10 +816,29 @@ static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gi
     RULE_END;
 }
 
-/* d prod / d x_i = prod / x_i (inputs with zeros are not special-cased) */
+/* d prod / d x_i = product of the others. Written without dividing by a
+ * zero: with no zero in the reduced group it is prod / x_i; with exactly
+ * one zero only that element gets (the product of the rest); with more,
+ * all are 0. Every piece is a table op, so higher orders follow. */
 static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), DIV(keepdims_view(c, node, Y), X(0))));
+    if (need[0]) {
+        const int dt = X(0)->dtype;
+        int64_t dt64 = dt;
+        int64_t at[1 + FG_MAX_NDIM];
+        at[0] = 1;
+        for (int i = 0; i < X(0)->ndim; i++) at[1 + i] = node->attrs[1 + i];
+        uint8_t mask[FG_MAX_NDIM];
+        for (int i = 0; i < X(0)->ndim; i++) mask[i] = node->attrs[1 + i] != 0;
+        fg_tensor *zero = cst(dt, 0), *one = cst(dt, 1);
+        fg_tensor *iszero = ap2(c, FG_OP_EQUAL, X(0), zero);
+        fg_tensor *xs = WHERE(iszero, one, X(0));
+        fg_tensor *pnz = ap(c, FG_OP_REDUCE_PROD, 1, &xs, at, 1 + X(0)->ndim);
+        fg_tensor *nz = reduce_sum(c, ap(c, FG_OP_CAST, 1, &iszero, &dt64, 1), mask, 1);
+        fg_tensor *for_nonzero = WHERE(ap2(c, FG_OP_EQUAL, nz, zero), DIV(pnz, xs), zero);
+        fg_tensor *for_zero = WHERE(ap2(c, FG_OP_EQUAL, nz, one), pnz, zero);
+        gin[0] = give(MUL(keepdims_view(c, node, g), WHERE(iszero, for_zero, for_nonzero)));
+    }
     RULE_END;
 }
 

@@ -41,18 +41,59 @@ static fg_tensor *tensor_struct_alloc(fg_thread_state *s) {
     return (fg_tensor *)malloc(sizeof(fg_tensor));
 }
 
+/* Large buffers are recycled per thread: an eager step over big arrays
+ * allocates the same sizes every iteration, and fresh pages from the OS
+ * (page faults, zeroing) cost more than the arithmetic. The cache is
+ * small and bounded, so freed tapes still give their memory back. */
+#define CACHE_MIN_BYTES ((size_t)1 << 16)
+#define CACHE_MAX_BYTES ((size_t)32 << 20)
+#define CACHE_TOTAL_BYTES ((size_t)96 << 20)
+
+static size_t buffer_capacity(size_t nbytes) {
+    size_t rounded = (nbytes + 63) & ~(size_t)63;
+    return rounded ? rounded : 64;
+}
+
 static void buffer_decref(fg_buffer *b) {
-    if (b && --b->refcnt == 0) {
-        free(b->data);
-        free(b);
+    if (!b || --b->refcnt != 0) return;
+    size_t cap = buffer_capacity(b->nbytes);
+    fg_thread_state *s = fg_thread();
+    if (cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
+        if (s->n_cached == FG_BUFFER_CACHE_MAX || s->cached_bytes + cap > CACHE_TOTAL_BYTES) {
+            /* make room: drop the oldest */
+            fg_buffer *old = s->cache[0];
+            s->cached_bytes -= buffer_capacity(old->nbytes);
+            memmove(&s->cache[0], &s->cache[1], (size_t)(s->n_cached - 1) * sizeof(s->cache[0]));
+            s->n_cached--;
+            free(old->data);
+            free(old);
+        }
+        if (s->cached_bytes + cap <= CACHE_TOTAL_BYTES) {
+            s->cache[s->n_cached++] = b;
+            s->cached_bytes += cap;
+            return;
+        }
     }
+    free(b->data);
+    free(b);
 }
 
 static fg_buffer *buffer_new(size_t nbytes) {
+    size_t rounded = buffer_capacity(nbytes);
+    fg_thread_state *s = fg_thread();
+    for (int i = s->n_cached - 1; i >= 0; i--) {
+        fg_buffer *c = s->cache[i];
+        if (buffer_capacity(c->nbytes) == rounded) {
+            memmove(&s->cache[i], &s->cache[i + 1], (size_t)(s->n_cached - i - 1) * sizeof(s->cache[0]));
+            s->n_cached--;
+            s->cached_bytes -= rounded;
+            c->refcnt = 1;
+            c->nbytes = nbytes;
+            return c;
+        }
+    }
     fg_buffer *b = (fg_buffer *)malloc(sizeof(fg_buffer));
     if (!b) return NULL;
-    size_t rounded = (nbytes + 63) & ~(size_t)63;
-    if (rounded == 0) rounded = 64;
     b->data = aligned_alloc(64, rounded);
     if (!b->data) {
         free(b);

@@ -12,6 +12,10 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static void thread_exit(void *p) {
     fg_thread_state *s = (fg_thread_state *)p;
     for (int i = 0; i < s->freelist_len; i++) free(s->freelist[i]);
+    for (int i = 0; i < s->n_cached; i++) {
+        free(s->cache[i]->data);
+        free(s->cache[i]);
+    }
     free(s);
 }
 

@@ -15,6 +15,7 @@
 
 #define FG_FREELIST_MAX 4096
 #define FG_MAX_ACTIVE_TAPES 256
+#define FG_BUFFER_CACHE_MAX 8
 
 struct fg_tape;
 
@@ -32,6 +33,10 @@ typedef struct fg_thread_state {
     char err_msg[1024];
     char shape_ring[4][256];
     int shape_next;
+    /* large freed buffers kept for reuse (see fg_tensor.c) */
+    int n_cached;
+    size_t cached_bytes;
+    struct fg_buffer *cache[FG_BUFFER_CACHE_MAX];
 } fg_thread_state;
 
 #if defined(__GNUC__) && !defined(_WIN32)

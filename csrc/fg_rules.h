@@ -1,0 +1,114 @@
+/* fg_rules.h: what derivative rules are written with (internal, no .pxd).
+ *
+ * Backward rules (fg_ops.c) are
+ * compositions of table ops applied through fg_apply, so a recording tape
+ * records them and derivatives of any order, in any mix of modes, need no
+ * special support. A rule keeps every tensor it makes in an rctx and
+ * releases them at the end; a NULL anywhere (an error) short-circuits the
+ * rest.
+ */
+#ifndef FG_RULES_H
+#define FG_RULES_H
+
+#include <string.h>
+
+#include "fg_ops.h"
+#include "fg_tape.h"
+
+#define RULE_TMP_MAX 48
+typedef struct {
+    fg_tensor *tmp[RULE_TMP_MAX];
+    int n;
+    int failed;
+} rctx;
+
+static inline fg_tensor *hold(rctx *c, fg_tensor *t) {
+    if (!t || c->n == RULE_TMP_MAX) {
+        if (t) fg_decref(t), fg_error_set(FG_ERR_RUNTIME, "rule scratch overflow");
+        c->failed = 1;
+        return NULL;
+    }
+    c->tmp[c->n++] = t;
+    return t;
+}
+
+static inline fg_tensor *ap(rctx *c, int op, int n, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
+    if (c->failed) return NULL;
+    for (int i = 0; i < n; i++)
+        if (!in[i]) {
+            c->failed = 1;
+            return NULL;
+        }
+    return hold(c, fg_apply(op, n, in, attrs, nattrs));
+}
+
+static inline fg_tensor *ap1(rctx *c, int op, fg_tensor *a) { return ap(c, op, 1, &a, NULL, 0); }
+static inline fg_tensor *ap2(rctx *c, int op, fg_tensor *a, fg_tensor *b) {
+    fg_tensor *in[2] = {a, b};
+    return ap(c, op, 2, in, NULL, 0);
+}
+static inline fg_tensor *ap3(rctx *c, int op, fg_tensor *a, fg_tensor *b, fg_tensor *x) {
+    fg_tensor *in[3] = {a, b, x};
+    return ap(c, op, 3, in, NULL, 0);
+}
+static inline fg_tensor *constant(rctx *c, int dtype, double v) {
+    return c->failed ? NULL : hold(c, fg_tensor_scalar(dtype, v));
+}
+
+#define ADD(a, b) ap2(c, FG_OP_ADD, a, b)
+#define SUB(a, b) ap2(c, FG_OP_SUB, a, b)
+#define MUL(a, b) ap2(c, FG_OP_MUL, a, b)
+#define DIV(a, b) ap2(c, FG_OP_DIV, a, b)
+#define NEG(a) ap1(c, FG_OP_NEG, a)
+#define WHERE(k, a, b) ap3(c, FG_OP_WHERE, k, a, b)
+#define cst(dt, v) constant(c, dt, v)
+
+static inline fg_tensor *reshape_to(rctx *c, fg_tensor *x, int nd, const int64_t *shape) {
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = nd;
+    memcpy(at + 1, shape, (size_t)nd * sizeof(int64_t));
+    return ap(c, FG_OP_RESHAPE, 1, &x, at, nd + 1);
+}
+
+static inline fg_tensor *reduce_sum(rctx *c, fg_tensor *x, const uint8_t *mask, int keepdims) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = keepdims;
+    for (int i = 0; i < x->ndim; i++) at[1 + i] = mask[i];
+    return ap(c, FG_OP_REDUCE_SUM, 1, &x, at, 1 + x->ndim);
+}
+
+static inline fg_tensor *sum_last_axis_keep(rctx *c, fg_tensor *x) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    uint8_t mask[FG_MAX_NDIM] = {0};
+    mask[x->ndim - 1] = 1;
+    return reduce_sum(c, x, mask, 1);
+}
+
+static inline fg_tensor *zeros_like(rctx *c, const fg_tensor *x) {
+    return c->failed ? NULL : hold(c, fg_zeros_like(x));
+}
+
+/* Hand a result to the sweep: a new reference. */
+static inline fg_tensor *give(fg_tensor *t) {
+    fg_incref(t);
+    return t;
+}
+
+static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
+    for (int i = 0; i < c->n; i++) fg_decref(c->tmp[i]);
+    if (!c->failed) return 0;
+    for (int i = 0; i < n; i++) {
+        fg_decref(gin[i]);
+        gin[i] = NULL;
+    }
+    return -1;
+}
+
+#define RULE_BEGIN rctx ctx_, *c = &ctx_; ctx_.n = 0; ctx_.failed = 0
+#define RULE_END return rule_end(c, gin, node->n_in)
+#define X(i) (node->in[i])
+#define Y (node->out)
+#define DT (node->out->dtype)
+
+#endif
