@@ -94,12 +94,16 @@ static void node_release(fg_node *n) {
     n->user = NULL;
 }
 
-void fg_tape_clear(fg_tape *t) {
+void fg_tape_release(fg_tape *t) {
     for (int64_t i = 0; i < t->n_nodes; i++) node_release(&t->nodes[i]);
     t->n_nodes = 0;
     if (t->keys) memset(t->keys, 0, (size_t)t->hcap * sizeof(int64_t));
     t->hcount = 0;
     t->n_slots = 0;
+}
+
+void fg_tape_clear(fg_tape *t) {
+    fg_tape_release(t);
     t->n_accessed = 0;
 }
 

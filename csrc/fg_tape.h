@@ -49,7 +49,8 @@ typedef struct fg_tape {
 
 fg_tape *fg_tape_new(int persistent, int watch_accessed_variables);
 void fg_tape_free(fg_tape *tape);
-void fg_tape_clear(fg_tape *tape);  /* reset(): forget everything */
+void fg_tape_clear(fg_tape *tape);    /* reset(): forget everything */
+void fg_tape_release(fg_tape *tape);  /* free the recording, keep which variables were watched */
 
 /* Start / stop recording on this thread. */
 int fg_tape_push(fg_tape *tape);

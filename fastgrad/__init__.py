@@ -63,14 +63,17 @@ def _lazy(name):
 
 def __getattr__(name):
     # keras, datasets, test, autodiff: imported on first use
-    if name in ("keras", "datasets", "test", "autodiff"):
-        mod = _lazy(name)
-        globals()[name] = mod
-        return mod
-    if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
-        return getattr(_lazy("functional"), name)
-    if name in ("function", "gradients"):
-        return getattr(_lazy("function_api"), name)
+    try:
+        if name in ("keras", "datasets", "test", "autodiff"):
+            mod = _lazy(name)
+            globals()[name] = mod
+            return mod
+        if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
+            return getattr(_lazy("functional"), name)
+        if name in ("function", "gradients"):
+            return getattr(_lazy("function_api"), name)
+    except ImportError as e:  # hasattr() must answer False, not raise
+        raise AttributeError("module 'fastgrad' has no attribute %r (%s)" % (name, e)) from e
     raise AttributeError("module 'fastgrad' has no attribute %r" % name)
 
 

@@ -115,11 +115,15 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
     cdef cnp.ndarray arr
     cdef int64_t shape[16]
     cdef int i, nd
+    if value is None:
+        raise ValueError("Attempt to convert a value (None) with an unsupported type "
+                         "(<class 'NoneType'>) to a Tensor.")
+    cdef bint numpy_data = isinstance(value, (np.ndarray, np.generic))
     if dtype < 0:
         arr = np.asarray(value)
-        if arr.dtype.kind == "f" and not isinstance(value, np.ndarray):
+        if arr.dtype.kind == "f" and not numpy_data:
             dtype = FG_F32            # Python floats become float32, as in TF
-        elif arr.dtype.kind in "iu" and not isinstance(value, np.ndarray):
+        elif arr.dtype.kind in "iu" and not numpy_data:
             dtype = FG_I32 if arr.size == 0 or (arr.min() >= -2**31 and arr.max() < 2**31) else FG_I64
         elif arr.dtype.kind == "O" or arr.dtype.kind in "US":
             raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
@@ -129,10 +133,10 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
             raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
-        if dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f" and not isinstance(value, np.ndarray):
+        if dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f" and not numpy_data:
             if not np.all(np.mod(arr, 1) == 0):
-                raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
-                                % (value, _DTYPE_OBJS[dtype].name))
+                raise _errors.InvalidArgumentError(
+                    "Cannot convert %r to EagerTensor of dtype %s" % (value, _DTYPE_OBJS[dtype].name))
     arr = np.asarray(arr, dtype=_DTYPE_OBJS[dtype].as_numpy_dtype, order="C")
     nd = arr.ndim
     if nd > FG_MAX_NDIM:
@@ -152,8 +156,11 @@ cdef fg_tensor *scalar_of(object v, int dtype) except NULL:
     if type(v) is float:
         if dtype == FG_I32 or dtype == FG_I64:
             if v != <double><int64_t>v:
-                raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
-                                % (v, _DTYPE_OBJS[dtype].name))
+                # TF: "cannot compute AddV2 as input #1(zero-based) was expected to be a
+                # int32 tensor but is a float tensor"
+                raise _errors.InvalidArgumentError(
+                    "Cannot convert %r to EagerTensor of dtype %s: a float where an %s tensor "
+                    "was expected" % (v, _DTYPE_OBJS[dtype].name, _DTYPE_OBJS[dtype].name))
         t = fg_tensor_scalar(dtype, <double>v)
     elif type(v) is int and -2**53 < v < 2**53:
         t = fg_tensor_scalar(dtype, <double>v)
@@ -898,6 +905,10 @@ cdef class _Tape:
     def clear(self):
         fg_tape_clear(self.tape)
 
+    def release(self):
+        """Free the recording (a used non-persistent tape); keep watched variables."""
+        fg_tape_release(self.tape)
+
     def _watch_one(self, _TensorBase x):
         """Watch x; False when its dtype is not floating."""
         cdef int r = fg_tape_watch(self.tape, x.t)
@@ -939,7 +950,7 @@ cdef class _Tape:
         self._used = True
         rc = fg_tape_gradient(self.tape, 1, &tt, NULL, n, src, res)
         if not self._persistent:
-            fg_tape_clear(self.tape)
+            fg_tape_release(self.tape)
         if rc < 0:
             raise_error()
         if isinstance(sources, _TensorBase):

@@ -15,6 +15,7 @@ cdef extern from "fg_tape.h" nogil:
     fg_tape *fg_tape_new(int persistent, int watch_accessed_variables) noexcept
     void fg_tape_free(fg_tape *tape) noexcept
     void fg_tape_clear(fg_tape *tape) noexcept
+    void fg_tape_release(fg_tape *tape) noexcept
     int fg_tape_push(fg_tape *tape) noexcept
     void fg_tape_pop(fg_tape *tape) noexcept
     int fg_tapes_recording() noexcept

@@ -57,7 +57,11 @@ def tape_jacobian(tape, target, sources, unconnected_gradients=UnconnectedGradie
 
 def tape_batch_jacobian(tape, target, source, unconnected_gradients=UnconnectedGradients.NONE):
     t = target if isinstance(target, _core._TensorBase) else _core.convert_to_tensor(target)
-    if t.ndim < 1 or source.ndim < 1 or t.shape[0] != source.shape[0]:
+    for x in (t, source):
+        if x.ndim < 2:
+            # TF: TensorShape.with_rank_at_least(2)
+            raise ValueError("Shape %s must have rank at least 2" % (tuple(x.shape),))
+    if t.shape[0] != source.shape[0]:
         raise ValueError("Need first dimension of target shape (%s) and source shape (%s) to match."
                          % (list(t.shape), list(source.shape)))
     b = t.shape[0]

@@ -239,7 +239,10 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
 
 def linspace(start, stop, num, name=None, axis=0):
     """num evenly spaced values from start to stop inclusive (float32 for Python floats)."""
-    dt = start.dtype if isinstance(start, _core._TensorBase) else float32
+    if isinstance(start, _core._TensorBase):
+        dt = start.dtype if start.dtype.is_floating else "float64"
+    else:  # TF: Python floats give float32, Python ints float64
+        dt = float32 if isinstance(start, float) or isinstance(stop, float) else "float64"
     s, e = float(start), float(stop)
     num = int(num)
     delta = (e - s) / (num - 1) if num > 1 else 0.0

@@ -98,7 +98,7 @@ class GradientTape(_core._Tape):
         self._used = False
 
     def watched_variables(self):
-        """The Variables this tape watched, in the order first watched."""
+        """The Variables this tape watched, in order of construction (TF's)."""
         seen = {}
         for v in self._watched:
             seen.setdefault(id(v), v)
@@ -106,7 +106,7 @@ class GradientTape(_core._Tape):
             v = _core._VARIABLES.get(vid)
             if v is not None:
                 seen.setdefault(id(v), v)
-        return tuple(seen.values())
+        return tuple(sorted(seen.values(), key=_core.tensor_id))
 
     def _check_usable(self):
         if self._used and not self._persistent:
@@ -131,6 +131,9 @@ class GradientTape(_core._Tape):
             result = self._gradient_simple(target, sources)
             if result is not NotImplemented:
                 return result
+        if target is None:
+            raise TypeError("Argument `target` should be a list or nested structure of Tensors, "
+                            "Variables or CompositeTensors to be differentiated, but received None.")
         unconnected = UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
@@ -156,7 +159,7 @@ class GradientTape(_core._Tape):
             grads = [g if g is not None else _core.zeros(s.shape, s.dtype._enum)
                      for g, s in zip(grads, flat_sources)]
         if not self._persistent:
-            self.clear()
+            self.release()
         return nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
