@@ -23,6 +23,7 @@ import numpy as np
 from fastgrad import errors as _errors
 from fastgrad.dtypes import _BY_ENUM, as_dtype, DType
 from fastgrad.tensor_shape import TensorShape
+_new_tuple = tuple.__new__
 
 cnp.import_array()
 
@@ -256,7 +257,9 @@ cdef class _TensorBase:
 
     @property
     def shape(self):
-        return TensorShape([self.t.shape[i] for i in range(self.t.ndim)])
+        # tuple.__new__ skips TensorShape's per-dim int() conversion: the
+        # dims are C ints already, and .shape is on every hot path
+        return _new_tuple(TensorShape, [self.t.shape[i] for i in range(self.t.ndim)])
 
     @property
     def dtype(self):
@@ -1073,11 +1076,11 @@ def have_blas():
 cdef fg_tensor *_grad_for(Variable var, object grad) except NULL:
     cdef fg_tensor *g = as_fg(grad, var.t.dtype)
     if not fg_same_shape(g, var.t):
-        shape = [g.shape[i] for i in range(g.ndim)]
+        shape = tuple([g.shape[i] for i in range(g.ndim)])
         fg_decref(g)
         raise _errors.InvalidArgumentError(
-            "gradient of shape %s does not match variable %s of shape %s"
-            % (shape, var.name, list(var.shape)))
+            "Gradient of shape %s does not match variable %s of shape %s"
+            % (shape, var.name, tuple(var.shape)))
     return g
 
 

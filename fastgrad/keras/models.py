@@ -1,0 +1,490 @@
+"""``Sequential``: a stack of layers with Keras's build, summary and the
+``compile``/``fit``/``evaluate``/``predict`` training API.
+
+Training runs the usual eager step: forward pass and loss under a
+``GradientTape``, ``tape.gradient`` with respect to the trainable
+variables, ``optimizer.apply_gradients`` (fused C kernels). Data handling
+(batching, shuffling) is NumPy indexing; every number a model computes is
+a fastgrad op.
+"""
+import math
+
+import numpy as np
+
+import fastgrad as tf
+
+from . import _utils
+from . import losses as losses_mod
+from . import metrics as metrics_mod
+from . import optimizers as optimizers_mod
+from ._progbar import Progbar
+from .callbacks import Callback, History
+from .layers import InputLayer, Layer
+
+__all__ = ["Sequential"]
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Built lazily on the first call, or at once when the first layer was
+    given ``input_shape`` (or an ``Input`` comes first); ``summary()``
+    needs a built model.
+    """
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or _utils.unique_name("sequential")
+        self._layers = []
+        self._input_shape = None   # without the batch dimension
+        self._output_shapes = {}   # id(layer) -> output shape with batch
+        self.optimizer = None
+        self.loss = None
+        self.compiled_metrics = []
+        self.stop_training = False
+        self.history = None
+        for layer in layers or []:
+            self.add(layer)
+
+    # structure --------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer (or an ``Input``, which must come first)."""
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("An Input can only be the first layer of a "
+                                 "Sequential model.")
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError("The added layer must be an instance of class "
+                            f"Layer. Received: layer={layer} of type {type(layer)}.")
+        if any(layer.name == l.name for l in self._layers):
+            raise ValueError(f"All layers added to a Sequential model should "
+                             f"have unique names. Name '{layer.name}' is "
+                             f"already the name of a layer in this model.")
+        self._layers.append(layer)
+        self._propagate_shapes()
+
+    def pop(self):
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        self._output_shapes.pop(id(layer), None)
+        return layer
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[l.name for l in self._layers]}.")
+
+    @property
+    def built(self):
+        return bool(self._layers) and all(l.built for l in self._layers)
+
+    def _propagate_shapes(self):
+        """Build what the known input shape allows, recording each
+        layer's output shape for ``summary``."""
+        shape = self._input_shape
+        if shape is None and self._layers and self._layers[0].built:
+            shape = tuple(self._layers[0].input_shape[1:])
+        if shape is None:
+            return
+        shape = (None,) + tuple(shape)
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(shape)
+                layer.built = True
+            shape = tuple(layer.compute_output_shape(shape))
+            self._output_shapes[id(layer)] = (None,) + shape[1:]
+        if self._input_shape is None:
+            self._input_shape = tuple(self._layers[0].input_shape[1:])
+
+    def build(self, input_shape=None):
+        """Create every layer's weights for inputs of ``input_shape``
+        (batch dimension first, e.g. ``(None, 8)``)."""
+        if input_shape is not None:
+            self._input_shape = tuple(input_shape)[1:]
+        if self._input_shape is None and not (self._layers and self._layers[0].built):
+            raise ValueError("You must provide an `input_shape` argument.")
+        self._propagate_shapes()
+
+    def __call__(self, inputs, training=None):
+        if not self._layers:
+            raise ValueError(f"Sequential model '{self.name}' has no layers; "
+                             "add some before calling it.")
+        first = not self.built
+        x = inputs
+        for layer in self._layers:
+            x = layer(x)
+        if first:
+            if self._input_shape is None:
+                self._input_shape = tuple(self._layers[0].input_shape[1:])
+            self._propagate_shapes()
+        return x
+
+    call = __call__
+
+    # weights ----------------------------------------------------------------
+    def _assert_weights_created(self):
+        if not self.built:
+            raise ValueError(
+                f"Weights for model '{self.name}' have not yet been created. "
+                "Weights are created when the model is first called on "
+                "inputs or `build()` is called with an `input_shape`.")
+
+    @property
+    def variables(self):
+        self._assert_weights_created()
+        return [v for l in self._layers for v in l.variables]
+
+    weights = variables
+
+    @property
+    def trainable_variables(self):
+        self._assert_weights_created()
+        return [v for l in self._layers for v in l.trainable_variables]
+
+    trainable_weights = trainable_variables
+
+    @property
+    def non_trainable_variables(self):
+        self._assert_weights_created()
+        return [v for l in self._layers for v in l.non_trainable_variables]
+
+    non_trainable_weights = non_trainable_variables
+
+    def get_weights(self):
+        return [v.numpy() for v in self.variables]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(f"You called `set_weights(weights)` on model "
+                             f"'{self.name}' with a weight list of length "
+                             f"{len(weights)}, but the model expects "
+                             f"{len(variables)} weights.")
+        for var, w in zip(variables, weights):
+            var.assign(w)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError("You tried to call `count_params` on model "
+                             f"'{self.name}', but the model has not been built.")
+        return sum(l.count_params() for l in self._layers)
+
+    # summary ----------------------------------------------------------------
+    def summary(self, line_length=65, print_fn=None):
+        """Print a table of the layers, their output shapes and parameter
+        counts, laid out as ``tf.keras`` does."""
+        if not self.built:
+            raise ValueError(
+                "This model has not yet been built. Build the model first by "
+                "calling `build()` or by calling the model on a batch of data.")
+        print_fn = print_fn or print
+        ends = [int(line_length * p) for p in (0.45, 0.85, 1.0)]
+
+        def row(fields):
+            line = ""
+            for field, end in zip([" " + str(fields[0])] + fields[1:], ends):
+                line = (line + str(field))[:end - 1].ljust(end)
+            return line
+
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * line_length)
+        print_fn(row(["Layer (type)", "Output Shape", "Param #"]))
+        print_fn("=" * line_length)
+        for layer in self._layers:
+            shape = self._output_shapes.get(id(layer), "?")
+            print_fn(row([f"{layer.name} ({type(layer).__name__})", shape,
+                          layer.count_params()]))
+            print_fn(" " * line_length)
+        trainable = sum(math.prod(_utils.shape_tuple(v))
+                        for v in self.trainable_variables)
+        total = self.count_params()
+        print_fn("=" * line_length)
+        for label, n in (("Total", total), ("Trainable", trainable),
+                         ("Non-trainable", total - trainable)):
+            print_fn(f"{label} params: {n} ({_format_bytes(4 * n)})")
+        print_fn("_" * line_length)
+
+    # training ---------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None,
+                loss_weights=None, run_eagerly=None, **kwargs):
+        """Configure training: an optimizer (instance or name), a loss (a
+        name such as 'mse' or 'sparse_categorical_crossentropy', a Loss or
+        a per-sample function) and metrics (names or instances)."""
+        unknown = set(kwargs) - {"jit_compile", "steps_per_execution",
+                                 "weighted_metrics"}
+        if unknown:
+            raise TypeError(f"Invalid keyword argument(s) in `compile()`: "
+                            f"{sorted(unknown)}")
+        if loss_weights is not None:
+            raise NotImplementedError("`loss_weights` is not supported.")
+        self.optimizer = optimizers_mod.get(optimizer)
+        self.loss = loss
+        self._loss_obj = _loss_object(loss) if loss is not None else None
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, metrics_mod.Metric)) or callable(metrics):
+            metrics = [metrics]
+        loss_fn = getattr(self._loss_obj, "fn", self._loss_obj)
+        self.compiled_metrics = [metrics_mod.get(m, loss=loss_fn) for m in metrics]
+        self.run_eagerly = run_eagerly
+
+    @property
+    def metrics(self):
+        return list(self.compiled_metrics)
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [m.name for m in self.compiled_metrics]
+
+    def _check_compiled(self, what):
+        if self.optimizer is None or self._loss_obj is None:
+            raise RuntimeError(
+                f"You must call `compile()` (with a `loss`) before {what} "
+                "the model.")
+
+    def _train_step(self, x, y, tvars):
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._loss_obj(y, y_pred)
+        grads = tape.gradient(loss, tvars)
+        self.optimizer.apply_gradients(zip(grads, tvars))
+        return loss, y_pred
+
+    def train_on_batch(self, x, y, return_dict=False):
+        """One optimizer step on one batch; returns the loss (and metrics)."""
+        self._check_compiled("training")
+        x, y = self._prepare(x, y)
+        for m in self.compiled_metrics:
+            m.reset_state()
+        loss, y_pred = self._train_step(x, y, self.trainable_variables)
+        for m in self.compiled_metrics:
+            m.update_state(y, y_pred)
+        return self._results(float(loss), return_dict)
+
+    def test_on_batch(self, x, y, return_dict=False):
+        self._check_compiled("evaluating")
+        x, y = self._prepare(x, y)
+        logs = self._evaluate_arrays(x, y, len(x), None)
+        return self._results(logs, return_dict)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
+            callbacks=None, validation_split=0.0, validation_data=None,
+            shuffle=True, initial_epoch=0, validation_batch_size=None):
+        """Train for ``epochs`` passes over (x, y) in shuffled batches of
+        ``batch_size`` (32). Prints a progress bar per epoch (``verbose=1``
+        on a terminal), a plain line per epoch (``verbose=2``, or 1 when
+        the output is not a terminal) or nothing (0). Returns a
+        ``History`` whose ``.history`` holds per-epoch 'loss', each
+        metric, and 'val_'-prefixed values with ``validation_data``."""
+        self._check_compiled("training")
+        x, y = self._prepare(x, y)
+        if validation_data is None and validation_split:
+            if not 0 < validation_split < 1:
+                raise ValueError("`validation_split` must be in (0, 1); "
+                                 f"received {validation_split}")
+            cut = int(len(x) * (1.0 - validation_split))
+            validation_data = (x[cut:], y[cut:])
+            x, y = x[:cut], y[:cut]
+        if validation_data is not None:
+            if len(validation_data) not in (2, 3):
+                raise ValueError("`validation_data` should be a tuple "
+                                 "`(x_val, y_val)`. Received: "
+                                 f"validation_data={validation_data!r}")
+            x_val, y_val = self._prepare(validation_data[0], validation_data[1])
+        batch_size = _batch_size(batch_size)
+        val_batch = _batch_size(validation_batch_size or batch_size)
+        verbose = _verbosity(verbose)
+        n = len(x)
+        steps = max(1, math.ceil(n / batch_size))
+
+        history = History()
+        cbs = list(callbacks or []) + [history]
+        for cb in cbs:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"Expected a Callback, got {cb!r}")
+            cb.set_model(self)
+            cb.set_params({"verbose": verbose, "epochs": epochs, "steps": steps})
+        self.stop_training = False
+        for cb in cbs:
+            cb.on_train_begin()
+        tvars = self.trainable_variables if self.built else None
+        for epoch in range(initial_epoch, epochs):
+            for m in self.compiled_metrics:
+                m.reset_state()
+            for cb in cbs:
+                cb.on_epoch_begin(epoch)
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            bar = Progbar(steps, verbose=verbose)
+            order = np.random.permutation(n) if shuffle else None
+            loss_sum, seen = 0.0, 0
+            for step in range(steps):
+                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+                if order is None:
+                    xb, yb = x[lo:hi], y[lo:hi]
+                else:
+                    idx = order[lo:hi]
+                    xb, yb = x[idx], y[idx]
+                if tvars is None:  # first call builds the model
+                    self(xb[:1])
+                    tvars = self.trainable_variables
+                for cb in cbs:
+                    cb.on_train_batch_begin(step)
+                loss, y_pred = self._train_step(xb, yb, tvars)
+                loss_sum += float(loss) * (hi - lo)
+                seen += hi - lo
+                for m in self.compiled_metrics:
+                    m.update_state(yb, y_pred)
+                batch_logs = None
+                if step + 1 < steps and bar.wants_update(step + 1):
+                    batch_logs = self._logs(loss_sum / seen)
+                    bar.update(step + 1, list(batch_logs.items()))
+                for cb in cbs:
+                    cb.on_train_batch_end(step, batch_logs)
+            logs = self._logs(loss_sum / max(seen, 1))
+            if validation_data is not None:
+                val_logs = self._evaluate_arrays(x_val, y_val, val_batch, None)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            bar.update(steps, list(logs.items()))
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in cbs:
+            cb.on_train_end()
+        self.history = history
+        return history
+
+    def _logs(self, loss):
+        logs = {"loss": loss}
+        for m in self.compiled_metrics:
+            logs[m.name] = float(m.result())
+        return logs
+
+    def _evaluate_arrays(self, x, y, batch_size, bar):
+        for m in self.compiled_metrics:
+            m.reset_state()
+        n = len(x)
+        steps = max(1, math.ceil(n / batch_size))
+        loss_sum = 0.0
+        for step in range(steps):
+            lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
+            y_pred = self(x[lo:hi])
+            loss_sum += float(self._loss_obj(y[lo:hi], y_pred)) * (hi - lo)
+            for m in self.compiled_metrics:
+                m.update_state(y[lo:hi], y_pred)
+            if bar is not None and bar.wants_update(step + 1):
+                bar.update(step + 1, list(self._logs(loss_sum / hi).items()))
+        return self._logs(loss_sum / max(n, 1))
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
+                 return_dict=False):
+        """The loss (and metrics) over (x, y): a float when no metrics were
+        compiled, else ``[loss, *metrics]``; a dict with ``return_dict``."""
+        self._check_compiled("evaluating")
+        x, y = self._prepare(x, y)
+        batch_size = _batch_size(batch_size)
+        verbose = _verbosity(verbose)
+        bar = Progbar(max(1, math.ceil(len(x) / batch_size)), verbose=verbose)
+        logs = self._evaluate_arrays(x, y, batch_size, bar)
+        return self._results(logs, return_dict)
+
+    def _results(self, logs, return_dict):
+        if not isinstance(logs, dict):
+            logs = self._logs(logs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto"):
+        """The model's outputs for x, batch by batch, as a NumPy array."""
+        x = self._prepare_x(x)
+        batch_size = _batch_size(batch_size)
+        verbose = _verbosity(verbose)
+        n = len(x)
+        steps = max(1, math.ceil(n / batch_size))
+        bar = Progbar(steps, verbose=verbose)
+        outs = []
+        for step in range(steps):
+            outs.append(np.asarray(self(x[step * batch_size:(step + 1) * batch_size])))
+            if bar.wants_update(step + 1):
+                bar.update(step + 1)
+        return np.concatenate(outs, axis=0)
+
+    # data -------------------------------------------------------------------
+    def _input_dtype(self):
+        return self._layers[0].dtype if self._layers else tf.float32
+
+    def _prepare_x(self, x):
+        if x is None:
+            raise ValueError("Unrecognized data type: x=None")
+        x = np.asarray(x)
+        if x.dtype.kind == "f" or x.dtype.kind in "iub":
+            x = x.astype(self._input_dtype().as_numpy_dtype, copy=False)
+        return x
+
+    def _prepare(self, x, y):
+        """x and y as NumPy arrays with the same number of samples; float
+        arrays in the model's dtype (labels keep their integer dtype)."""
+        x = self._prepare_x(x)
+        if y is None:
+            raise ValueError("Target data `y` is required for training and "
+                             "evaluation.")
+        y = np.asarray(y)
+        if y.dtype.kind == "f":
+            y = y.astype(self._input_dtype().as_numpy_dtype, copy=False)
+        if x.ndim == 0 or y.ndim == 0 or len(x) != len(y):
+            raise ValueError(
+                "Data cardinality is ambiguous. Make sure all arrays contain "
+                f"the same number of samples. 'x' sizes: "
+                f"{x.shape[0] if x.ndim else x.shape} "
+                f"'y' sizes: {y.shape[0] if y.ndim else y.shape}")
+        return x, y
+
+    def __repr__(self):
+        return f"<Sequential name={self.name}, built={self.built}>"
+
+
+def _loss_object(loss):
+    if isinstance(loss, losses_mod.Loss):
+        return loss
+    fn = losses_mod.get(loss)
+    if isinstance(fn, losses_mod.Loss):
+        return fn
+    return losses_mod.LossFunctionWrapper(
+        fn, name=loss if isinstance(loss, str) else getattr(fn, "__name__", None))
+
+
+def _batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if int(batch_size) < 1:
+        raise ValueError(f"`batch_size` must be a positive integer; got {batch_size}")
+    return int(batch_size)
+
+
+def _verbosity(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'; got {verbose!r}")
+    return verbose
+
+
+def _format_bytes(n):
+    for unit in ("Byte", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.2f} {unit}"
+        n /= 1024

@@ -1,0 +1,254 @@
+"""Optimizers with Keras's defaults and update rules.
+
+Each update is one fused C kernel per variable (``fastgrad._core``'s
+``_sgd_step``, ``_adam_step`` and ``_rmsprop_step``), in place on the
+variable and its slots, never a chain of tensor ops. This module holds the
+API semantics: pairing gradients with variables, skipping ``None``, slot
+creation, the ``iterations`` counter and Adam's bias correction.
+
+Update rules (g the gradient, lr the learning rate, t = iterations + 1):
+
+- SGD: ``v = momentum*v - lr*g``; ``w += v`` (Nesterov:
+  ``w += momentum*v - lr*g``); without momentum ``w -= lr*g``.
+- Adam: ``m += (g - m)*(1 - beta_1)``, ``v += (g*g - v)*(1 - beta_2)``,
+  ``w -= lr_t*m / (sqrt(v) + epsilon)`` with
+  ``lr_t = lr*sqrt(1 - beta_2**t) / (1 - beta_1**t)``.
+- RMSprop: ``ms = rho*ms + (1 - rho)*g*g``, ``d = lr*g / sqrt(ms + epsilon)``;
+  ``w -= d`` (with momentum: ``mom = momentum*mom + d``, ``w -= mom``).
+"""
+import math
+import warnings
+
+import fastgrad as tf
+from fastgrad import _core
+
+from . import _utils
+
+__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
+
+
+class Optimizer:
+    """Base class. Subclasses name their slots in ``_slot_names()`` and
+    apply one step to one variable in ``_update(var, grad, slots, lr)``."""
+
+    def __init__(self, learning_rate=0.001, name=None, **kwargs):
+        if "lr" in kwargs:  # the TF 1 / early TF 2 spelling
+            learning_rate = kwargs.pop("lr")
+        if kwargs:
+            raise TypeError(
+                f"Argument(s) not recognized: {sorted(kwargs)}")
+        self.name = name or type(self).__name__
+        self._learning_rate = self._check_lr(learning_rate)
+        self._iterations = tf.Variable(tf.constant(0, dtype=tf.int64),
+                                       trainable=False,
+                                       name=f"{self.name}/iteration")
+        self._slots = {}  # id(var) -> (var, [slot Variables or None])
+
+    @staticmethod
+    def _check_lr(value):
+        if callable(value):
+            return value
+        value = float(value)
+        if value < 0:
+            raise ValueError(
+                f"`learning_rate` must be non-negative. Received: {value}")
+        return value
+
+    # Keras attributes -----------------------------------------------------
+    @property
+    def learning_rate(self):
+        """The learning rate (a float; a schedule is evaluated at the
+        current iteration). Assignable."""
+        lr = self._learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = self._check_lr(value)
+
+    lr = learning_rate
+
+    @property
+    def iterations(self):
+        """How many times ``apply_gradients`` has updated (an int64
+        Variable, as Keras)."""
+        return self._iterations
+
+    @property
+    def variables(self):
+        slots = [s for _, ss in self._slots.values() for s in ss if s is not None]
+        return [self._iterations] + slots
+
+    # updates --------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars, name=None):
+        """Apply ``(gradient, variable)`` pairs from any iterable (a zip
+        too). ``None`` gradients are skipped with a warning; all ``None``
+        raises ``ValueError("No gradients provided for any variable.")``.
+        Returns ``iterations``."""
+        pairs = []
+        missing = []
+        for pair in grads_and_vars:
+            try:
+                grad, var = pair
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "`grads_and_vars` must be an iterable of (gradient, "
+                    f"variable) pairs; got {pair!r}") from None
+            if grad is None:
+                missing.append(getattr(var, "name", repr(var)))
+            else:
+                pairs.append((grad, var))
+        if not pairs:
+            raise ValueError("No gradients provided for any variable.")
+        if missing:
+            warnings.warn(
+                f"Gradients do not exist for variables {missing} when "
+                "minimizing the loss.", stacklevel=2)
+        lr = self.learning_rate
+        step = int(self._iterations) + 1
+        for grad, var in pairs:
+            grad = self._as_grad(grad, var)
+            self._update(var, grad, self._slots_for(var), lr, step)
+        self._iterations.assign_add(1)
+        return self._iterations
+
+    def minimize(self, loss, var_list, tape=None):
+        """``loss`` a zero-argument callable (or a Tensor with ``tape``);
+        computes the gradients of ``var_list`` and applies them."""
+        var_list = list(var_list() if callable(var_list) else var_list)
+        if tape is None:
+            if not callable(loss):
+                raise ValueError("`tape` is required when a `Tensor` loss is "
+                                 "passed. Pass a callable loss or a tape.")
+            with tf.GradientTape() as tape:
+                loss = loss()
+        elif callable(loss):
+            with tape:
+                loss = loss()
+        grads = tape.gradient(loss, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
+    @staticmethod
+    def _as_grad(grad, var):
+        if type(grad) is tf.Tensor and grad.dtype is var.dtype:
+            return grad  # the fused C step checks the shape
+        if not _utils.is_tensor(grad):
+            grad = _utils.to_tensor(grad, var.dtype)
+        elif grad.dtype != var.dtype:
+            grad = tf.cast(grad, var.dtype)
+        if _utils.shape_tuple(grad) != _utils.shape_tuple(var):
+            raise ValueError(
+                f"Gradient of shape {_utils.shape_tuple(grad)} does not match "
+                f"variable {getattr(var, 'name', '')} of shape "
+                f"{_utils.shape_tuple(var)}")
+        return grad
+
+    def _slots_for(self, var):
+        entry = self._slots.get(id(var))
+        if entry is None or entry[0] is not var:
+            slots = [self._make_slot(var, name) if name else None
+                     for name in self._slot_names()]
+            entry = (var, slots)
+            self._slots[id(var)] = entry
+        return entry[1]
+
+    @staticmethod
+    def _make_slot(var, name):
+        base = getattr(var, "name", "Variable").split(":")[0]
+        return tf.Variable(tf.zeros(var.shape, dtype=var.dtype),
+                           trainable=False, name=f"{base}/{name}")
+
+    def _slot_names(self):
+        return []
+
+    def _update(self, var, grad, slots, lr, step):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self.learning_rate}>"
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional (Nesterov) momentum. Defaults as
+    Keras: learning_rate 0.01, momentum 0."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False,
+                 name="SGD", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError("`momentum` must be a float between [0, 1].")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def _slot_names(self):
+        return ["momentum" if self.momentum != 0 else None]
+
+    def _update(self, var, grad, slots, lr, step):
+        _core._sgd_step(var, grad, slots[0], lr, self.momentum, self.nesterov)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum,
+                "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam with Keras's defaults (0.001, 0.9, 0.999, 1e-7)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, name="Adam", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if amsgrad:
+            raise NotImplementedError("Adam(amsgrad=True) is not supported.")
+        self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def _slot_names(self):
+        return ["m", "v"]
+
+    def _update(self, var, grad, slots, lr, step):
+        lr_t = lr * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
+        _core._adam_step(var, grad, slots[0], slots[1], lr_t,
+                         self.beta_1, self.beta_2, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1,
+                "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """RMSprop with Keras's defaults (0.001, rho 0.9, momentum 0, 1e-7)."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, name="RMSprop", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if centered:
+            raise NotImplementedError("RMSprop(centered=True) is not supported.")
+        self.rho, self.momentum = float(rho), float(momentum)
+        self.epsilon = float(epsilon)
+
+    def _slot_names(self):
+        return ["velocity", "momentum" if self.momentum > 0 else None]
+
+    def _update(self, var, grad, slots, lr, step):
+        _core._rmsprop_step(var, grad, slots[0], slots[1], lr, self.rho,
+                            self.momentum, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho,
+                "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+
+
+def get(identifier):
+    """An Optimizer from a name ('sgd', 'adam', 'rmsprop', any case) or an
+    instance; anything else raises ValueError."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer: '{identifier}'.")

@@ -1,0 +1,147 @@
+"""Every script in examples/ runs to completion with ``import fastgrad as
+tf`` and prints the numbers the seed tutorials print; so does the tour,
+``python -m fastgrad``."""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def run(args, timeout=300):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, (
+        f"{args} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
+        f"stderr:\n{proc.stderr}")
+    return proc.stdout
+
+
+def run_example(name):
+    return run([str(EXAMPLES / name)])
+
+
+def numbers_after(label, text):
+    m = re.search(re.escape(label) + r"\s*(-?[\d.]+(?:e[-+]?\d+)?)", text)
+    assert m, f"{label!r} not found in:\n{text}"
+    return float(m.group(1))
+
+
+def test_every_example_is_tested():
+    scripts = sorted(p.name for p in EXAMPLES.glob("*.py"))
+    assert scripts == sorted(EXPECTED), scripts
+
+
+def check_numeric_derivative(out):
+    lines = out.splitlines()
+    assert lines[0] == "7.999999999999119"
+    assert lines[1] == "(8.999999999993236, 41.999999999994486)"
+    assert lines[2] == "7.999999999999119"
+    assert "8.0" in lines[3]
+
+
+def check_gradient_tape(out):
+    assert "(9.0, shape=(), dtype=float32)" in out
+    assert ("A non-persistent GradientTape can only be used to compute one "
+            "set of gradients (or jacobians)") in out
+    assert "[None, None]" in out
+    assert re.search(r"\[<[^>]*numpy=9\.0>, <[^>]*numpy=42\.0>\]", out)
+    assert re.search(r"\[<[^>]*numpy=4\.0>, <[^>]*numpy=27\.0>\]", out)
+    assert "(13.0, shape=(), dtype=float32)" in out
+    assert "dz/dx = [[8.0, 8.0], [8.0, 8.0]]  dz/dy = 8.0" in out
+    assert "control flow: 12.0 12.0 4.0" in out
+    assert re.search(r"\[\[ ?0\.\]\s*\[ ?4\.\]\s*\[ ?8\.\]\s*\[12\.\]\]", out)
+
+
+def check_persistent_nested(out):
+    assert "(9.0, shape=(), dtype=float32)" in out and "(42.0, shape=()" in out
+    assert "(27.0, shape=()" in out
+    assert "108.0 6.0" in out
+    assert "[0.0, 4.0, 32.0, 108.0] [0.0, 2.0, 4.0, 6.0]" in out
+    assert re.search(r"\[\[None, <[^>]*numpy=6\.0>\], \[<[^>]*numpy=6\.0>, "
+                     r"<[^>]*numpy=14\.0>\]\]", out)
+    assert re.search(r"\[\[<[^>]*numpy=2\.0>, None\], \[None, None\]\]", out)
+    assert "3.0 6.0" in out
+    assert "[[256.0, 2048.0], [4.0, 32.0]]" in out
+    assert "[[192.0, 768.0], [12.0, 48.0]]" in out
+    assert "[[2048.0], [32.0]]" in out
+    assert "[[0.0, 768.0], [0.0, 48.0]]" in out
+    for name, value in [("g1", 0.01973224), ("g2", 0.00986612),
+                        ("gg1", -0.07853862), ("ggg1", 0.31104344)]:
+        assert numbers_after(f"\n{name}", out) == pytest.approx(value, abs=2e-7)
+    assert "eager tf.gradients: RuntimeError" in out
+
+
+def check_gradient_descent(out):
+    values = re.findall(r"numpy=(-?[\d.]+)", out)
+    assert len(values) == 4, out
+    assert values[0].startswith("-0.333333") and values[1].startswith("-0.333333")
+    assert float(values[2]) == pytest.approx(0.9999999, abs=2e-7)
+    assert float(values[3]) == pytest.approx(0.9999999, abs=2e-7)
+    assert "Variable:0" in out
+
+
+def check_custom_loop(out):
+    assert "(1.0, shape=(), dtype=float32)" in out
+    assert "(2.5, shape=(), dtype=float32)" in out
+    assert "EPOCH: 0 train_mse" in out and "EPOCH: 99 train_mse" in out
+    variance = numbers_after("variance of y_val:", out)
+    # the tutorial's broadcasting loss learns only the mean, as in TF 2 ...
+    assert 0.8 * variance < numbers_after("tutorial loop valid mse:", out) < 1.5 * variance
+    # ... labels shaped like the predictions learn
+    assert numbers_after("final valid mse:", out) < 0.6 * variance
+
+
+def check_digits(out):
+    assert "Epoch 1/" in out and "accuracy:" in out
+    assert numbers_after("test accuracy:", out) >= 0.95
+    assert numbers_after("predicted classes match", out) >= 0.95
+
+
+EXPECTED = {
+    "01_numeric_derivative.py": check_numeric_derivative,
+    "02_gradient_tape.py": check_gradient_tape,
+    "03_persistent_and_nested_tapes.py": check_persistent_nested,
+    "04_gradient_descent.py": check_gradient_descent,
+    "05_custom_training_loop.py": check_custom_loop,
+    "06_digits_classifier.py": check_digits,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example(name):
+    EXPECTED[name](run_example(name))
+
+
+def test_tour():
+    out = run(["-m", "fastgrad"])
+    assert "7.999999999999119" in out
+    assert "Epoch 1/" in out and "val_loss:" in out
+    step_us = numbers_after("one training step:", out)
+    assert step_us > 0
+    assert numbers_after("validation MSE", out) < numbers_after("variance of the target", out)
+
+
+def test_tour_plot_without_or_with_matplotlib(tmp_path):
+    target = tmp_path / "curves.png"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "fastgrad", "--plot", str(target)],
+                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert proc.returncode == 2
+        assert "matplotlib" in proc.stderr and "pip install matplotlib" in proc.stderr
+        assert not target.exists()
+    else:
+        assert proc.returncode == 0, proc.stderr
+        assert target.stat().st_size > 1000
