@@ -19,6 +19,11 @@
  *   through sc_plan, simplified the same way.
  * - Reductions: see the comment at the top of their section.
  */
+#if defined(__linux__) || defined(__APPLE__)
+#define _GNU_SOURCE /* dladdr */
+#include <dlfcn.h>
+#define FG_HAVE_DLADDR 1
+#endif
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -1737,10 +1742,43 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
 static fg_sgemm_fn blas_sgemm = NULL;
 static fg_dgemm_fn blas_dgemm = NULL;
 
+/* Ask the BLAS library that holds sgemm to run each call on one thread
+ * (mm_blas shares the rows out on fastgrad's own, passive, threads).
+ * Found by the names OpenBLAS builds export; another BLAS keeps its own
+ * threading. Returns 1 when the library was told. */
+static int blas_single_threaded(void *sym)
+{
+#ifdef FG_HAVE_DLADDR
+    static const char *const names[] = {
+        "scipy_openblas_set_num_threads", "openblas_set_num_threads",
+        "scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+    };
+    Dl_info info;
+    void *lib;
+    int done = 0;
+    if (!dladdr(sym, &info) || !info.dli_fname) return 0;
+    lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD);
+    if (!lib) return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !done; i++) {
+        void (*set)(int) = (void (*)(int))dlsym(lib, names[i]);
+        if (set) {
+            set(1);
+            done = 1;
+        }
+    }
+    dlclose(lib);
+    return done;
+#else
+    (void)sym;
+    return 0;
+#endif
+}
+
 void fg_set_blas(fg_sgemm_fn sgemm, fg_dgemm_fn dgemm)
 {
     blas_sgemm = sgemm;
     blas_dgemm = dgemm;
+    if (sgemm) blas_single_threaded((void *)sgemm);
 }
 
 int fg_have_blas(void) { return blas_sgemm != NULL && blas_dgemm != NULL; }
@@ -1837,29 +1875,61 @@ static void mm_rows(void *v, int64_t lo, int64_t hi)
     }
 }
 
+/* BLAS runs one thread per call (the glue asks OpenBLAS for that: its own
+ * pool spin-waits, and on a shared machine a spinning pool stalled 10x);
+ * the parallelism is ours, over row chunks of C. The chunks are fixed, not
+ * a share per thread, so every gemm call, and so every result, is the same
+ * at any thread count. */
+#define MM_BLAS_ROWS 64
+#define MM_BLAS_PARALLEL_MACS (1 << 20)
+
+typedef struct {
+    const mm_job *j;
+    int64_t chunks; /* row chunks per matrix */
+    int trans_a, trans_b;
+} mm_blas_ctx;
+
 /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, i.e.
- * gemm with the operands swapped and the same trans flags. */
-static void mm_blas(const mm_job *j, int64_t nbatch, int trans_a, int trans_b)
+ * gemm with the operands swapped and the same trans flags; rows [r0, r1)
+ * of C are columns of C^T: offset op(A) and C, keep the leading dims. */
+static void mm_blas_tasks(void *v, int64_t lo, int64_t hi)
 {
-    char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
-    int M = (int)j->n, N = (int)j->m, K = (int)j->k;
-    int lda = (int)(trans_b ? j->k : j->n), ldb = (int)(trans_a ? j->m : j->k), ldc = (int)j->n;
+    const mm_blas_ctx *x = (const mm_blas_ctx *)v;
+    const mm_job *j = x->j;
+    char ta = x->trans_b ? 'T' : 'N', tb = x->trans_a ? 'T' : 'N';
+    int M = (int)j->n, K = (int)j->k;
+    int lda = (int)(x->trans_b ? j->k : j->n), ldb = (int)(x->trans_a ? j->m : j->k), ldc = (int)j->n;
     const int64_t es = j->es, msz = j->m * j->k, nsz = j->k * j->n, csz = j->m * j->n;
-    for (int64_t bi = 0; bi < nbatch; bi++) {
-        int64_t ao, bo;
+    for (int64_t t = lo; t < hi; t++) {
+        int64_t bi = t / x->chunks, r0 = (t % x->chunks) * MM_BLAS_ROWS;
+        int64_t r1 = r0 + MM_BLAS_ROWS < j->m ? r0 + MM_BLAS_ROWS : j->m;
+        int N = (int)(r1 - r0);
+        int64_t ao, bo, a_off = x->trans_a ? r0 : r0 * j->k;
         mm_offsets(j, bi, &ao, &bo);
         if (j->dtype == FG_F32) {
             float alpha = 1.0f, beta = 0.0f;
             blas_sgemm(&ta, &tb, &M, &N, &K, &alpha, (float *)(j->b + bo * nsz * es), &lda,
-                       (float *)(j->a + ao * msz * es), &ldb, &beta,
-                       (float *)(j->c + bi * csz * es), &ldc);
+                       (float *)(j->a + (ao * msz + a_off) * es), &ldb, &beta,
+                       (float *)(j->c + (bi * csz + r0 * j->n) * es), &ldc);
         } else {
             double alpha = 1.0, beta = 0.0;
             blas_dgemm(&ta, &tb, &M, &N, &K, &alpha, (double *)(j->b + bo * nsz * es), &lda,
-                       (double *)(j->a + ao * msz * es), &ldb, &beta,
-                       (double *)(j->c + bi * csz * es), &ldc);
+                       (double *)(j->a + (ao * msz + a_off) * es), &ldb, &beta,
+                       (double *)(j->c + (bi * csz + r0 * j->n) * es), &ldc);
         }
     }
+}
+
+static void mm_blas(const mm_job *j, int64_t nbatch, int trans_a, int trans_b)
+{
+    mm_blas_ctx x;
+    x.j = j;
+    x.chunks = (j->m + MM_BLAS_ROWS - 1) / MM_BLAS_ROWS;
+    x.trans_a = trans_a;
+    x.trans_b = trans_b;
+    double macs = (double)nbatch * (double)j->m * (double)j->n * (double)j->k;
+    int nt = macs >= MM_BLAS_PARALLEL_MACS ? fg_get_num_threads() : 1;
+    run_range(nt, nbatch * x.chunks, 1, mm_blas_tasks, &x);
 }
 
 int fg_k_matmul(int dtype, const void *a, const void *b, void *out, int out_bnd,

@@ -170,3 +170,19 @@ def test_gradient_bitwise_identical_across_threads(big):
         return t.gradient(y, x)
 
     _assert_bitwise_equal(_under_threads(grad))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ta,tb", [(False, False), (True, False), (False, True), (True, True)])
+def test_matmul_bitwise_identical_across_threads(dtype, ta, tb):
+    # BLAS runs one thread per call; fastgrad shares fixed row chunks of C
+    # out over its own threads, so every chunk's gemm is the same call.
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((3, 300, 200)).astype(dtype)
+    b = rng.standard_normal((200, 170)).astype(dtype)
+    a_in = np.swapaxes(a, 1, 2).copy() if ta else a
+    b_in = b.T.copy() if tb else b
+    results = _under_threads(lambda: tf.matmul(a_in, b_in, transpose_a=ta, transpose_b=tb))
+    _assert_bitwise_equal(results)
+    tol = 1e-3 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(results[0], a @ b, rtol=tol, atol=tol)
