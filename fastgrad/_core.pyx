@@ -1046,6 +1046,9 @@ def record_custom(inputs, output, grad_fn):
     for i in range(n):
         ins[i] = (<_TensorBase?>inputs[i]).t
     cdef int rc = fg_tape_record_custom(n, ins, alias, <void *>grad_fn)
+    if rc == 0 and fg_acc_visible():
+        # forward accumulators: the double-VJP rule of fg_jvp.c
+        rc = fg_acc_record(OP_CUSTOM, n, ins, NULL, 0, alias, <void *>grad_fn)
     free(ins)
     if rc < 0:
         raise_error()
@@ -1121,3 +1124,4 @@ def _rmsprop_step(Variable var, grad, Variable ms, Variable mom, double lr, doub
     fg_decref(g)
     if rc < 0:
         raise_error()
+include "_forward.pxi"
