@@ -172,6 +172,9 @@ int fg_acc_record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, 
     int rc = 0, visible = s->acc_visible;
     for (int k = 0; k < visible && rc == 0; k++) {
         fg_accumulator *a = s->acc[k];
+        /* a custom_gradient output may already carry the tangent of the
+         * ops inside the function (TF's eager behaviour) */
+        if (user && fg_acc_tangent(a, out->id)) continue;
         int any = 0;
         for (int i = 0; i < n_in; i++) {
             tin[i] = differentiable_input(d, i, in[i]) ? fg_acc_tangent(a, in[i]->id) : NULL;
