@@ -314,8 +314,10 @@ int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources
         fg_error_set(FG_ERR_NOMEM, "out of memory in a forward sweep");
         goto done;
     }
-    /* A source's tangent is its seed, even when the tape computed the
-     * source (a Jacobian with respect to an intermediate value). */
+    /* A source's tangent is its seed; when the tape computed the source
+     * (a Jacobian with respect to an intermediate value) the seed is added
+     * to what flows in, so each source's columns match the reverse
+     * sweep's total derivatives. */
     for (int k = 0; k < n_sources; k++) {
         int64_t s = fg_tape_slot(t, sources[k]->id);
         if (s < 0 || s >= n_slots) continue;
@@ -335,7 +337,7 @@ int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources
     for (int64_t s = 0; s < n_slots; s++) last[s] = -1;
     for (int64_t i = n_nodes - 1; i >= 0; i--) {
         const fg_node *n = &t->nodes[i];
-        if (!(need[n->out_slot] & 3) || (need[n->out_slot] & 4)) continue;
+        if (!(need[n->out_slot] & 3)) continue;
         for (int j = 0; j < n->n_in; j++) {
             int64_t s = n->in_slot[j];
             if (s < 0) continue;
@@ -346,7 +348,7 @@ int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources
     for (int64_t i = 0; i < n_nodes; i++) {
         fg_node node;
         node_copy(&node, &t->nodes[i]);
-        if (!(need[node.out_slot] & 3) || (need[node.out_slot] & 4)) continue;
+        if (!(need[node.out_slot] & 3)) continue;
         if (node.n_in > 8 && tin == tin_small) {
             int64_t most = 8;
             for (int64_t q = i; q < n_nodes; q++)
@@ -370,8 +372,17 @@ int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources
                                                       : d->jvp(&node, nb, tin, &out);
             if (r < 0) goto done;
             if (out && !(out = fit(out, nb, batch, node.out))) goto done;
-            fg_decref(tan[node.out_slot]);
-            tan[node.out_slot] = out;
+            fg_tensor *seed = tan[node.out_slot];
+            if (out && seed) {
+                fg_tensor *pair[2] = {seed, out};
+                fg_tensor *sum = fg_apply(FG_OP_ADD, 2, pair, NULL, 0);
+                fg_decref(out);
+                if (!(out = sum)) goto done;
+            }
+            if (out) {
+                fg_decref(seed);
+                tan[node.out_slot] = out;
+            }
         }
         for (int j = 0; j < node.n_in; j++) {
             int64_t s = node.in_slot[j];

@@ -178,7 +178,7 @@ def hessian(f, argnums=0):
     ``d^2 f / d arg_i d arg_j``.
 
     >>> import fastgrad as tf
-    >>> tf.hessian(lambda x, y: x * x * y, argnums=(0, 1))(3.0, 2.0)[0][1].numpy()
+    >>> float(tf.hessian(lambda x, y: x * x * y, argnums=(0, 1))(3.0, 2.0)[0][1])
     6.0
     """
     return jacobian(grad(f, argnums), argnums, mode="fwd")
