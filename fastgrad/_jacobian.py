@@ -29,7 +29,12 @@ def tape_jacobian(tape, target, sources, unconnected_gradients=UnconnectedGradie
                   mode=None):
     """d target / d each source: shape target.shape + source.shape."""
     unconnected = UnconnectedGradients(unconnected_gradients)
-    flat_sources = nest.flatten(sources)
+    if isinstance(sources, _core._TensorBase):
+        flat_sources = [sources]
+    elif type(sources) in (list, tuple) and all(isinstance(s, _core._TensorBase) for s in sources):
+        flat_sources = list(sources)
+    else:
+        flat_sources = nest.flatten(sources)
     for s in flat_sources:
         if not isinstance(s, _core._TensorBase):
             raise ValueError("sources must be Tensors or Variables, got %r" % (s,))
@@ -43,6 +48,10 @@ def tape_jacobian(tape, target, sources, unconnected_gradients=UnconnectedGradie
         out = [j if j is not None else
                _core.zeros(tuple(t.shape) + tuple(s.shape), s.dtype._enum)
                for j, s in zip(out, flat_sources)]
+    if isinstance(sources, _core._TensorBase):
+        return out[0]
+    if type(sources) in (list, tuple) and len(out) == len(sources):
+        return type(sources)(out)
     return nest.pack_sequence_as(sources, out)
 
 

@@ -39,9 +39,27 @@ def _arg_name(f, i):
     return None
 
 
+def _flatten(x):
+    # the common case, one tensor, without walking a nest
+    return [x] if isinstance(x, _core._TensorBase) else nest.flatten(x)
+
+
+def _pack(structure, flat):
+    if isinstance(structure, _core._TensorBase):
+        return flat[0]
+    if type(structure) is tuple and all(isinstance(s, _core._TensorBase) for s in structure):
+        return tuple(flat)
+    return nest.pack_sequence_as(structure, flat)
+
+
 def _to_float_tensors(f, fname, i, value):
     """value (a nest) with every leaf a floating Tensor; TypeError naming
     argument i otherwise."""
+    if isinstance(value, _core._TensorBase) and value.dtype.is_floating:
+        return value
+    if type(value) is float:
+        return _core.convert_to_tensor(value)
+
     def convert(leaf):
         t = leaf if isinstance(leaf, _core._TensorBase) else _core.convert_to_tensor(leaf)
         if not t.dtype.is_floating:
@@ -72,7 +90,7 @@ def _diff_args(f, fname, args, argnums):
     for a in nums:
         args[a] = _to_float_tensors(f, fname, a, args[a])
     wrt = args[nums[0]] if single else tuple(args[a] for a in nums)
-    return args, wrt, nest.flatten(wrt)
+    return args, wrt, _flatten(wrt)
 
 
 def _scalar(out, fname):
@@ -160,13 +178,13 @@ def jacobian(f, argnums=0, mode=None):
             tape.watch(leaves)
             out = f(*args, **kwargs)
         jacs = []
-        for o in nest.flatten(out):
+        for o in _flatten(out):
             o = o if isinstance(o, _core._TensorBase) else _core.convert_to_tensor(o)
             if not o.dtype.is_floating:
                 raise TypeError("jacobian requires floating outputs, got dtype %s" % o.dtype.name)
             j = tape_jacobian(tape, o, leaves, _ZERO, mode)
-            jacs.append(nest.pack_sequence_as(wrt, j))
-        return nest.pack_sequence_as(out, jacs)
+            jacs.append(_pack(wrt, j))
+        return _pack(out, jacs)
     return jacobian_f
 
 
