@@ -16,6 +16,8 @@
 #include "fg_gil.h"
 #include "fg_tape.h"
 #include "fg_rules.h"
+#include "fg_forward.h"
+#include "fg_thread.h"
 
 #define R0 FG_READS_IN(0)
 #define R1 FG_READS_IN(1)
@@ -1014,8 +1016,8 @@ static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 /* ------------------------------------------------------------------- table */
 
 const fg_opdef fg_ops[FG_NUM_OPS] = {
-#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, kind, reads, nondiff) \
-    {name, tf_name, n_in, fwd, bwd, kind, reads, nondiff},
+#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff) \
+    {name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff},
 #include "fg_ops.def"
 #undef FG_OP
 };
@@ -1037,6 +1039,11 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
     fg_tensor *out = NULL;
     if (d->forward(d, in, n_in, attrs, nattrs, &out) < 0) return NULL;
     if (fg_tape_record(op, n_in, in, attrs, nattrs, out) < 0) {
+        fg_decref(out);
+        return NULL;
+    }
+    /* forward accumulators: the JVP right after the forward kernel */
+    if (fg_tls && fg_tls->acc_visible && fg_acc_record(op, n_in, in, attrs, nattrs, out, NULL) < 0) {
         fg_decref(out);
         return NULL;
     }

@@ -11,7 +11,7 @@
 #define FG_READS_OUT (1u << 8)
 
 typedef enum {
-#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, kind, reads, nondiff) FG_OP_##ID,
+#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff) FG_OP_##ID,
 #include "fg_ops.def"
 #undef FG_OP
     FG_NUM_OPS
@@ -26,6 +26,13 @@ typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, i
  * need[i]; shapes may still be broadcast: the sweep sums them to shape. */
 typedef int (*fg_backward_fn)(const struct fg_node *node, fg_tensor *g, fg_tensor **gin,
                               const uint8_t *need);
+/* Forward mode: *tout receives a new reference to the output's tangent
+ * (or stays NULL: zero) from the inputs' tangents tin[i] (NULL: zero).
+ * With nb > 0 every tangent carries nb leading batch dimensions (tin[i]
+ * has shape batch + input shape); the result may still be broadcast: the
+ * forward sweep broadcasts it to batch + output shape. */
+typedef int fg_jvp_fn_t(const struct fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout);
+typedef fg_jvp_fn_t *fg_jvp_fn;
 
 typedef struct fg_opdef {
     const char *name;
@@ -33,6 +40,7 @@ typedef struct fg_opdef {
     int n_in;
     fg_forward_fn forward;
     fg_backward_fn backward;
+    fg_jvp_fn jvp;
     int kind;
     unsigned reads;
     unsigned nondiff;

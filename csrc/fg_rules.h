@@ -1,6 +1,6 @@
 /* fg_rules.h: what derivative rules are written with (internal, no .pxd).
  *
- * Backward rules (fg_ops.c) are
+ * Backward rules (fg_ops.c) and forward-mode JVP rules (fg_jvp.c) are
  * compositions of table ops applied through fg_apply, so a recording tape
  * records them and derivatives of any order, in any mix of modes, need no
  * special support. A rule keeps every tensor it makes in an rctx and
@@ -110,5 +110,16 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
 #define X(i) (node->in[i])
 #define Y (node->out)
 #define DT (node->out->dtype)
+
+/* The JVP rules (fg_jvp.c), named in fg_ops.def's jvp column. */
+fg_jvp_fn_t jvp_add, jvp_sub, jvp_mul, jvp_div, jvp_pow, jvp_maximum, jvp_minimum;
+fg_jvp_fn_t jvp_tanh_grad, jvp_sigmoid_grad, jvp_relu_grad, jvp_sqrt_grad;
+fg_jvp_fn_t jvp_neg, jvp_square, jvp_sqrt, jvp_exp, jvp_log, jvp_log1p, jvp_sin, jvp_cos;
+fg_jvp_fn_t jvp_tan, jvp_tanh, jvp_sigmoid, jvp_abs, jvp_zero, jvp_relu, jvp_softplus;
+fg_jvp_fn_t jvp_reciprocal, jvp_identity, jvp_cast, jvp_where;
+fg_jvp_fn_t jvp_reduce_sum, jvp_reduce_extremum, jvp_reduce_prod;
+fg_jvp_fn_t jvp_broadcast_to, jvp_reshape, jvp_transpose, jvp_matmul, jvp_slice, jvp_slice_grad;
+fg_jvp_fn_t jvp_concat, jvp_tile, jvp_gather, jvp_gather_grad, jvp_softmax, jvp_log_softmax;
+fg_jvp_fn_t jvp_custom;
 
 #endif

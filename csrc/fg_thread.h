@@ -18,6 +18,7 @@
 #define FG_BUFFER_CACHE_MAX 8
 
 struct fg_tape;
+struct fg_accumulator;
 
 typedef struct fg_thread_state {
     /* tensor structs recycled (malloc dominated eager scalar ops) */
@@ -26,6 +27,11 @@ typedef struct fg_thread_state {
     /* the recording tapes of this thread, innermost last */
     int n_active;
     struct fg_tape *active[FG_MAX_ACTIVE_TAPES];
+    /* the forward accumulators of this thread, outermost first; only the
+     * first acc_visible see ops: one computing a JVP hides itself and
+     * those inside it, so outer ones differentiate its JVP (fg_forward.c) */
+    int n_acc, acc_visible;
+    struct fg_accumulator *acc[FG_MAX_ACTIVE_TAPES];
     /* a block of unique ids taken with one atomic add */
     int64_t id_next, id_end;
     /* the last error */

@@ -1041,14 +1041,22 @@ def record_custom(inputs, output, grad_fn):
     cdef fg_tensor **ins = <fg_tensor **>malloc((n + 1) * sizeof(fg_tensor *))
     cdef fg_tensor *o = as_fg(output, -1)
     cdef fg_tensor *alias = fg_tensor_alias(o, o.ndim, o.shape)
-    fg_decref(o)
     if alias == NULL or ins == NULL:
+        fg_decref(o)
         free(ins)
         raise_error()
     result = wrap(alias)
     for i in range(n):
         ins[i] = (<_TensorBase?>inputs[i]).t
     cdef int rc = fg_tape_record_custom(n, ins, alias, <void *>grad_fn)
+    if rc == 0 and fg_acc_visible():
+        # forward accumulators: as TF eager, the output carries the tangent
+        # of the ops inside the function; where it has none (computed
+        # outside fastgrad), the double-VJP rule of fg_jvp.c
+        rc = fg_acc_record(OP_IDENTITY, 1, &o, NULL, 0, alias, NULL)
+        if rc == 0:
+            rc = fg_acc_record(OP_CUSTOM, n, ins, NULL, 0, alias, <void *>grad_fn)
+    fg_decref(o)
     free(ins)
     if rc < 0:
         raise_error()
@@ -1124,3 +1132,4 @@ def _rmsprop_step(Variable var, grad, Variable ms, Variable mom, double lr, doub
     fg_decref(g)
     if rc < 0:
         raise_error()
+include "_forward.pxi"

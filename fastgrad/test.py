@@ -128,12 +128,14 @@ def check_gradients(f, xs, order=1, modes=("rev",), rtol=None, atol=None, delta=
     """Assert that f's derivatives (to ``order``) match central differences.
 
     ``modes`` chooses how the analytic Jacobian is computed: ``"rev"``
-    (reverse sweeps) and, where forward mode is built, ``"fwd"``. The
+    (reverse sweeps) and ``"fwd"`` (a batched forward sweep, the op
+    table's JVP rules; at ``order=2`` forward-over-reverse). The
     ``AssertionError`` names the worst element: which output, which
     argument and index, both values and the error.
 
     >>> import fastgrad as tf
     >>> tf.test.check_gradients(tf.sin, [tf.constant([0.5, 1.0], tf.float64)], order=2)
+    >>> tf.test.check_gradients(tf.exp, [tf.constant([0.5, 1.0], tf.float64)], modes=("rev", "fwd"))
     """
     arrays = _float_inputs(xs, "check_gradients")
     if order not in (1, 2):
