@@ -16,6 +16,8 @@
 #include "fg_gil.h"
 #include "fg_tape.h"
 #include "fg_rules.h"
+#include "fg_program.h"
+#include "fg_thread.h"
 
 #define R0 FG_READS_IN(0)
 #define R1 FG_READS_IN(1)
@@ -1037,6 +1039,12 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
     fg_tensor *out = NULL;
     if (d->forward(d, in, n_in, attrs, nattrs, &out) < 0) return NULL;
     if (fg_tape_record(op, n_in, in, attrs, nattrs, out) < 0) {
+        fg_decref(out);
+        return NULL;
+    }
+    /* fastgrad.function: a traced call records every op it applies */
+    struct fg_program *prog = fg_thread()->tracing;
+    if (prog && fg_program_trace_op(prog, op, n_in, in, attrs, nattrs, out) < 0) {
         fg_decref(out);
         return NULL;
     }
