@@ -239,7 +239,7 @@ cdef class _FunctionCore:
 
     def __call__(self, *args, **kwargs):
         cdef _Program prog = self._fast_program
-        if prog is not None and not kwargs and fg_program_tracing() == NULL:
+        if prog is not None and not kwargs and fg_program_tracing() == NULL and fg_tapes_recording() == 0:
             r = prog._try_fast(args)
             if r is not _MISS and r is not _BUSY:
                 return r

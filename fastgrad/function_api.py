@@ -225,8 +225,10 @@ class Function(_core._FunctionCore):
     # -------------------------------------------------------------- calls
 
     def _call(self, args, kwargs):
-        if _core.tracing():
-            # called from another traced function: its trace records these ops
+        if _core.tracing() or _core.tapes_recording():
+            # called from another traced function (its trace records these
+            # ops) or under a GradientTape (which must record them: a replay
+            # bypasses tapes): run the Python function inline
             return self._python_function(*args, **kwargs)
         args, kwargs = self._bind(args, kwargs)
         sig = _Signature(args, kwargs)
@@ -298,7 +300,8 @@ class Function(_core._FunctionCore):
             raise self._binding_error("missing a required argument: %r" % missing, args, kwargs)
         out = []
         for a, spec in zip(args, specs):
-            flat_specs, flat_vals = nest.flatten(spec), nest.flatten(a)
+            flat_specs = nest.flatten(spec)
+            flat_vals = nest.flatten(a) if nest.is_nested(spec) else [a]
             if len(flat_specs) != len(flat_vals):
                 raise self._binding_error("%r does not match the structure of %r" % (a, spec), args, kwargs)
             vals = []
