@@ -16,6 +16,14 @@
 #include "fg_ops.h"
 #include "fg_thread.h"
 
+/* Fused 0-d instructions must round their intermediate as the two eager
+ * ops do: never contract a*b+c into one fused multiply-add. */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 /* ------------------------------------------------------------ structures */
 
 enum { SK_ARG, SK_CONST, SK_VAR, SK_OP };
@@ -42,9 +50,28 @@ enum {
     C_GENERIC, /* the table's forward into a temporary, copied in */
     C_GUARD,
     C_ASSIGN,
+    C_FUSED, /* in = a, b, c; kind = op1, aux = op2, flags & F_RIGHT: inner result on the right */
+    /* lowered stream only */
+    X_ALIAS, /* a view of a value whose address changes per call */
+    X_SLOW,  /* anything else: a = the pinstr */
+    X_END,
+    /* two 0-d float ops in one: o = (a op1 b) op2 c, or c op2 (a op1 b) */
+    X_FUSED,
+    X_NCODES = X_FUSED + 64
 };
+/* ops 0..3: + - * / (the fg_binary_kind order); side 1: the inner result on the right */
+#define FUSED_CODE(f64, op1, op2, side) (X_FUSED + ((((f64) * 4 + (op1)) * 4 + (op2)) * 2 + (side)))
+
+/* The replay stream: 0-d float ops carry their operands' addresses, so
+ * the hot loop does no slot lookups; every other instruction points back
+ * at its pinstr. */
+typedef struct {
+    int32_t code, _pad;
+    void *a, *b, *c, *o;
+} xinstr;
 
 #define F_PRESERVE 1 /* ASSIGN: the old value is read later: keep it */
+#define F_RIGHT 2
 
 typedef struct {
     int16_t code, op;
@@ -109,6 +136,12 @@ struct fg_program {
     fg_tensor *const *cur_args;
     fg_tensor **held;
     int64_t n_held, cap_held;
+    /* lowered stream and the small values copied into registers per call */
+    xinstr *x;
+    int64_t n_x;
+    int64_t *shadow; /* slots (scalar args, variable versions) with a register copy */
+    int64_t n_shadow;
+    void **shadow_reg;
 };
 
 static fg_var_resolver var_resolver = NULL;
@@ -169,6 +202,9 @@ void fg_program_free(fg_program *p) {
     free(p->esc);
     free(p->vt);
     free(p->held);
+    free(p->x);
+    free(p->shadow);
+    free(p->shadow_reg);
     free(p);
 }
 
@@ -610,6 +646,150 @@ static void pool_free(pool *pl) {
     free(pl->lists);
 }
 
+static int plain_scalar(const pinstr *I) {
+    return (I->code >= C_ADD_F32 && I->code <= C_DIV_F32) || (I->code >= C_ADD_F64 && I->code <= C_DIV_F64);
+}
+
+/* Fuse pairs of 0-d float ops whose intermediate has one reader: half
+ * the loads, stores and dispatches of a scalar chain. Slots are written
+ * once, so moving the producer down to its reader is always valid. */
+static int fuse(fg_program *p) {
+    int64_t ns = p->n_slots, ni = p->n_ins;
+    int32_t *uses = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
+    int64_t *producer = (int64_t *)malloc(((size_t)ns + 1) * sizeof(int64_t));
+    uint8_t *dead = (uint8_t *)calloc((size_t)ni + 1, 1);
+    if (!uses || !producer || !dead) {
+        free(uses);
+        free(producer);
+        free(dead);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t k = 0; k < p->n_outs; k++) uses[p->outs[k]] += 2;
+    for (int64_t i = 0; i < ni; i++) {
+        const pinstr *I = &p->ins[i];
+        for (int j = 0; j < I->n_in; j++) uses[in_slot(I, j)]++;
+        if (I->out >= 0) producer[I->out] = plain_scalar(I) ? i : -1;
+    }
+    for (int64_t j = 0; j < ni; j++) {
+        pinstr *J = &p->ins[j];
+        if (!plain_scalar(J)) continue;
+        for (int side = 0; side < 2; side++) {
+            int64_t t = J->in[side];
+            if (uses[t] != 1 || p->slots[t].kind != SK_OP) continue;
+            int64_t i = producer[t];
+            if (i < 0 || dead[i] || !plain_scalar(&p->ins[i])) continue;
+            pinstr *I = &p->ins[i];
+            int f64 = J->code >= C_ADD_F64;
+            if ((I->code >= C_ADD_F64) != f64) continue;
+            int64_t c = J->in[1 - side];
+            J->aux = J->code - (f64 ? C_ADD_F64 : C_ADD_F32); /* op2 */
+            J->kind = (int8_t)(I->code - (f64 ? C_ADD_F64 : C_ADD_F32));
+            J->flags = side ? F_RIGHT : 0;
+            J->code = C_FUSED;
+            J->n_in = 3;
+            J->in[0] = I->in[0];
+            J->in[1] = I->in[1];
+            J->in[2] = c;
+            J->dtype = (int8_t)(f64 ? FG_F64 : FG_F32);
+            dead[i] = 1;
+            p->n_fused++;
+            break;
+        }
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < ni; i++)
+        if (!dead[i]) p->ins[n++] = p->ins[i];
+    p->n_ins = n;
+    free(uses);
+    free(producer);
+    free(dead);
+    return 0;
+}
+
+/* Registers for the small arguments and variable versions, so that every
+ * 0-d value has a fixed address; then the replay stream. */
+static int lower(fg_program *p) {
+    int64_t ns = p->n_slots;
+    uint8_t *fixed = (uint8_t *)calloc((size_t)ns + 1, 1);
+    p->shadow = (int64_t *)malloc(((size_t)ns + 1) * sizeof(int64_t));
+    p->x = (xinstr *)malloc(((size_t)p->n_ins + 1) * sizeof(xinstr)); /* + X_END */
+    if (!fixed || !p->shadow || !p->x) {
+        free(fixed);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t s = 0; s < ns; s++) {
+        pslot *S = &p->slots[s];
+        if ((S->kind == SK_ARG || S->kind == SK_VAR) && nbytes_of(p, s) <= 16) p->shadow[p->n_shadow++] = s;
+    }
+    int64_t first = p->n_regs;
+    p->n_regs += p->n_shadow;
+    unsigned char *regs = (unsigned char *)aligned_alloc(64, (size_t)((p->n_regs * 16 + 63) / 64 * 64 + 64));
+    p->shadow_reg = (void **)malloc(((size_t)p->n_shadow + 1) * sizeof(void *));
+    if (!regs || !p->shadow_reg) {
+        free(regs);
+        free(fixed);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    memcpy(regs, p->regs, (size_t)first * 16);
+    free(p->regs);
+    p->regs = regs;
+    for (int64_t s = 0; s < ns; s++) {
+        pslot *S = &p->slots[s];
+        if (S->storage == ST_REG) p->P[s] = p->regs + 16 * S->loc;
+        fixed[s] = S->storage == ST_REG || S->kind == SK_CONST;
+    }
+    for (int64_t i = 0; i < p->n_shadow; i++) {
+        int64_t s = p->shadow[i];
+        p->shadow_reg[i] = p->regs + 16 * (first + i);
+        p->P[s] = p->shadow_reg[i];
+        fixed[s] = 1;
+    }
+    for (int64_t i = 0; i < p->n_ins; i++) { /* an update's new small value goes to its register too */
+        pinstr *I = &p->ins[i];
+        if (I->code != C_ASSIGN) continue;
+        for (int64_t k = 0; k < p->n_shadow; k++)
+            if (p->shadow[k] == I->out) I->aux2 = k + 1;
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < p->n_ins; i++) {
+        pinstr *I = &p->ins[i];
+        xinstr *X = &p->x[n];
+        X->_pad = 0;
+        if (I->code >= C_ADD_F32 && I->code <= C_POW_F64) {
+            X->code = I->code;
+            X->a = p->P[I->in[0]];
+            X->b = p->P[I->in[1]];
+            X->o = p->P[I->out];
+            n++;
+        } else if (I->code == C_FUSED) {
+            X->code = FUSED_CODE(I->dtype == FG_F64, I->kind, (int)I->aux, (I->flags & F_RIGHT) != 0);
+            X->a = p->P[I->in[0]];
+            X->b = p->P[I->in[1]];
+            X->c = p->P[I->in[2]];
+            X->o = p->P[I->out];
+            n++;
+        } else if (I->code == C_ALIAS) {
+            if (fixed[I->in[0]]) { /* resolved now */
+                p->P[I->out] = p->P[I->in[0]];
+                fixed[I->out] = 1;
+                continue;
+            }
+            X->code = X_ALIAS;
+            X->a = &p->P[I->in[0]];
+            X->o = &p->P[I->out];
+            n++;
+        } else {
+            X->code = X_SLOW;
+            X->a = I;
+            n++;
+        }
+    }
+    p->x[n].code = X_END;
+    p->n_x = n;
+    free(fixed);
+    return 0;
+}
+
 int fg_program_finalize(fg_program *p) {
     if (p->finalized) return 0;
     fg_program_end(p);
@@ -647,6 +827,8 @@ int fg_program_finalize(fg_program *p) {
         p->ins[n++] = *I;
     }
     p->n_ins = ni = n;
+    if (fuse(p) < 0) goto done;
+    ni = p->n_ins;
     /* lifetimes, on roots */
     for (int64_t i = 0; i < ni; i++) {
         pinstr *I = &p->ins[i];
@@ -716,6 +898,7 @@ int fg_program_finalize(fg_program *p) {
         pslot *R = &p->slots[p->slots[p->outs[k]].root];
         if (R->storage == ST_BUF) p->esc[p->n_esc++] = R->loc;
     }
+    if (lower(p) < 0) goto done;
     p->finalized = 1;
     rc = 0;
 done:
@@ -811,6 +994,11 @@ static int run_assign(fg_program *p, const pinstr *I) {
     }
     p->P[I->out] = cur->data;
     p->vt[p->slots[I->out].loc] = cur;
+    if (I->aux2) { /* a small value: later readers use its register */
+        void *reg = p->shadow_reg[I->aux2 - 1];
+        memcpy(reg, cur->data, nbytes_of(p, I->out));
+        p->P[I->out] = reg;
+    }
     return 0;
 }
 
@@ -818,10 +1006,9 @@ static int run_assign(fg_program *p, const pinstr *I) {
     *(T *)P[I->out] = *(const T *)P[I->in[0]] OP * (const T *)P[I->in[1]]; \
     break
 
-static int execute(fg_program *p) {
+static int exec_slow(fg_program *p, const pinstr *I) {
     void **P = p->P;
-    const pinstr *I = p->ins, *end = p->ins + p->n_ins;
-    for (; I < end; I++) {
+    {
         switch (I->code) {
         case C_ALIAS: P[I->out] = P[I->in[0]]; break;
         case C_ADD_F32: SBIN(float, +);
@@ -931,6 +1118,112 @@ static int execute(fg_program *p) {
     return FG_RUN_OK;
 }
 
+
+#if defined(__GNUC__)
+/* Threaded dispatch: each handler jumps to the next itself, so the
+ * branch predictor learns the program's own sequence of op kinds (a
+ * shared switch jump mispredicted about a third of the 0-d ops). */
+static int execute(fg_program *p) {
+    static const void *const labels[X_NCODES] = {
+        [0 ... X_NCODES - 1] = &&l_slow,
+        [C_ADD_F32] = &&l_add_f32, [C_SUB_F32] = &&l_sub_f32, [C_MUL_F32] = &&l_mul_f32,
+        [C_DIV_F32] = &&l_div_f32, [C_POW_F32] = &&l_pow_f32,
+        [C_ADD_F64] = &&l_add_f64, [C_SUB_F64] = &&l_sub_f64, [C_MUL_F64] = &&l_mul_f64,
+        [C_DIV_F64] = &&l_div_f64, [C_POW_F64] = &&l_pow_f64,
+        [X_ALIAS] = &&l_alias, [X_END] = &&l_end,
+#define FL(D, I1, I2) [FUSED_CODE(D, I1, I2, 0)] = &&l_f##D##I1##I2##0, [FUSED_CODE(D, I1, I2, 1)] = &&l_f##D##I1##I2##1,
+#define FL4(D, I1) FL(D, I1, 0) FL(D, I1, 1) FL(D, I1, 2) FL(D, I1, 3)
+        FL4(0, 0) FL4(0, 1) FL4(0, 2) FL4(0, 3) FL4(1, 0) FL4(1, 1) FL4(1, 2) FL4(1, 3)
+#undef FL4
+#undef FL
+    };
+    const xinstr *X = p->x;
+#define NEXT goto *labels[(++X)->code]
+    goto *labels[X->code];
+l_add_f32: *(float *)X->o = *(const float *)X->a + *(const float *)X->b; NEXT;
+l_sub_f32: *(float *)X->o = *(const float *)X->a - *(const float *)X->b; NEXT;
+l_mul_f32: *(float *)X->o = *(const float *)X->a * *(const float *)X->b; NEXT;
+l_div_f32: *(float *)X->o = *(const float *)X->a / *(const float *)X->b; NEXT;
+l_pow_f32: *(float *)X->o = powf(*(const float *)X->a, *(const float *)X->b); NEXT;
+l_add_f64: *(double *)X->o = *(const double *)X->a + *(const double *)X->b; NEXT;
+l_sub_f64: *(double *)X->o = *(const double *)X->a - *(const double *)X->b; NEXT;
+l_mul_f64: *(double *)X->o = *(const double *)X->a * *(const double *)X->b; NEXT;
+l_div_f64: *(double *)X->o = *(const double *)X->a / *(const double *)X->b; NEXT;
+l_pow_f64: *(double *)X->o = pow(*(const double *)X->a, *(const double *)X->b); NEXT;
+l_alias: *(void **)X->o = *(void **)X->a; NEXT;
+#define FH(D, T, I1, O1, I2, O2)                                                           \
+    l_f##D##I1##I2##0 : {                                                                  \
+        T t_ = *(const T *)X->a O1 * (const T *)X->b;                                      \
+        *(T *)X->o = t_ O2 * (const T *)X->c;                                              \
+        NEXT;                                                                              \
+    }                                                                                      \
+    l_f##D##I1##I2##1 : {                                                                  \
+        T t_ = *(const T *)X->a O1 * (const T *)X->b;                                      \
+        *(T *)X->o = *(const T *)X->c O2 t_;                                               \
+        NEXT;                                                                              \
+    }
+#define FH4(D, T, I1, O1) FH(D, T, I1, O1, 0, +) FH(D, T, I1, O1, 1, -) FH(D, T, I1, O1, 2, *) FH(D, T, I1, O1, 3, /)
+    FH4(0, float, 0, +) FH4(0, float, 1, -) FH4(0, float, 2, *) FH4(0, float, 3, /)
+    FH4(1, double, 0, +) FH4(1, double, 1, -) FH4(1, double, 2, *) FH4(1, double, 3, /)
+#undef FH4
+#undef FH
+l_slow: {
+        int rc = exec_slow(p, (const pinstr *)X->a);
+        if (rc != FG_RUN_OK) return rc;
+        NEXT;
+    }
+l_end:
+    return FG_RUN_OK;
+#undef NEXT
+}
+#else
+static float scalar_op_f32(int op, float a, float b) {
+    return op == 0 ? a + b : op == 1 ? a - b : op == 2 ? a * b : a / b;
+}
+static double scalar_op_f64(int op, double a, double b) {
+    return op == 0 ? a + b : op == 1 ? a - b : op == 2 ? a * b : a / b;
+}
+#define XBIN(T, OP)                                     \
+    *(T *)X->o = *(const T *)X->a OP * (const T *)X->b; \
+    break
+
+static int execute(fg_program *p) {
+    for (const xinstr *X = p->x;; X++) {
+        switch (X->code) {
+        case C_ADD_F32: XBIN(float, +);
+        case C_SUB_F32: XBIN(float, -);
+        case C_MUL_F32: XBIN(float, *);
+        case C_DIV_F32: XBIN(float, /);
+        case C_POW_F32: *(float *)X->o = powf(*(const float *)X->a, *(const float *)X->b); break;
+        case C_ADD_F64: XBIN(double, +);
+        case C_SUB_F64: XBIN(double, -);
+        case C_MUL_F64: XBIN(double, *);
+        case C_DIV_F64: XBIN(double, /);
+        case C_POW_F64: *(double *)X->o = pow(*(const double *)X->a, *(const double *)X->b); break;
+        case X_ALIAS: *(void **)X->o = *(void **)X->a; break;
+        case X_END: return FG_RUN_OK;
+        default:
+            if (X->code >= X_FUSED) {
+                int k = X->code - X_FUSED, side = k & 1, op2 = (k >> 1) & 3, op1 = (k >> 3) & 3;
+                if (k >> 5) {
+                    double t = scalar_op_f64(op1, *(const double *)X->a, *(const double *)X->b);
+                    *(double *)X->o = side ? scalar_op_f64(op2, *(const double *)X->c, t)
+                                           : scalar_op_f64(op2, t, *(const double *)X->c);
+                } else {
+                    float t = scalar_op_f32(op1, *(const float *)X->a, *(const float *)X->b);
+                    *(float *)X->o = side ? scalar_op_f32(op2, *(const float *)X->c, t)
+                                          : scalar_op_f32(op2, t, *(const float *)X->c);
+                }
+                break;
+            } else {
+            int rc = exec_slow(p, (const pinstr *)X->a);
+            if (rc != FG_RUN_OK) return rc;
+        }
+        }
+    }
+}
+#endif
+
 /* An output as a tensor of its own: a view of an escaping buffer (the
  * next replay takes a fresh buffer if it is still held), a copy of a
  * register, or the argument, constant or variable value itself. */
@@ -977,6 +1270,13 @@ int fg_program_run(fg_program *p, fg_tensor *const *args, fg_tensor **const *var
         int64_t s0 = v->ver_slot[0];
         p->P[s0] = cur->data;
         p->vt[p->slots[s0].loc] = cur;
+    }
+    for (int64_t i = 0; i < p->n_shadow; i++) { /* small values: into registers */
+        int64_t s = p->shadow[i];
+        if (p->slots[s].kind == SK_VAR && p->slots[s].loc != p->slots[p->vars[p->slots[s].index].ver_slot[0]].loc)
+            continue; /* a later version: its update fills it */
+        memcpy(p->shadow_reg[i], p->P[s], nbytes_of(p, s));
+        p->P[s] = p->shadow_reg[i];
     }
     /* buffers an earlier call handed out and the caller still holds */
     int moved = 0;
@@ -1042,6 +1342,7 @@ void fg_program_get_stats(const fg_program *p, fg_program_stats *st) {
     st->n_buffers = p->n_bufs;
     st->buffer_bytes = p->buffer_bytes;
     st->n_fused = p->n_fused;
+    for (int64_t i = 0; i < p->n_x; i++) st->n_direct += p->x[i].code != X_SLOW && p->x[i].code != X_END;
     st->n_outputs = p->n_outs;
     st->n_args = p->n_args;
     st->n_var_args = p->n_var_args;
