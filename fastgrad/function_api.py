@@ -38,7 +38,12 @@ from fastgrad.dtypes import as_dtype, float32
 __all__ = ["function", "gradients", "TensorSpec", "Function", "ConcreteFunction"]
 
 _log = logging.getLogger("fastgrad")
-_state = threading.local()  # .graph: the graph tape of this thread's trace
+_state = threading.local()  # .graph, .program: this thread's trace (None when not tracing)
+
+
+class _NeedGraph(BaseException):
+    """fastgrad.gradients was called in a trace without a graph tape: the
+    trace restarts with one (BaseException: user code must not catch it)."""
 
 #: programs kept per signature that differ in the branches their guards took
 MAX_VARIANTS = 8
@@ -185,6 +190,9 @@ class Function(_core._FunctionCore):
         self._warnings = 0
         self._eager_warned = False
         self._bound = weakref.WeakKeyDictionary()
+        # the graph tape fastgrad.gradients needs costs a third of a trace:
+        # pushed only once the function is known to call it
+        self._needs_graph = False
         try:
             self._signature = inspect.signature(python_function)
         except (TypeError, ValueError):
@@ -324,17 +332,33 @@ class Function(_core._FunctionCore):
             prog.add_arg(t)
         for v in sig.variables:
             prog.add_var_arg(v)
-        graph = _core._graph_tape()
-        outer = getattr(_state, "graph", None)
+        graph = _core._graph_tape() if self._needs_graph else None
+        outer = getattr(_state, "graph", None), getattr(_state, "program", None)
         prog.begin()
-        graph.push()
-        _state.graph = graph
+        if graph is not None:
+            graph.push()
+        _state.graph, _state.program = graph, prog
         try:
             result = self._python_function(*args, **kwargs)
+        except _NeedGraph:
+            if outer[1] is not None:
+                raise  # the outermost trace restarts
+            self._needs_graph = True
+            if prog.stats()["assigns"]:
+                raise RuntimeError(
+                    "fastgrad.gradients was called after a Variable update on the first trace of %s; "
+                    "call the function again (its traces now record the graph fastgrad.gradients "
+                    "needs)" % self._name) from None
+            restart = True
+        else:
+            restart = False
         finally:
-            _state.graph = outer
-            graph.pop()
+            _state.graph, _state.program = outer
+            if graph is not None:
+                graph.pop()
             prog.end()
+        if restart:
+            return self._trace(sig, entry, args, kwargs)
         self._tracing_count += 1
         self._note_call(True)
         flat = nest.flatten(result)
@@ -346,9 +370,7 @@ class Function(_core._FunctionCore):
             prog.out_mode = 1
         else:
             prog.out_mode = 2
-            skeleton = nest.pack_sequence_as(result, [None if o else x for x, o in zip(flat, is_out)])
-            keep = [None if o else x for x, o in zip(flat, is_out)]
-            prog.packer = functools.partial(_pack, skeleton, keep, is_out)
+            prog.packer = _packer(result, is_out, [None if o else x for x, o in zip(flat, is_out)])
         if sig.key is None:
             return result
         if entry is None:
@@ -457,6 +479,49 @@ class Function(_core._FunctionCore):
 def _pack(skeleton, keep, is_out, outputs):
     it = iter(outputs)
     return nest.pack_sequence_as(skeleton, [next(it) if o else k for k, o in zip(keep, is_out)])
+
+
+def _packer(result, is_out, keep):
+    """A function rebuilding the traced result's structure from the
+    replay's output tensors. Plain tuples, lists, dicts and namedtuples
+    compile to one Python expression (a generic nest walk costs
+    microseconds per call); anything else uses nest."""
+    env = {"K": keep}
+    counters = {"leaf": 0, "out": 0}
+
+    def expr(x):
+        if isinstance(x, dict):
+            if type(x) is not dict:
+                raise NotImplementedError
+            built = {}
+            for k in sorted(x, key=nest._sort_key):  # flatten's order
+                built[k] = expr(x[k])
+            keys = "K%d" % len(env)
+            env[keys] = list(x)
+            return "{%s}" % ", ".join("%s[%d]: %s" % (keys, i, built[k]) for i, k in enumerate(x))
+        if isinstance(x, (list, tuple)):
+            items = [expr(c) for c in x]
+            if type(x) is list:
+                return "[%s]" % ", ".join(items)
+            if type(x) is tuple:
+                return "(%s)" % "".join(i + ", " for i in items)
+            if hasattr(x, "_fields"):
+                name = "T%d" % len(env)
+                env[name] = type(x)
+                return "%s(%s)" % (name, ", ".join(items))
+            raise NotImplementedError
+        i = counters["leaf"]
+        counters["leaf"] += 1
+        if is_out[i]:
+            counters["out"] += 1
+            return "o[%d]" % (counters["out"] - 1)
+        return "K[%d]" % i
+
+    try:
+        return eval("lambda o: " + expr(result), env)  # noqa: S307 - generated from the structure only
+    except NotImplementedError:
+        skeleton = nest.pack_sequence_as(result, keep)
+        return functools.partial(_pack, skeleton, keep, is_out)
 
 
 def _tf_dtype_name(dtype):
@@ -573,9 +638,11 @@ def gradients(ys, xs, grad_ys=None, name="gradients", gate_gradients=False, aggr
     >>> g()[0].numpy().ravel().tolist()
     [5.0, 5.0]
     """
-    graph = getattr(_state, "graph", None)
-    if graph is None or not _core.tracing():
+    if getattr(_state, "program", None) is None or not _core.tracing():
         raise RuntimeError(_EAGER_GRADIENTS)
+    graph = _state.graph
+    if graph is None:
+        raise _NeedGraph()
     flat_ys = [y if isinstance(y, _TensorBase) else _core.convert_to_tensor(y) for y in nest.flatten(ys)]
     flat_xs = nest.flatten(xs)
     for x in flat_xs:
