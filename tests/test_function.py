@@ -619,3 +619,77 @@ def test_program_is_compact():
     assert st["buffers"] == 0
     assert st["instructions"] < st["traced"]
     assert st["registers"] < 16
+
+
+def test_gradients_in_nested_function_and_second_call():
+    @tf.function
+    def inner(x):
+        y = tf.tanh(x * 2.0)
+        return tf.gradients(y, x)[0]
+
+    @tf.function
+    def outer(x):
+        return inner(x) * 3.0
+
+    for v in [0.3, -0.7]:
+        x = tf.constant(v)
+        np.testing.assert_allclose(outer(x), 3.0 * 2.0 * (1 - np.tanh(2 * v) ** 2), rtol=1e-5)
+    assert outer.experimental_get_tracing_count() == 1
+
+
+def test_gradients_after_update_on_first_trace():
+    v = tf.Variable(1.0)
+
+    @tf.function
+    def f(x):
+        v.assign_add(1.0)
+        return tf.gradients(x * x, x)[0]
+
+    with pytest.raises(RuntimeError, match="after a Variable update"):
+        f(tf.constant(3.0))
+    assert float(f(tf.constant(3.0))) == 6.0
+
+
+def test_views_of_outputs_and_variables():
+    v = tf.Variable(np.arange(6, dtype=np.float32))
+
+    @tf.function
+    def f(x):
+        m = tf.matmul(x, x)
+        v.assign_add(tf.ones([6]))
+        return tf.reshape(m, [-1]), tf.reshape(v, [2, 3]), v.value(), tf.transpose(x)
+
+    a = np.arange(4, dtype=np.float32).reshape(2, 2)
+    r1 = f(tf.constant(a))
+    r2 = f(tf.constant(a * 2))
+    np.testing.assert_array_equal(r1[0], (a @ a).ravel())
+    np.testing.assert_array_equal(r1[1], (np.arange(6) + 1).reshape(2, 3))
+    np.testing.assert_array_equal(r1[2], np.arange(6) + 1)
+    np.testing.assert_array_equal(r2[0], ((2 * a) @ (2 * a)).ravel())
+    np.testing.assert_array_equal(r2[2], np.arange(6) + 2)
+    np.testing.assert_array_equal(v.numpy(), np.arange(6) + 2)
+    np.testing.assert_array_equal(r2[3], (2 * a).T)
+
+
+def test_int_and_bool_ops_replay():
+    def g(x, k):
+        mask = x > 0.0
+        n = tf.reduce_sum(tf.cast(mask, tf.int32))
+        return tf.where(mask, x, tf.zeros_like(x)), n * k, tf.logical_not(mask)
+
+    f = tf.function(g)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        x = tf.constant(rng.normal(size=(5,)).astype(np.float32))
+        k = tf.constant(3)
+        _same(f(x, k), g(x, k))
+
+
+def test_call_under_an_outer_tape_is_differentiable():
+    f = tf.function(lambda x: tf.sin(x) * x)
+    x = tf.constant(0.7)
+    f(x)  # traced
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = f(x)
+    np.testing.assert_allclose(t.gradient(y, x), np.cos(0.7) * 0.7 + np.sin(0.7), rtol=1e-6)
