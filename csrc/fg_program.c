@@ -706,6 +706,59 @@ static int fuse(fg_program *p) {
     return 0;
 }
 
+/* Check each guard as soon as its value exists: a replay taking another
+ * branch stops before doing the work (and the updates) of this one. */
+static int hoist_guards(fg_program *p) {
+    int64_t ni = p->n_ins, ns = p->n_slots, n_guards = 0;
+    for (int64_t i = 0; i < ni; i++) n_guards += p->ins[i].code == C_GUARD;
+    if (!n_guards) return 0;
+    int64_t *producer = (int64_t *)malloc(((size_t)ns + 1) * sizeof(int64_t));
+    int64_t *key = (int64_t *)malloc(((size_t)ni + 1) * sizeof(int64_t));
+    pinstr *out = (pinstr *)malloc(((size_t)ni + 1) * sizeof(pinstr));
+    if (!producer || !key || !out) {
+        free(producer);
+        free(key);
+        free(out);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t s = 0; s < ns; s++) producer[s] = -1;
+    for (int64_t i = 0; i < ni; i++)
+        if (p->ins[i].code != C_GUARD && p->ins[i].out >= 0) producer[p->ins[i].out] = i;
+    for (int64_t i = 0; i < ni; i++) key[i] = p->ins[i].code == C_GUARD ? producer[p->ins[i].in[0]] : i;
+    /* per producer, its guards in their order: head[i] -> nxt[g] -> ... */
+    int64_t *head = (int64_t *)malloc(((size_t)ni + 1) * sizeof(int64_t));
+    int64_t *nxt = (int64_t *)malloc(((size_t)ni + 1) * sizeof(int64_t));
+    if (!head || !nxt) {
+        free(producer);
+        free(key);
+        free(out);
+        free(head);
+        free(nxt);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < ni; i++) head[i] = -1;
+    for (int64_t g = ni - 1; g >= 0; g--) {
+        if (p->ins[g].code != C_GUARD || key[g] < 0) continue;
+        nxt[g] = head[key[g]];
+        head[key[g]] = g;
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < ni; i++) /* guards on arguments and variables: first */
+        if (p->ins[i].code == C_GUARD && key[i] < 0) out[n++] = p->ins[i];
+    for (int64_t i = 0; i < ni; i++) {
+        if (p->ins[i].code == C_GUARD) continue;
+        out[n++] = p->ins[i];
+        for (int64_t g = head[i]; g >= 0; g = nxt[g]) out[n++] = p->ins[g]; /* right after their producer */
+    }
+    memcpy(p->ins, out, (size_t)n * sizeof(pinstr));
+    free(head);
+    free(nxt);
+    free(producer);
+    free(key);
+    free(out);
+    return 0;
+}
+
 /* Registers for the small arguments and variable versions, so that every
  * 0-d value has a fixed address; then the replay stream. */
 static int lower(fg_program *p) {
@@ -814,7 +867,6 @@ int fg_program_finalize(fg_program *p) {
         }
     }
     int64_t n = 0;
-    int seen_assign = 0;
     for (int64_t i = 0; i < ni; i++) {
         if (!live[i]) {
             free(p->ins[i].in_ext);
@@ -822,13 +874,16 @@ int fg_program_finalize(fg_program *p) {
             continue;
         }
         pinstr *I = &p->ins[i];
-        if (I->code == C_ASSIGN) seen_assign = 1;
-        if (I->code == C_GUARD && seen_assign) p->needs_rollback = 1;
         p->ins[n++] = *I;
     }
     p->n_ins = ni = n;
-    if (fuse(p) < 0) goto done;
+    if (fuse(p) < 0 || hoist_guards(p) < 0) goto done;
     ni = p->n_ins;
+    int seen_assign = 0;
+    for (int64_t i = 0; i < ni; i++) {
+        if (p->ins[i].code == C_ASSIGN) seen_assign = 1;
+        if (p->ins[i].code == C_GUARD && seen_assign) p->needs_rollback = 1;
+    }
     /* lifetimes, on roots */
     for (int64_t i = 0; i < ni; i++) {
         pinstr *I = &p->ins[i];
