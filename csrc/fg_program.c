@@ -1179,6 +1179,8 @@ static int exec_slow(fg_program *p, const pinstr *I) {
  * branch predictor learns the program's own sequence of op kinds (a
  * shared switch jump mispredicted about a third of the 0-d ops). */
 static int execute(fg_program *p) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init" /* a default for every code, then the handled ones */
     static const void *const labels[X_NCODES] = {
         [0 ... X_NCODES - 1] = &&l_slow,
         [C_ADD_F32] = &&l_add_f32, [C_SUB_F32] = &&l_sub_f32, [C_MUL_F32] = &&l_mul_f32,
@@ -1192,6 +1194,7 @@ static int execute(fg_program *p) {
 #undef FL4
 #undef FL
     };
+#pragma GCC diagnostic pop
     const xinstr *X = p->x;
 #define NEXT goto *labels[(++X)->code]
     goto *labels[X->code];
