@@ -10,6 +10,20 @@ replay whose guard sees another value stops, undoes its updates and the
 function is traced again for that branch, so results always equal the
 eager ones.
 
+Where this differs from TF or from a plain replay:
+
+- Python side effects (``print``, appending to a list) happen when the
+  function is traced, as in TF; printing a tensor records no guard.
+- A call made while a GradientTape records runs the Python function inline,
+  so the tape sees its ops (TF records the call as one op).
+- Programs are specialised to concrete shapes: a ``None`` dimension in an
+  ``input_signature`` accepts any size and each new size is traced once.
+  ``reduce_retracing`` is accepted; tracing a new shape is cheap here.
+- What a replay cannot repeat makes a signature run eagerly, with one
+  warning: random draws, the fused optimizer updates, Variables created on
+  every call, and guards that fail call after call (``float(x)`` of an
+  input, a step counter read with ``int(...)``).
+
 >>> import fastgrad as tf
 >>> x = tf.Variable(0.0)
 >>> @tf.function

@@ -712,3 +712,21 @@ def test_program_from_c_alone(tmp_path):
     subprocess.run([cc, "-O1", "-I" + csrc] + srcs + ["-lm", "-lpthread", "-o", exe], check=True)
     out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout
+
+
+def test_variables_created_on_the_first_call_only():
+    class Lazy:
+        w = None
+
+        def __call__(self, x):
+            if self.w is None:
+                self.w = tf.Variable(tf.ones_like(x) * 2.0)
+            self.w.assign_add(x)
+            return self.w * 1.0
+
+    layer = Lazy()
+    f = tf.function(layer.__call__)
+    np.testing.assert_array_equal(f(tf.constant([1.0, 2.0])), [3.0, 4.0])
+    np.testing.assert_array_equal(f(tf.constant([1.0, 2.0])), [4.0, 6.0])  # traced again, kept
+    np.testing.assert_array_equal(f(tf.constant([1.0, 1.0])), [5.0, 7.0])  # replayed
+    assert f.experimental_get_tracing_count() == 2
