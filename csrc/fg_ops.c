@@ -17,6 +17,7 @@
 #include "fg_tape.h"
 #include "fg_rules.h"
 #include "fg_forward.h"
+#include "fg_program.h"
 #include "fg_thread.h"
 
 #define R0 FG_READS_IN(0)
@@ -1044,6 +1045,12 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
     }
     /* forward accumulators: the JVP right after the forward kernel */
     if (fg_tls && fg_tls->acc_visible && fg_acc_record(op, n_in, in, attrs, nattrs, out, NULL) < 0) {
+        fg_decref(out);
+        return NULL;
+    }
+    /* fastgrad.function: a traced call records every op it applies */
+    struct fg_program *prog = fg_thread()->tracing;
+    if (prog && fg_program_trace_op(prog, op, n_in, in, attrs, nattrs, out) < 0) {
         fg_decref(out);
         return NULL;
     }

@@ -254,6 +254,10 @@ static int record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, 
                     break;
                 }
             }
+            if (s < 0 && t->watch_all && (s = map_add(t, x->id)) < 0) {
+                rc = -1;
+                break;
+            }
             slots[i] = s;
             any |= s >= 0;
         }

@@ -45,6 +45,7 @@ typedef struct fg_tape {
     int recording;             /* on this thread's stack */
     int64_t *accessed;         /* ids of variables watched on access, in order */
     int64_t n_accessed, cap_accessed;
+    int watch_all;             /* fastgrad.function's graph tape: every float value is a source */
 } fg_tape;
 
 fg_tape *fg_tape_new(int persistent, int watch_accessed_variables);

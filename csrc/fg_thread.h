@@ -43,6 +43,8 @@ typedef struct fg_thread_state {
     int n_cached;
     size_t cached_bytes;
     struct fg_buffer *cache[FG_BUFFER_CACHE_MAX];
+    /* the fastgrad.function program being traced on this thread, if any */
+    struct fg_program *tracing;
 } fg_thread_state;
 
 #if defined(__GNUC__) && !defined(_WIN32)

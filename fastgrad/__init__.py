@@ -70,7 +70,7 @@ def __getattr__(name):
             return mod
         if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
             return getattr(_lazy("functional"), name)
-        if name in ("function", "gradients"):
+        if name in ("function", "gradients", "TensorSpec"):
             return getattr(_lazy("function_api"), name)
     except ImportError as e:  # hasattr() must answer False, not raise
         raise AttributeError("module 'fastgrad' has no attribute %r (%s)" % (name, e)) from e

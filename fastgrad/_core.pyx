@@ -16,6 +16,7 @@ from fastgrad._ctape cimport *
 from fastgrad._ckernels cimport *
 from fastgrad._cparallel cimport *
 from fastgrad._cgil cimport *
+from fastgrad._cprogram cimport *
 
 import weakref
 import numpy as np
@@ -221,9 +222,15 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
     return wrap(as_fg(value, dt))
 
 
-cdef object numpy_view(_TensorBase owner):
-    """A read-only NumPy array over owner's data (owner kept alive)."""
+cdef object numpy_view(_TensorBase owner, bint guard=True):
+    """A read-only NumPy array over owner's data (owner kept alive).
+
+    While a fastgrad.function traces, the value becomes a Python value
+    here: record a guard (repr/str pass guard=False: printing is a
+    trace-time side effect, as in TF)."""
     cdef fg_tensor *t = owner.t
+    if guard:
+        _trace_guard(t)
     cdef cnp.npy_intp dims[16]
     cdef int i
     for i in range(t.ndim):
@@ -474,11 +481,11 @@ cdef class Tensor(_TensorBase):
 
     def __repr__(self):
         return "<fastgrad.Tensor: shape=%s, dtype=%s, numpy=%s>" % (
-            self.shape, self.dtype.name, numpy_text(numpy_view(self), True))
+            self.shape, self.dtype.name, numpy_text(numpy_view(self, False), True))
 
     def __str__(self):
         return "fastgrad.Tensor(%s, shape=%s, dtype=%s)" % (
-            numpy_text(numpy_view(self), False), self.shape, self.dtype.name)
+            numpy_text(numpy_view(self, False), False), self.shape, self.dtype.name)
 
     def __reduce__(self):
         return (convert_to_tensor, (np.array(numpy_view(self)),))
@@ -519,6 +526,7 @@ cdef class Variable(_TensorBase):
         self._name = (name if name is not None else "Variable") + ":0" \
             if name is None or ":" not in str(name) else name
         _VARIABLES[self.t.id] = self
+        _trace_unsupported("a Variable was created")
 
     @property
     def name(self):
@@ -595,6 +603,7 @@ cdef class Variable(_TensorBase):
                     % (self._name.split(":")[0], self.shape, TensorShape([v.shape[i] for i in range(v.ndim)])))
             self._writable()
             memcpy(self.t.data, v.data, <size_t>v.size * fg_dtype_size(v.dtype))
+            _trace_assign(&self.t, FG_ASSIGN, v)
         finally:
             fg_decref(v)
         return self
@@ -613,6 +622,7 @@ cdef class Variable(_TensorBase):
                              v.data, v.ndim, v.shape, self.t.data, self.t.ndim, self.t.shape)
             if rc < 0:
                 raise_error()
+            _trace_assign(&self.t, FG_ASSIGN_ADD if kind == FG_B_ADD else FG_ASSIGN_SUB, v)
         finally:
             fg_decref(v)
         return self
@@ -627,7 +637,7 @@ cdef class Variable(_TensorBase):
 
     def __repr__(self):
         return "<fastgrad.Variable '%s' shape=%s dtype=%s, numpy=%s>" % (
-            self._name, self.shape, self.dtype.name, numpy_text(np.array(numpy_view(self)), True))
+            self._name, self.shape, self.dtype.name, numpy_text(np.array(numpy_view(self, False)), True))
 
     def __str__(self):
         return self.__repr__()
@@ -809,8 +819,19 @@ def fill(dims, value, dtype=None):
     for i in range(nd):
         shape[i] = dims[i]
     cdef fg_tensor *t = fg_tensor_new(v.dtype, nd, shape)
+    cdef int64_t at[17]
+    cdef fg_program *prog = fg_program_tracing()
     if t != NULL:
         fg_k_broadcast_to(v.dtype, v.data, 0, shape, t.data, nd, shape)
+        if prog != NULL:
+            # a traced fill value: the replay broadcasts it again
+            at[0] = nd
+            for i in range(nd):
+                at[1 + i] = shape[i]
+            if fg_program_trace_op(prog, _OPS["broadcast_to"], 1, &v, at, nd + 1, t) < 0:
+                fg_decref(v)
+                fg_decref(t)
+                raise_error()
     fg_decref(v)
     return wrap(t)
 
@@ -835,6 +856,13 @@ def stop_gradient(x):
     """The value of x, cut from every tape (a fresh id shares the data)."""
     cdef fg_tensor *t = as_fg(x, -1)
     cdef fg_tensor *out = fg_tensor_alias(t, t.ndim, t.shape)
+    if out != NULL:
+        try:
+            _trace_alias(t, out)
+        except BaseException:
+            fg_decref(t)
+            fg_decref(out)
+            raise
     fg_decref(t)
     return wrap(out)
 
@@ -1041,6 +1069,14 @@ def record_custom(inputs, output, grad_fn):
     cdef fg_tensor **ins = <fg_tensor **>malloc((n + 1) * sizeof(fg_tensor *))
     cdef fg_tensor *o = as_fg(output, -1)
     cdef fg_tensor *alias = fg_tensor_alias(o, o.ndim, o.shape)
+    if alias != NULL:
+        try:
+            _trace_alias(o, alias)
+        except BaseException:
+            fg_decref(o)
+            fg_decref(alias)
+            free(ins)
+            raise
     if alias == NULL or ins == NULL:
         fg_decref(o)
         free(ins)
@@ -1101,6 +1137,7 @@ cdef void *_slot(Variable s) except? NULL:
 
 def _sgd_step(Variable var, grad, Variable velocity, double lr, double momentum, bint nesterov):
     """One fused SGD (momentum, Nesterov) update of var in place."""
+    _trace_unsupported("a fused optimizer update")
     cdef fg_tensor *g = _grad_for(var, grad)
     var._writable()
     cdef int rc = fg_k_sgd(var.t.dtype, var.t.data, g.data, _slot(velocity), var.t.size,
@@ -1113,6 +1150,7 @@ def _sgd_step(Variable var, grad, Variable velocity, double lr, double momentum,
 def _adam_step(Variable var, grad, Variable m, Variable v, double lr_t, double beta1,
                double beta2, double eps):
     """One fused Adam update (lr_t already bias-corrected)."""
+    _trace_unsupported("a fused optimizer update")
     cdef fg_tensor *g = _grad_for(var, grad)
     var._writable()
     cdef int rc = fg_k_adam(var.t.dtype, var.t.data, g.data, _slot(m), _slot(v), var.t.size,
@@ -1125,6 +1163,7 @@ def _adam_step(Variable var, grad, Variable m, Variable v, double lr_t, double b
 def _rmsprop_step(Variable var, grad, Variable ms, Variable mom, double lr, double rho,
                   double momentum, double eps):
     """One fused RMSprop update."""
+    _trace_unsupported("a fused optimizer update")
     cdef fg_tensor *g = _grad_for(var, grad)
     var._writable()
     cdef int rc = fg_k_rmsprop(var.t.dtype, var.t.data, g.data, _slot(ms), _slot(mom),
@@ -1132,4 +1171,11 @@ def _rmsprop_step(Variable var, grad, Variable ms, Variable mom, double lr, doub
     fg_decref(g)
     if rc < 0:
         raise_error()
+
+# ------------------------------------------------------------ forward mode
+
 include "_forward.pxi"
+
+# ------------------------------------------------------------ fastgrad.function
+
+include "_program.pxi"

@@ -11,6 +11,7 @@ cdef extern from "fg_tape.h" nogil:
         int recording
         int64_t *accessed
         int64_t n_accessed
+        int watch_all
 
     fg_tape *fg_tape_new(int persistent, int watch_accessed_variables) noexcept
     void fg_tape_free(fg_tape *tape) noexcept

@@ -27,6 +27,8 @@ def set_seed(seed):
 
 
 def _gen(seed):
+    # a replayed fastgrad.function would repeat the traced draws
+    _core._trace_unsupported("random ops")
     return _rng if seed is None else np.random.default_rng(seed)
 
 
