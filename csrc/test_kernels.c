@@ -277,6 +277,69 @@ static void test_unary(void)
     }
 }
 
+/* |got - ref| in units of the float32 ulp at ref (subnormal spacing at
+ * the bottom). */
+static double ulp_err_f32(float got, double ref)
+{
+    int e;
+    double u;
+    if (isnan(ref)) return isnan(got) ? 0 : INFINITY;
+    if (isinf(ref)) return (double)got == ref ? 0 : INFINITY;
+    frexp(ref, &e);
+    u = ldexp(1.0, e - 24);
+    if (u < 0x1p-149) u = 0x1p-149;
+    return fabs((double)got - ref) / u;
+}
+
+/* float32 tanh is our own rational-free approximation (fg_kernels.c):
+ * every 29th float32 in [0, 11] (tanh rounds to 1 from 9.02 on), both
+ * signs, against the float64 tanh; and the special values. */
+static void test_tanh_f32_ulp(void)
+{
+    const uint32_t top = 0x41300000u; /* 11.0f */
+    const int64_t chunk = 1 << 20;
+    float *x = (float *)malloc(sizeof(float) * (size_t)chunk);
+    float *o = (float *)malloc(sizeof(float) * (size_t)chunk);
+    double worst = 0;
+    float worst_x = 0;
+    uint32_t u = 0;
+    ctx_name = "tanh f32 ulp";
+    while (u < top) {
+        int64_t n = 0;
+        for (; n < chunk && u < top; n++, u += 29) {
+            uint32_t b = u | (n & 1 ? 0x80000000u : 0); /* alternate signs */
+            memcpy(&x[n], &b, sizeof b);
+        }
+        CHECK(fg_k_unary(FG_U_TANH, FG_F32, x, o, n) == 0, "tanh rc %s", last_error());
+        for (int64_t i = 0; i < n; i++) {
+            double e = ulp_err_f32(o[i], tanh((double)x[i]));
+            if (e > worst) {
+                worst = e;
+                worst_x = x[i];
+            }
+        }
+    }
+    printf("  float32 tanh: max %.3f ulp (at %.9g)\n", worst, worst_x);
+    CHECK(worst <= 2.0, "float32 tanh error %.3f ulp at x=%.9g", worst, worst_x);
+    {
+        const float sp[] = {0.f, -0.f, 1e-45f, -1e-45f, 1e-38f, 1e-20f, 3e-4f, 0.55f, -0.55f,
+                            9.1f, 9.0f, 20.f, -20.f, 1e30f, 3.4e38f, INFINITY, -INFINITY, NAN};
+        const int n = (int)(sizeof sp / sizeof *sp);
+        float so[sizeof sp / sizeof *sp];
+        fg_k_unary(FG_U_TANH, FG_F32, sp, so, n);
+        for (int i = 0; i < n - 1; i++) {
+            double ref = tanh((double)sp[i]);
+            CHECK(ulp_err_f32(so[i], ref) <= 2.0 && signbit(so[i]) == signbit(sp[i]) &&
+                      fabsf(so[i]) <= 1.f,
+                  "tanh(%g) = %.9g, ref %.9g", sp[i], so[i], ref);
+        }
+        CHECK(isnan(so[n - 1]), "tanh(nan) = %g", so[n - 1]);
+        CHECK(so[15] == 1.f && so[16] == -1.f && so[11] == 1.f, "tanh saturates to +-1");
+    }
+    free(x);
+    free(o);
+}
+
 /* ------------------------------------------------------------------------ */
 /* binary                                                                   */
 
@@ -1413,6 +1476,7 @@ int main(void)
         test_optimizers();
     }
     test_reduce_determinism();
+    test_tanh_f32_ulp();
     printf("%ld checks, %ld failures\n", n_checks, n_fail);
     return n_fail ? 1 : 0;
 }
