@@ -644,7 +644,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_sqrtg_##S, T, T, (T)0.5 * y / x)                                \
     DEF_BIN(b_sqd_##S, T, T, (x - y) * (x - y))                               \
     DEF_BIN(b_xlogy_##S, T, T, x == 0 ? (T)0 : x * M(log)(y))                 \
-    DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)
+    DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)                         \
+    DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -719,12 +720,14 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     [FG_B_XLOGY] = BI_F(b_xlogy),
     /* integer floor division already gives 0 for a zero divisor */
     [FG_B_DIV_NO_NAN] = { [FG_F32] = b_divnn_f32, [FG_F64] = b_divnn_f64, [FG_I32] = b_div_i32, [FG_I64] = b_div_i64 },
+    [FG_B_SQUARE_GRAD] = BI_F(b_sqg),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
+    "square_grad",
 };
 
 static int bin_is_bool_out(int kind)

@@ -67,6 +67,7 @@ typedef enum {
     FG_B_SQUARED_DIFF,  /* (a-b)^2 */
     FG_B_XLOGY,         /* a == 0 ? 0 : a*log(b) */
     FG_B_DIV_NO_NAN,    /* b == 0 ? 0 : a/b */
+    FG_B_SQUARE_GRAD,   /* b * (a + a), a = x: square's rule in one pass */
     FG_B_NKINDS
 } fg_binary_kind;
 

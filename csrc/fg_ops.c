@@ -664,6 +664,15 @@ static int bwd_sqrt_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, con
     RULE_END;
 }
 
+/* square_grad(x, h) = 2 x h: symmetric, so each input's gradient is the
+ * same op on the other one. */
+static int bwd_square_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(1), g));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g));
+    RULE_END;
+}
+
 static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(NEG(g));
@@ -672,7 +681,7 @@ static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uin
 
 static int bwd_square(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, MUL(X(0), cst(DT, 2))));
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g)); /* one pass, not two */
     RULE_END;
 }
 

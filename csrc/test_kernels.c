@@ -370,6 +370,7 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_SQUARED_DIFF: return (x - y) * (x - y);
     case FG_B_XLOGY: return x == 0 ? 0 : x * log(y);
     case FG_B_DIV_NO_NAN: return y == 0 ? 0 : x / y;
+    case FG_B_SQUARE_GRAD: return y * 2 * x;
     default: return NAN;
     }
 }
