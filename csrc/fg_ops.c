@@ -797,16 +797,13 @@ static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
     return reshape_to(c, t, x->ndim, shape);
 }
 
+/* The gradient is g repeated over the reduced dims. It is returned
+ * compact, in the keepdims shape (a reshape, no copy): the sweep expands it
+ * only where a rule needs the full shape, so reduce_sum(f(x)) never writes
+ * a buffer of ones the size of x (fg_ops.h, fg_rule_takes_compact). */
 static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) {
-        const fg_tensor *x = X(0);
-        int64_t at[1 + FG_MAX_NDIM];
-        at[0] = x->ndim;
-        memcpy(at + 1, x->shape, (size_t)x->ndim * sizeof(int64_t));
-        fg_tensor *gk = keepdims_view(c, node, g);
-        gin[0] = give(ap(c, FG_OP_BROADCAST_TO, 1, &gk, at, 1 + x->ndim));
-    }
+    if (need[0]) gin[0] = give(keepdims_view(c, node, g));
     RULE_END;
 }
 
@@ -1050,6 +1047,30 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
         return NULL;
     }
     return out;
+}
+
+/* ---------------------------------------------------------------- compact gradients */
+
+int fg_rule_takes_compact(int op) {
+    /* Unary elementwise ops whose rule multiplies g by (a function of) the
+     * saved input or output: the result has the output's full shape. NEG,
+     * IDENTITY, CAST pass g through and binary ops may return g itself or
+     * g times a broadcast operand, so they get a full-shape g. */
+    switch (op) {
+    case FG_OP_SQUARE: case FG_OP_SQRT: case FG_OP_EXP: case FG_OP_LOG: case FG_OP_LOG1P:
+    case FG_OP_SIN: case FG_OP_COS: case FG_OP_TAN: case FG_OP_TANH: case FG_OP_SIGMOID:
+    case FG_OP_ABS: case FG_OP_RELU: case FG_OP_SOFTPLUS: case FG_OP_RECIPROCAL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape) {
+    if (g->ndim != ndim) return 0;
+    for (int i = 0; i < ndim; i++)
+        if (g->shape[i] != shape[i] && g->shape[i] != 1) return 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- composites */
