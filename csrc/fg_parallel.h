@@ -11,7 +11,9 @@
 
 /* Elementwise loops with fewer elements than this stay serial: below it
  * waking threads costs more than it saves (measured, see README). */
+#ifndef FG_PARALLEL_MIN_ELEMENTS
 #define FG_PARALLEL_MIN_ELEMENTS 32768
+#endif
 /* Reductions sum fixed blocks of this many elements, so the order of
  * additions (and the result) does not depend on the thread count. */
 #define FG_REDUCE_BLOCK 4096
