@@ -1569,19 +1569,49 @@ static void red_identity(int kind, int dtype, void *out, int64_t n)
     fill_bytes(out, &v, n, dt_size(dtype));
 }
 
+/* Products for the fused reduce_sum(x * y): o[i] = x[i] * y[i], rounded to
+ * the dtype as the elementwise multiply rounds them. */
+typedef void (*red_mul_fn)(const void *x, const void *y, int64_t n, void *o);
+#define DEF_RED_MUL(NAME, T)                                                  \
+    static void NAME(const void *xv, const void *yv, int64_t n, void *ov)     \
+    {                                                                         \
+        const T *X = (const T *)xv, *Y = (const T *)yv;                       \
+        T *O = (T *)ov;                                                       \
+        FG_SIMD for (int64_t i = 0; i < n; i++) O[i] = X[i] * Y[i];           \
+    }
+DEF_RED_MUL(red_mul_f32, float)
+DEF_RED_MUL(red_mul_f64, double)
+
 typedef struct {
     const red_ops *ops;
     int64_t es;
     const char *x;
+    const char *y;   /* NULL, or the second factor of a fused reduce_sum(x * y) */
+    red_mul_fn mul;
     char *out, *part;
     int64_t K, R, nb, K1, K2, nc, nbr;
 } red_job;
+
+/* The fused product goes through a small stack buffer, block by block (at
+ * most FG_REDUCE_BLOCK elements, or a tile of RED_ROW_BLOCK rows and
+ * RED_TILE_W columns: columns reduce independently, so narrower tiles
+ * change nothing), and the reducer then sees exactly what it would have
+ * read from a materialised product: same values, same order, same bits. */
+#define RED_TILE_W 32
 
 /* Suffix path, phase 1 when every row is one block: out[i] = run(row i). */
 static void suf_rows(void *v, int64_t lo, int64_t hi)
 {
     const red_job *j = (const red_job *)v;
-    j->ops->rows(j->x + lo * j->R * j->es, hi - lo, j->R, j->out + lo * j->es);
+    uint64_t tmp[FG_REDUCE_BLOCK]; /* one row: R <= FG_REDUCE_BLOCK here */
+    if (!j->y) {
+        j->ops->rows(j->x + lo * j->R * j->es, hi - lo, j->R, j->out + lo * j->es);
+        return;
+    }
+    for (int64_t i = lo; i < hi; i++) {
+        j->mul(j->x + i * j->R * j->es, j->y + i * j->R * j->es, j->R, tmp);
+        j->ops->run(tmp, j->R, j->out + i * j->es);
+    }
 }
 
 /* Suffix path, phase 1 with several blocks per row: task t = row*nb + b. */
@@ -1591,7 +1621,13 @@ static void suf_blocks(void *v, int64_t lo, int64_t hi)
     for (int64_t t = lo; t < hi; t++) {
         int64_t i = t / j->nb, b = t % j->nb, off = b * FG_REDUCE_BLOCK;
         int64_t len = j->R - off < FG_REDUCE_BLOCK ? j->R - off : FG_REDUCE_BLOCK;
-        j->ops->run(j->x + (i * j->R + off) * j->es, len, j->part + t * j->es);
+        const char *src = j->x + (i * j->R + off) * j->es;
+        uint64_t tmp[FG_REDUCE_BLOCK];
+        if (j->y) {
+            j->mul(src, j->y + (i * j->R + off) * j->es, len, tmp);
+            src = (const char *)tmp;
+        }
+        j->ops->run(src, len, j->part + t * j->es);
     }
 }
 
@@ -1604,8 +1640,8 @@ static void suf_combine(void *v, int64_t lo, int64_t hi)
 }
 
 /* out[i] = reduce(x[i, :]) for x of shape [K, R]. */
-static int red_suffix(const red_ops *ops, int64_t es, const char *x, int64_t K, int64_t R,
-                      char *out)
+static int red_suffix(const red_ops *ops, int64_t es, const char *x, const char *y,
+                      red_mul_fn mul, int64_t K, int64_t R, char *out)
 {
     red_job j;
     int nt = fg_threads_for(K * R);
@@ -1613,6 +1649,8 @@ static int red_suffix(const red_ops *ops, int64_t es, const char *x, int64_t K, 
     j.ops = ops;
     j.es = es;
     j.x = x;
+    j.y = y;
+    j.mul = mul;
     j.out = out;
     j.K = K;
     j.R = R;
@@ -1650,10 +1688,21 @@ static void mid_blocks(void *v, int64_t lo, int64_t hi)
         int64_t c = t % j->nc, rb = (t / j->nc) % j->nbr, o = t / (j->nc * j->nbr);
         int64_t j0 = c * RED_CW, w = K2 - j0 < RED_CW ? K2 - j0 : RED_CW;
         int64_t r0 = rb * RED_ROW_BLOCK, nr = j->R - r0 < RED_ROW_BLOCK ? j->R - r0 : RED_ROW_BLOCK;
-        const char *src = j->x + ((o * j->R + r0) * K2 + j0) * es;
+        const int64_t off = (o * j->R + r0) * K2 + j0;
         char *dst = j->nbr == 1 ? j->out + (o * K2 + j0) * es
                                 : j->part + ((o * j->nbr + rb) * K2 + j0) * es;
-        j->ops->cols(src, nr, K2, w, dst);
+        if (!j->y) {
+            j->ops->cols(j->x + off * es, nr, K2, w, dst);
+            continue;
+        }
+        for (int64_t c0 = 0; c0 < w; c0 += RED_TILE_W) {
+            uint64_t tile[RED_ROW_BLOCK * RED_TILE_W];
+            const int64_t tw = w - c0 < RED_TILE_W ? w - c0 : RED_TILE_W;
+            for (int64_t r = 0; r < nr; r++)
+                j->mul(j->x + (off + r * K2 + c0) * es, j->y + (off + r * K2 + c0) * es, tw,
+                       (char *)tile + r * tw * es);
+            j->ops->cols(tile, nr, tw, tw, dst + c0 * es);
+        }
     }
 }
 
@@ -1671,8 +1720,8 @@ static void mid_combine(void *v, int64_t lo, int64_t hi)
 }
 
 /* out[o, k] = reduce_r x[o, r, k] for x of shape [K1, R, K2]. */
-static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1, int64_t R,
-                      int64_t K2, char *out)
+static int red_middle(const red_ops *ops, int64_t es, const char *x, const char *y,
+                      red_mul_fn mul, int64_t K1, int64_t R, int64_t K2, char *out)
 {
     red_job j;
     int nt = fg_threads_for(K1 * R * K2);
@@ -1681,6 +1730,8 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1,
     j.ops = ops;
     j.es = es;
     j.x = x;
+    j.y = y;
+    j.mul = mul;
     j.out = out;
     j.K1 = K1;
     j.R = R;
@@ -1707,8 +1758,10 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1,
     return 0;
 }
 
-int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *shape,
-                const uint8_t *reduce_mask, void *out)
+/* fg_k_reduce, and with y != NULL the fused reduce_sum(x * y): the
+ * product enters only the first step (the innermost reduced group). */
+static int reduce_impl(int kind, int dtype, const void *x, const void *y, red_mul_fn mul,
+                       int ndim, const int64_t *shape, const uint8_t *reduce_mask, void *out)
 {
     const red_ops *ops;
     int64_t es = dt_size(dtype), total = 1, outn = 1;
@@ -1744,9 +1797,10 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
     }
     for (int i = 0; i < g; i++) nred += gred[i];
     if (nred == 0) {
-        /* nothing to reduce: a copy (bool normalised by the reducer) */
-        if (kind == FG_R_ANY || kind == FG_R_ALL)
-            return red_suffix(ops, es, (const char *)x, total, 1, (char *)out);
+        /* nothing to reduce: a copy (bool normalised by the reducer), or
+         * for the fused form the product itself */
+        if (kind == FG_R_ANY || kind == FG_R_ALL || y)
+            return red_suffix(ops, es, (const char *)x, (const char *)y, mul, total, 1, (char *)out);
         par_memcpy(out, x, total * es);
         return 0;
     }
@@ -1773,8 +1827,11 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
                 rc = err_nomem("reduce");
                 break;
             }
-            rc = K2 == 1 ? red_suffix(ops, es, cur, K1, R, dst)
-                         : red_middle(ops, es, cur, K1, R, K2, dst);
+            {
+                const char *cy = cur == (const char *)x ? (const char *)y : NULL;
+                rc = K2 == 1 ? red_suffix(ops, es, cur, cy, mul, K1, R, dst)
+                             : red_middle(ops, es, cur, cy, mul, K1, R, K2, dst);
+            }
             free(prev);
             prev = nred == 1 ? NULL : dst;
             cur = dst;
@@ -1799,6 +1856,20 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
         free(prev);
         return rc;
     }
+}
+
+int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *shape,
+                const uint8_t *reduce_mask, void *out)
+{
+    return reduce_impl(kind, dtype, x, NULL, NULL, ndim, shape, reduce_mask, out);
+}
+
+int fg_k_reduce_sum_mul(int dtype, const void *x, const void *y, int ndim, const int64_t *shape,
+                        const uint8_t *reduce_mask, void *out)
+{
+    if (dtype != FG_F32 && dtype != FG_F64) return err_kind("reduce_sum_mul", "the fused product", dtype);
+    return reduce_impl(FG_R_SUM, dtype, x, y, dtype == FG_F32 ? red_mul_f32 : red_mul_f64, ndim,
+                       shape, reduce_mask, out);
 }
 
 /* ------------------------------------------------------------------------ */

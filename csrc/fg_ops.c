@@ -234,6 +234,31 @@ static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     return 0;
 }
 
+static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                              int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *a = in[0], *b = in[1];
+    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+    if (!fg_dtype_is_float(a->dtype))
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                            tf_dtype(a->dtype), d->tf_name);
+    if (!fg_same_shape(a, b))
+        return fg_error_set(FG_ERR_INVALID, "Incompatible shapes: %s vs. %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    if (nattrs != 1 + a->ndim)
+        return fg_error_set(FG_ERR_INVALID, "reduction mask of %d axes for a rank-%d input [Op:%s]",
+                            nattrs - 1, a->ndim, d->tf_name);
+    int64_t shape[FG_MAX_NDIM];
+    uint8_t mask[FG_MAX_NDIM];
+    int nd = reduced_shape(a, attrs, shape);
+    for (int i = 0; i < a->ndim; i++) mask[i] = attrs[1 + i] != 0;
+    fg_tensor *o = fg_tensor_new(a->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_reduce_sum_mul(a->dtype, a->data, b->data, a->ndim, a->shape, mask, o->data));
+    *out = o;
+    return 0;
+}
+
 static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                             int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
@@ -589,10 +614,31 @@ static int bwd_sub(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uin
     RULE_END;
 }
 
+/* The gradient of the factor `to` of a product whose other factor is
+ * `other`: g * other, summed to to's shape when `to` was broadcast. With g
+ * and other full-shape, that is one fused pass (reduce_sum_mul) instead of
+ * writing a product as big as g and reducing it in the sweep; same bits.
+ * Otherwise the plain product, which the sweep sums to shape. */
+static fg_tensor *factor_grad(rctx *c, fg_tensor *g, fg_tensor *other, const fg_tensor *to) {
+    if (c->failed || !g || !other) return c->failed = 1, NULL;
+    if (!fg_dtype_is_float(g->dtype) || !fg_same_shape(g, other) || fg_same_shape(to, g) ||
+        to->ndim > g->ndim)
+        return MUL(g, other);
+    int lead = g->ndim - to->ndim;
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = 0; /* keepdims off: the kept dims are to's non-1 dims, in order */
+    for (int i = 0; i < g->ndim; i++) at[1 + i] = i < lead || (to->shape[i - lead] == 1 && g->shape[i] != 1);
+    fg_tensor *in[2] = {g, other};
+    fg_tensor *s = ap(c, FG_OP_REDUCE_SUM_MUL, 2, in, at, 1 + g->ndim);
+    if (s && !(s->ndim == to->ndim && memcmp(s->shape, to->shape, (size_t)to->ndim * sizeof(int64_t)) == 0))
+        s = reshape_to(c, s, to->ndim, to->shape);
+    return s;
+}
+
 static int bwd_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, X(1)));
-    if (need[1]) gin[1] = give(MUL(X(0), g));
+    if (need[0]) gin[0] = give(factor_grad(c, g, X(1), X(0)));
+    if (need[1]) gin[1] = give(factor_grad(c, g, X(0), X(1)));
     RULE_END;
 }
 
@@ -804,6 +850,16 @@ static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
 static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(keepdims_view(c, node, g));
+    RULE_END;
+}
+
+/* reduce_sum_mul(a, b) = sum(a * b): g (repeated over the reduced dims)
+ * times the other factor; full-shape, as the factors are. */
+static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    fg_tensor *gk = keepdims_view(c, node, g);
+    if (need[0]) gin[0] = give(MUL(gk, X(1)));
+    if (need[1]) gin[1] = give(MUL(gk, X(0)));
     RULE_END;
 }
 

@@ -856,6 +856,53 @@ static void test_reduce(void)
 }
 
 /* Bitwise identical across thread counts, and better than a running sum. */
+/* The fused reduce_sum(x * y) must give the bits of the elementwise
+ * product reduced by fg_k_reduce, on every path (one block, several
+ * blocks, row tiles, several reduced groups, nothing reduced). */
+static void test_reduce_sum_mul(void)
+{
+    static const struct {
+        int nd;
+        int64_t sh[3];
+        uint8_t m[3];
+    } cases[] = {
+        {1, {1000003}, {1}}, {1, {777}, {1}},         {1, {5000}, {0}},
+        {2, {2000, 300}, {1, 0}}, {2, {300, 9000}, {0, 1}}, {2, {37, 1001}, {1, 1}},
+        {3, {3, 700, 5}, {1, 0, 1}}, {3, {3, 700, 5}, {0, 1, 0}}, {3, {6, 2, 300}, {1, 1, 0}},
+    };
+    ctx_name = "reduce_sum_mul";
+    for (int dt = FG_F32; dt <= FG_F64; dt++) {
+        for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+            const int nd = cases[k].nd;
+            const int64_t *sh = cases[k].sh;
+            int64_t n = prod(nd, sh), outn = 1;
+            for (int d = 0; d < nd; d++)
+                if (!cases[k].m[d]) outn *= sh[d];
+            void *x = alloc_dt(dt, n), *y = alloc_dt(dt, n), *p = alloc_dt(dt, n);
+            void *ref = alloc_dt(dt, outn), *got = alloc_dt(dt, outn);
+            fill_random(dt, x, n, -2, 2);
+            fill_random(dt, y, n, -2, 2);
+            CHECK(fg_k_binary(FG_B_MUL, dt, x, nd, sh, y, nd, sh, p, nd, sh) == 0, "mul");
+            CHECK(fg_k_reduce(FG_R_SUM, dt, p, nd, sh, cases[k].m, ref) == 0, "reduce");
+            CHECK(fg_k_reduce_sum_mul(dt, x, y, nd, sh, cases[k].m, got) == 0, "reduce_sum_mul rc %s",
+                  last_error());
+            CHECK(memcmp(ref, got, (size_t)outn * dsize(dt)) == 0,
+                  "reduce_sum_mul %s case %zu differs from mul + reduce_sum", dname(dt), k);
+            free(x);
+            free(y);
+            free(p);
+            free(ref);
+            free(got);
+        }
+    }
+    {
+        int32_t a[4] = {1, 2, 3, 4}, o;
+        int64_t sh[1] = {4};
+        uint8_t m[1] = {1};
+        CHECK(fg_k_reduce_sum_mul(FG_I32, a, a, 1, sh, m, &o) == -1, "reduce_sum_mul int32 must fail");
+    }
+}
+
 static void test_reduce_determinism(void)
 {
     const int64_t n = 1000003;
@@ -1468,6 +1515,7 @@ int main(void)
         test_where_bcast();
         test_cast_fill_range();
         test_reduce();
+        test_reduce_sum_mul();
         test_transpose();
         test_matmul();
         test_slice();
