@@ -340,6 +340,66 @@ static void test_tanh_f32_ulp(void)
     free(o);
 }
 
+/* float32 exp and sigmoid are computed without libm too: every 97th
+ * float32 over the range where exp is neither 0 nor inf (both ends
+ * included: subnormal results, overflow), against float64. */
+static void test_exp_sigmoid_f32_ulp(void)
+{
+    const int64_t chunk = 1 << 20;
+    float *x = (float *)malloc(sizeof(float) * (size_t)chunk);
+    float *o = (float *)malloc(sizeof(float) * (size_t)chunk);
+    double worst[2] = {0, 0};
+    float worst_x[2] = {0, 0};
+    ctx_name = "exp/sigmoid f32 ulp";
+    for (int f = 0; f < 2; f++) {
+        const int kind = f ? FG_U_SIGMOID : FG_U_EXP;
+        /* positive floats up to 89, then negative ones down to -104 */
+        const uint32_t pos_top = 0x42b20000u, neg_top = 0xc2d00000u;
+        uint32_t u = 0;
+        int neg = 0;
+        while (!neg || u < neg_top) {
+            int64_t n = 0;
+            for (; n < chunk; n++, u += 97) {
+                if (!neg && u >= pos_top) {
+                    neg = 1;
+                    u = 0x80000000u;
+                }
+                if (neg && u >= neg_top) break;
+                memcpy(&x[n], &u, sizeof u);
+            }
+            CHECK(fg_k_unary(kind, FG_F32, x, o, n) == 0, "rc %s", last_error());
+            for (int64_t i = 0; i < n; i++) {
+                const double v = (double)x[i];
+                const double ref = f ? 1.0 / (1.0 + exp(-v)) : exp(v);
+                const double e = ref > 3.4028234663852886e38 ? (isinf(o[i]) ? 0 : INFINITY)
+                                                              : ulp_err_f32(o[i], ref);
+                if (e > worst[f]) {
+                    worst[f] = e;
+                    worst_x[f] = x[i];
+                }
+            }
+        }
+        printf("  float32 %s: max %.3f ulp (at %.9g)\n", f ? "sigmoid" : "exp", worst[f], worst_x[f]);
+        CHECK(worst[f] <= 2.5, "float32 %s error %.3f ulp at x=%.9g", f ? "sigmoid" : "exp", worst[f],
+              worst_x[f]);
+    }
+    {
+        const float sp[] = {0.f, -0.f, 88.7f, 89.f, 1000.f, INFINITY, -104.f, -1000.f, -INFINITY, NAN};
+        float eo[10], so[10];
+        fg_k_unary(FG_U_EXP, FG_F32, sp, eo, 10);
+        fg_k_unary(FG_U_SIGMOID, FG_F32, sp, so, 10);
+        CHECK(eo[0] == 1.f && eo[1] == 1.f && isinf(eo[3]) && isinf(eo[4]) && isinf(eo[5]) &&
+                  eo[6] == 0.f && eo[7] == 0.f && eo[8] == 0.f && isnan(eo[9]) &&
+                  ulp_err_f32(eo[2], exp((double)sp[2])) <= 2,
+              "exp specials %g %g %g %g", eo[2], eo[3], eo[6], eo[9]);
+        CHECK(so[0] == 0.5f && so[4] == 1.f && so[5] == 1.f && so[7] == 0.f && so[8] == 0.f &&
+                  isnan(so[9]),
+              "sigmoid specials %g %g %g %g", so[0], so[4], so[7], so[9]);
+    }
+    free(x);
+    free(o);
+}
+
 /* ------------------------------------------------------------------------ */
 /* binary                                                                   */
 
@@ -1526,6 +1586,7 @@ int main(void)
     }
     test_reduce_determinism();
     test_tanh_f32_ulp();
+    test_exp_sigmoid_f32_ulp();
     printf("%ld checks, %ld failures\n", n_checks, n_fail);
     return n_fail ? 1 : 0;
 }
