@@ -1648,16 +1648,16 @@ typedef struct {
     const char *x;
     const char *y;   /* NULL, or the second factor of a fused reduce_sum(x * y) */
     red_mul_fn mul;
+    char *tiles;     /* fused middle path: one tile per thread */
+    int par;         /* running under run_range (tiles indexed by thread) */
     char *out, *part;
     int64_t K, R, nb, K1, K2, nc, nbr;
 } red_job;
 
-/* The fused product goes through a small stack buffer, block by block (at
- * most FG_REDUCE_BLOCK elements, or a tile of RED_ROW_BLOCK rows and
- * RED_TILE_W columns: columns reduce independently, so narrower tiles
- * change nothing), and the reducer then sees exactly what it would have
+/* The fused product goes through a small buffer, block by block (at most
+ * FG_REDUCE_BLOCK elements on the stack, or a per-thread tile of one
+ * middle-path task), and the reducer then sees exactly what it would have
  * read from a materialised product: same values, same order, same bits. */
-#define RED_TILE_W 32
 
 /* Suffix path, phase 1 when every row is one block: out[i] = run(row i). */
 static void suf_rows(void *v, int64_t lo, int64_t hi)
@@ -1744,6 +1744,11 @@ static void mid_blocks(void *v, int64_t lo, int64_t hi)
 {
     const red_job *j = (const red_job *)v;
     const int64_t es = j->es, K2 = j->K2;
+    /* fused product: this thread's tile (a task's rows x columns, up to
+     * 256 x 256, stays in L2), filled a contiguous row of up to RED_CW
+     * elements at a time */
+    char *tile = j->y ? j->tiles + (j->par ? fg_thread_index() : 0) * RED_ROW_BLOCK * RED_CW * es
+                      : NULL;
     for (int64_t t = lo; t < hi; t++) {
         int64_t c = t % j->nc, rb = (t / j->nc) % j->nbr, o = t / (j->nc * j->nbr);
         int64_t j0 = c * RED_CW, w = K2 - j0 < RED_CW ? K2 - j0 : RED_CW;
@@ -1755,14 +1760,9 @@ static void mid_blocks(void *v, int64_t lo, int64_t hi)
             j->ops->cols(j->x + off * es, nr, K2, w, dst);
             continue;
         }
-        for (int64_t c0 = 0; c0 < w; c0 += RED_TILE_W) {
-            uint64_t tile[RED_ROW_BLOCK * RED_TILE_W];
-            const int64_t tw = w - c0 < RED_TILE_W ? w - c0 : RED_TILE_W;
-            for (int64_t r = 0; r < nr; r++)
-                j->mul(j->x + (off + r * K2 + c0) * es, j->y + (off + r * K2 + c0) * es, tw,
-                       (char *)tile + r * tw * es);
-            j->ops->cols(tile, nr, tw, tw, dst + c0 * es);
-        }
+        for (int64_t r = 0; r < nr; r++)
+            j->mul(j->x + (off + r * K2) * es, j->y + (off + r * K2) * es, w, tile + r * w * es);
+        j->ops->cols(tile, nr, w, w, dst);
     }
 }
 
@@ -1799,14 +1799,23 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, const char 
     j.nc = (K2 + RED_CW - 1) / RED_CW;
     j.nbr = (R + RED_ROW_BLOCK - 1) / RED_ROW_BLOCK;
     ntasks = K1 * j.nbr * j.nc;
+    j.par = nt > 1;
+    if (y) {
+        j.tiles = (char *)malloc((size_t)((nt > 1 ? nt : 1) * RED_ROW_BLOCK * RED_CW * es));
+        if (!j.tiles) return err_nomem("reduce");
+    }
     if (j.nbr > 1) {
         j.part = (char *)malloc((size_t)(K1 * j.nbr * K2 * es));
-        if (!j.part) return err_nomem("reduce");
+        if (!j.part) {
+            free(j.tiles);
+            return err_nomem("reduce");
+        }
     }
     if (nt <= 1)
         mid_blocks(&j, 0, ntasks);
     else
         run_range(nt, ntasks, 1, mid_blocks, &j);
+    free(j.tiles);
     if (j.nbr > 1) {
         nt = fg_threads_for(K1 * j.nbr * K2);
         if (nt <= 1)
