@@ -100,8 +100,10 @@ def extensions():
     if DEBUG:
         opt = ["-O0", "-g"]
     else:
-        # hidden visibility: calls between csrc/ files bind directly, not via the PLT
-        opt = (["-O3", "-fno-math-errno", "-fvisibility=hidden"]
+        # hidden visibility: calls between csrc/ files bind directly, not via the PLT;
+        # no-trapping-math: nothing reads the FP exception flags, and without it gcc
+        # will not if-convert (so not vectorise) selects next to a division
+        opt = (["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"]
                if sysconfig.get_platform().startswith(("linux", "macosx")) else [])
     return [
         Extension(

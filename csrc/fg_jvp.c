@@ -144,6 +144,15 @@ int jvp_tanh_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor 
     JVP_END;
 }
 
+/* square_grad(x, h) = h * (x + x): bilinear, like mul */
+int jvp_square_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
+    *tout = give(addt(c, a ? ap2(c, FG_OP_SQUARE_GRAD, a, X(1)) : NULL,
+                      b ? ap2(c, FG_OP_SQUARE_GRAD, X(0), b) : NULL));
+    JVP_END;
+}
+
 /* sigmoid_grad(y, h) = h * y * (1 - y) */
 int jvp_sigmoid_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
@@ -337,6 +346,15 @@ static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
 int jvp_reduce_sum(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
     *tout = give(reduce_batched(c, node, nb, T(0)));
+    JVP_END;
+}
+
+/* reduce_sum_mul(a, b) = reduce_sum(a * b): mul's tangent, then the sum */
+int jvp_reduce_sum_mul(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
+    fg_tensor *t = addt(c, a ? MUL(a, X(1)) : NULL, b ? MUL(X(0), b) : NULL);
+    if (t) *tout = give(reduce_batched(c, node, nb, t));
     JVP_END;
 }
 

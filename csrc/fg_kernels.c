@@ -229,10 +229,13 @@ static void flat_range(void *v, int64_t lo, int64_t hi)
     j->f(j->x + lo * j->xs, j->o + lo * j->os, hi - lo);
 }
 
-static void run_flat(flat_fn f, const void *x, int64_t xs, void *o, int64_t os, int64_t n)
+/* cost: work per element relative to a memory-bound copy, so that
+ * compute-bound loops go parallel at proportionally fewer elements. */
+static void run_flat(flat_fn f, const void *x, int64_t xs, void *o, int64_t os, int64_t n,
+                     int64_t cost)
 {
     struct flat_job j;
-    int nt = fg_threads_for(n);
+    int nt = fg_threads_for(n * cost);
     if (nt <= 1) {
         f(x, o, n);
         return;
@@ -251,8 +254,9 @@ static void run_flat(flat_fn f, const void *x, int64_t xs, void *o, int64_t os, 
 #define FG_MF32(fn) fn##f
 #define FG_MF64(fn) fn
 
-#define DEF_UN(NAME, T, EXPR)                                                 \
-    static void NAME(const void *xv, void *ov, int64_t n)                     \
+#define DEF_UN(NAME, T, EXPR) DEF_UN_ATTR(NAME, T, EXPR, )
+#define DEF_UN_ATTR(NAME, T, EXPR, ATTR)                                      \
+    static ATTR void NAME(const void *xv, void *ov, int64_t n)                \
     {                                                                         \
         const T *X = (const T *)xv;                                           \
         T *O = (T *)ov;                                                       \
@@ -262,25 +266,120 @@ static void run_flat(flat_fn f, const void *x, int64_t xs, void *o, int64_t os, 
         }                                                                     \
     }
 
+typedef union {
+    uint32_t u;
+    float f;
+} fg_fbits;
+
+/* exp(r) for |r| <= ln2/2: 1 + (r + r^2 P(r)), P a degree-4 minimax fit
+ * made for this file (relative error 3e-9, a twentieth of an ulp). The
+ * small part is summed first, so only the last addition rounds at the
+ * result's scale. */
+static inline float exp_poly_f32(float r)
+{
+    return 1.0f + (r + r * r * (0.49999994f + r * (0.16666521f + r * (0.04166839f +
+                                r * (0.00836871f + r * 0.00138146f)))));
+}
+
+/* float32 exp without libm (glibc's expf is a call per element; this
+ * vectorises like tanh_f32). exp(v) = 2^k exp_poly(r), v = k ln2 + r by
+ * Cody-Waite (LN2_HI has 9 bits, so k*LN2_HI is exact for |k| <= 150).
+ * v is clamped to [-104, 89], outside which the result is 0 or inf anyway;
+ * 2^k is applied as two normal powers 2^(k/2) 2^(k - k/2), so results in
+ * the subnormal range are rounded once, and overflow gives inf. NaN is
+ * passed through (and kept away from the int conversion). Measured: at
+ * most 0.96 ulp from the float64 exp over every 97th float in [-104, 89],
+ * and 2.3 ulp for the float32 sigmoid built on it (csrc/test_kernels.c). */
+static inline float exp_f32(float v)
+{
+    fg_fbits s1, s2;
+    float vc = v == v ? v : 0.0f, kf, r;
+    int32_t k, k1;
+    vc = vc > 89.0f ? 89.0f : vc;
+    vc = vc < -104.0f ? -104.0f : vc;
+    kf = (vc * 1.44269504f + 12582912.0f) - 12582912.0f;
+    r = (vc - kf * 0.693359375f) - kf * -2.12194440e-4f;
+    k = (int32_t)kf;
+    k1 = k / 2;
+    s1.u = (uint32_t)(k1 + 127) << 23;
+    s2.u = (uint32_t)(k - k1 + 127) << 23;
+    r = exp_poly_f32(r) * s1.f * s2.f;
+    return v == v ? r : v;
+}
+
+/* float32 tanh without libm. glibc's tanhf is a scalar call per element
+ * (about 25 ns, the bulk of a tanh layer's time); this is branch-free
+ * float arithmetic that "omp simd" vectorises, so both halves below are
+ * computed for every lane and one is selected. (gcc if-converts the
+ * selects only under -fno-trapping-math, which setup.py passes; without
+ * it the same code runs scalar and gives the same bits.)
+ * - |v| < 0.55: v + v*s*R(s), s = v*v, R a degree-4 minimax fit made for
+ *   this file (relative error 1e-9 on [0, 0.55]); the correction is at
+ *   most a tenth of the result, so its rounding barely shows.
+ * - otherwise: 1 - 2/(E + 1), E = exp(2|v|) = 2^k p(r) by Cody-Waite
+ *   reduction (ln2 split so that k*LN2_HI is exact) and exp_poly_f32
+ *   below. 2/(E+1) <= 1/2
+ *   there, so its rounding costs at most about one ulp of the result.
+ * |v| is clamped at 9.1, beyond which tanh rounds to 1 in float32; that
+ * keeps k in [2, 27], so 2^k is built directly from exponent bits. The
+ * clamp is an integer min on the bits (a >= 0 orders like its bits), so
+ * NaN (bits above inf) clamps too and the int conversion never sees it.
+ * Measured over every 7th float in [0, 11]: at most 1.5 ulp from the
+ * float64 tanh (csrc/test_kernels.c checks it). NaN is passed through,
+ * +-0 and subnormals give themselves, +-inf give +-1. */
+static inline float tanh_f32(float v)
+{
+    const float a = fabsf(v), s = a * a;
+    const float small = a + a * s * (-0.33333316f + s * (0.13332586f + s * (-0.05385232f +
+                                     s * (0.02107171f + s * -0.00627429f))));
+    fg_fbits ac, scale;
+    float y, kf, r, p, big, t;
+    ac.f = a;
+    ac.u = ac.u < 0x4111999au ? ac.u : 0x4111999au; /* min(a, 9.1f) */
+    y = ac.f + ac.f;
+    /* round to nearest integer: adding 1.5*2^23 pushes the fraction out */
+    kf = (y * 1.44269504f + 12582912.0f) - 12582912.0f;
+    r = (y - kf * 0.693359375f) - kf * -2.12194440e-4f;
+    p = exp_poly_f32(r);
+    scale.u = (uint32_t)((int32_t)kf + 127) << 23;
+    big = 1.0f - 2.0f / (p * scale.f + 1.0f);
+    t = a < 0.55f ? small : big;
+    t = a == a ? t : v;
+    return copysignf(t, v);
+}
+
+/* tanh_f32, exp_f32 and sigmoid are compute-bound (tanh: ~19 instructions
+ * an element at SSE2 width), so on x86-64 their loops also get an AVX2
+ * clone picked at load time (ifunc):
+ * twice the lanes, same operations. AVX2 without FMA, so nothing is
+ * contracted and both clones give the same bits. */
+#if defined(__x86_64__) && defined(__linux__) && \
+    ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 6) || (defined(__clang__) && __clang_major__ >= 14))
+#define FG_CLONES_AVX2 __attribute__((target_clones("avx2", "default")))
+#else
+#define FG_CLONES_AVX2
+#endif
+
 /* sigmoid and softplus never evaluate exp of a large positive argument:
- * e = exp(-|v|) is in (0, 1]. */
-#define DEF_UN_FLOAT(S, T, M)                                                 \
+ * e = exp(-|v|) is in (0, 1]. EXP is exp_f32 for float32 (CLONES adds the
+ * AVX2 clone to those compute-bound loops), libm's exp for float64. */
+#define DEF_UN_FLOAT(S, T, M, EXP, CLONES)                                    \
     static inline T sigmoid_##S(T v)                                          \
     {                                                                         \
-        const T e = M(exp)(-M(fabs)(v));                                      \
-        return v >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);                   \
+        const T e = EXP(-M(fabs)(v));                                         \
+        const T one = (T)1 / ((T)1 + e), neg = e / ((T)1 + e);                \
+        return v >= 0 ? one : neg;                                            \
     }                                                                         \
     DEF_UN(u_neg_##S, T, -v)                                                  \
     DEF_UN(u_square_##S, T, v * v)                                            \
     DEF_UN(u_sqrt_##S, T, M(sqrt)(v))                                         \
-    DEF_UN(u_exp_##S, T, M(exp)(v))                                           \
+    DEF_UN_ATTR(u_exp_##S, T, EXP(v), CLONES)                                 \
     DEF_UN(u_log_##S, T, M(log)(v))                                           \
     DEF_UN(u_log1p_##S, T, M(log1p)(v))                                       \
     DEF_UN(u_sin_##S, T, M(sin)(v))                                           \
     DEF_UN(u_cos_##S, T, M(cos)(v))                                           \
     DEF_UN(u_tan_##S, T, M(tan)(v))                                           \
-    DEF_UN(u_tanh_##S, T, M(tanh)(v))                                         \
-    DEF_UN(u_sigmoid_##S, T, sigmoid_##S(v))                                  \
+    DEF_UN_ATTR(u_sigmoid_##S, T, sigmoid_##S(v), CLONES)                     \
     DEF_UN(u_abs_##S, T, M(fabs)(v))                                          \
     DEF_UN(u_sign_##S, T, v > 0 ? (T)1 : (v < 0 ? (T)-1 : v))                 \
     DEF_UN(u_relu_##S, T, v < 0 ? (T)0 : v)                                   \
@@ -295,8 +394,18 @@ static void run_flat(flat_fn f, const void *x, int64_t xs, void *o, int64_t os, 
     DEF_UN(u_sign_##S, T, (v > 0) - (v < 0))                                  \
     DEF_UN(u_relu_##S, T, v > 0 ? v : 0)
 
-DEF_UN_FLOAT(f32, float, FG_MF32)
-DEF_UN_FLOAT(f64, double, FG_MF64)
+DEF_UN_FLOAT(f32, float, FG_MF32, exp_f32, FG_CLONES_AVX2)
+DEF_UN_FLOAT(f64, double, FG_MF64, exp, )
+
+static FG_CLONES_AVX2 void u_tanh_f32(const void *xv, void *ov, int64_t n)
+{
+    const float *X = (const float *)xv;
+    float *O = (float *)ov;
+    FG_SIMD for (int64_t i = 0; i < n; i++) O[i] = tanh_f32(X[i]);
+}
+
+/* float64 keeps libm's tanh (within an ulp). */
+DEF_UN(u_tanh_f64, double, tanh(v))
 DEF_UN_INT(i32, int32_t, uint32_t)
 DEF_UN_INT(i64, int64_t, uint64_t)
 DEF_UN(u_not_b, uint8_t, v == 0)
@@ -330,6 +439,24 @@ static const char *const un_names[FG_U_NKINDS] = {
     "sigmoid", "abs", "sign", "relu", "softplus", "reciprocal", "rsqrt", "logical_not",
 };
 
+/* Relative cost per element (see run_flat). Measured on a 2-core VM (C
+ * microbenchmark, best of 400, threads spinning between regions): a
+ * memory-bound multiply wins from 2 threads above ~16-32K elements (hence
+ * FG_PARALLEL_MIN_ELEMENTS), the vectorised float32 tanh/exp/sigmoid from
+ * ~4K, libm's scalar calls (expf: 8 ns an element) from ~2K. */
+static int64_t unary_cost(int kind, int dtype)
+{
+    switch (kind) {
+    case FG_U_TANH: case FG_U_EXP: case FG_U_SIGMOID:
+        return dtype == FG_F32 ? 8 : 16;
+    case FG_U_LOG: case FG_U_LOG1P: case FG_U_SIN: case FG_U_COS: case FG_U_TAN:
+    case FG_U_SOFTPLUS:
+        return 16;
+    default:
+        return 1;
+    }
+}
+
 int fg_k_unary(int kind, int dtype, const void *x, void *out, int64_t n)
 {
     int64_t es = dt_size(dtype);
@@ -349,7 +476,7 @@ int fg_k_unary(int kind, int dtype, const void *x, void *out, int64_t n)
     }
     f = un_table[kind][dtype];
     if (!f) return err_kind("unary", un_names[kind], dtype);
-    if (n) run_flat(f, x, es, out, es, n);
+    if (n) run_flat(f, x, es, out, es, n, unary_cost(kind, dtype));
     return 0;
 }
 
@@ -598,7 +725,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_sqrtg_##S, T, T, (T)0.5 * y / x)                                \
     DEF_BIN(b_sqd_##S, T, T, (x - y) * (x - y))                               \
     DEF_BIN(b_xlogy_##S, T, T, x == 0 ? (T)0 : x * M(log)(y))                 \
-    DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)
+    DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)                         \
+    DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -673,12 +801,14 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     [FG_B_XLOGY] = BI_F(b_xlogy),
     /* integer floor division already gives 0 for a zero divisor */
     [FG_B_DIV_NO_NAN] = { [FG_F32] = b_divnn_f32, [FG_F64] = b_divnn_f64, [FG_I32] = b_div_i32, [FG_I64] = b_div_i64 },
+    [FG_B_SQUARE_GRAD] = BI_F(b_sqg),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
+    "square_grad",
 };
 
 static int bin_is_bool_out(int kind)
@@ -896,7 +1026,7 @@ int fg_k_cast(int src_dtype, const void *src, int dst_dtype, void *dst, int64_t 
         par_memcpy(dst, src, n * ss);
         return 0;
     }
-    run_flat(cast_table[src_dtype][dst_dtype], src, ss, dst, ds, n);
+    run_flat(cast_table[src_dtype][dst_dtype], src, ss, dst, ds, n, 1);
     return 0;
 }
 
@@ -1504,19 +1634,49 @@ static void red_identity(int kind, int dtype, void *out, int64_t n)
     fill_bytes(out, &v, n, dt_size(dtype));
 }
 
+/* Products for the fused reduce_sum(x * y): o[i] = x[i] * y[i], rounded to
+ * the dtype as the elementwise multiply rounds them. */
+typedef void (*red_mul_fn)(const void *x, const void *y, int64_t n, void *o);
+#define DEF_RED_MUL(NAME, T)                                                  \
+    static void NAME(const void *xv, const void *yv, int64_t n, void *ov)     \
+    {                                                                         \
+        const T *X = (const T *)xv, *Y = (const T *)yv;                       \
+        T *O = (T *)ov;                                                       \
+        FG_SIMD for (int64_t i = 0; i < n; i++) O[i] = X[i] * Y[i];           \
+    }
+DEF_RED_MUL(red_mul_f32, float)
+DEF_RED_MUL(red_mul_f64, double)
+
 typedef struct {
     const red_ops *ops;
     int64_t es;
     const char *x;
+    const char *y;   /* NULL, or the second factor of a fused reduce_sum(x * y) */
+    red_mul_fn mul;
+    char *tiles;     /* fused middle path: one tile per thread */
+    int par;         /* running under run_range (tiles indexed by thread) */
     char *out, *part;
     int64_t K, R, nb, K1, K2, nc, nbr;
 } red_job;
+
+/* The fused product goes through a small buffer, block by block (at most
+ * FG_REDUCE_BLOCK elements on the stack, or a per-thread tile of one
+ * middle-path task), and the reducer then sees exactly what it would have
+ * read from a materialised product: same values, same order, same bits. */
 
 /* Suffix path, phase 1 when every row is one block: out[i] = run(row i). */
 static void suf_rows(void *v, int64_t lo, int64_t hi)
 {
     const red_job *j = (const red_job *)v;
-    j->ops->rows(j->x + lo * j->R * j->es, hi - lo, j->R, j->out + lo * j->es);
+    uint64_t tmp[FG_REDUCE_BLOCK]; /* one row: R <= FG_REDUCE_BLOCK here */
+    if (!j->y) {
+        j->ops->rows(j->x + lo * j->R * j->es, hi - lo, j->R, j->out + lo * j->es);
+        return;
+    }
+    for (int64_t i = lo; i < hi; i++) {
+        j->mul(j->x + i * j->R * j->es, j->y + i * j->R * j->es, j->R, tmp);
+        j->ops->run(tmp, j->R, j->out + i * j->es);
+    }
 }
 
 /* Suffix path, phase 1 with several blocks per row: task t = row*nb + b. */
@@ -1526,7 +1686,13 @@ static void suf_blocks(void *v, int64_t lo, int64_t hi)
     for (int64_t t = lo; t < hi; t++) {
         int64_t i = t / j->nb, b = t % j->nb, off = b * FG_REDUCE_BLOCK;
         int64_t len = j->R - off < FG_REDUCE_BLOCK ? j->R - off : FG_REDUCE_BLOCK;
-        j->ops->run(j->x + (i * j->R + off) * j->es, len, j->part + t * j->es);
+        const char *src = j->x + (i * j->R + off) * j->es;
+        uint64_t tmp[FG_REDUCE_BLOCK];
+        if (j->y) {
+            j->mul(src, j->y + (i * j->R + off) * j->es, len, tmp);
+            src = (const char *)tmp;
+        }
+        j->ops->run(src, len, j->part + t * j->es);
     }
 }
 
@@ -1539,8 +1705,8 @@ static void suf_combine(void *v, int64_t lo, int64_t hi)
 }
 
 /* out[i] = reduce(x[i, :]) for x of shape [K, R]. */
-static int red_suffix(const red_ops *ops, int64_t es, const char *x, int64_t K, int64_t R,
-                      char *out)
+static int red_suffix(const red_ops *ops, int64_t es, const char *x, const char *y,
+                      red_mul_fn mul, int64_t K, int64_t R, char *out)
 {
     red_job j;
     int nt = fg_threads_for(K * R);
@@ -1548,6 +1714,8 @@ static int red_suffix(const red_ops *ops, int64_t es, const char *x, int64_t K, 
     j.ops = ops;
     j.es = es;
     j.x = x;
+    j.y = y;
+    j.mul = mul;
     j.out = out;
     j.K = K;
     j.R = R;
@@ -1581,14 +1749,25 @@ static void mid_blocks(void *v, int64_t lo, int64_t hi)
 {
     const red_job *j = (const red_job *)v;
     const int64_t es = j->es, K2 = j->K2;
+    /* fused product: this thread's tile (a task's rows x columns, up to
+     * 256 x 256, stays in L2), filled a contiguous row of up to RED_CW
+     * elements at a time */
+    char *tile = j->y ? j->tiles + (j->par ? fg_thread_index() : 0) * RED_ROW_BLOCK * RED_CW * es
+                      : NULL;
     for (int64_t t = lo; t < hi; t++) {
         int64_t c = t % j->nc, rb = (t / j->nc) % j->nbr, o = t / (j->nc * j->nbr);
         int64_t j0 = c * RED_CW, w = K2 - j0 < RED_CW ? K2 - j0 : RED_CW;
         int64_t r0 = rb * RED_ROW_BLOCK, nr = j->R - r0 < RED_ROW_BLOCK ? j->R - r0 : RED_ROW_BLOCK;
-        const char *src = j->x + ((o * j->R + r0) * K2 + j0) * es;
+        const int64_t off = (o * j->R + r0) * K2 + j0;
         char *dst = j->nbr == 1 ? j->out + (o * K2 + j0) * es
                                 : j->part + ((o * j->nbr + rb) * K2 + j0) * es;
-        j->ops->cols(src, nr, K2, w, dst);
+        if (!j->y) {
+            j->ops->cols(j->x + off * es, nr, K2, w, dst);
+            continue;
+        }
+        for (int64_t r = 0; r < nr; r++)
+            j->mul(j->x + (off + r * K2) * es, j->y + (off + r * K2) * es, w, tile + r * w * es);
+        j->ops->cols(tile, nr, w, w, dst);
     }
 }
 
@@ -1606,8 +1785,8 @@ static void mid_combine(void *v, int64_t lo, int64_t hi)
 }
 
 /* out[o, k] = reduce_r x[o, r, k] for x of shape [K1, R, K2]. */
-static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1, int64_t R,
-                      int64_t K2, char *out)
+static int red_middle(const red_ops *ops, int64_t es, const char *x, const char *y,
+                      red_mul_fn mul, int64_t K1, int64_t R, int64_t K2, char *out)
 {
     red_job j;
     int nt = fg_threads_for(K1 * R * K2);
@@ -1616,6 +1795,8 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1,
     j.ops = ops;
     j.es = es;
     j.x = x;
+    j.y = y;
+    j.mul = mul;
     j.out = out;
     j.K1 = K1;
     j.R = R;
@@ -1623,14 +1804,23 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1,
     j.nc = (K2 + RED_CW - 1) / RED_CW;
     j.nbr = (R + RED_ROW_BLOCK - 1) / RED_ROW_BLOCK;
     ntasks = K1 * j.nbr * j.nc;
+    j.par = nt > 1;
+    if (y) {
+        j.tiles = (char *)malloc((size_t)((nt > 1 ? nt : 1) * RED_ROW_BLOCK * RED_CW * es));
+        if (!j.tiles) return err_nomem("reduce");
+    }
     if (j.nbr > 1) {
         j.part = (char *)malloc((size_t)(K1 * j.nbr * K2 * es));
-        if (!j.part) return err_nomem("reduce");
+        if (!j.part) {
+            free(j.tiles);
+            return err_nomem("reduce");
+        }
     }
     if (nt <= 1)
         mid_blocks(&j, 0, ntasks);
     else
         run_range(nt, ntasks, 1, mid_blocks, &j);
+    free(j.tiles);
     if (j.nbr > 1) {
         nt = fg_threads_for(K1 * j.nbr * K2);
         if (nt <= 1)
@@ -1642,8 +1832,10 @@ static int red_middle(const red_ops *ops, int64_t es, const char *x, int64_t K1,
     return 0;
 }
 
-int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *shape,
-                const uint8_t *reduce_mask, void *out)
+/* fg_k_reduce, and with y != NULL the fused reduce_sum(x * y): the
+ * product enters only the first step (the innermost reduced group). */
+static int reduce_impl(int kind, int dtype, const void *x, const void *y, red_mul_fn mul,
+                       int ndim, const int64_t *shape, const uint8_t *reduce_mask, void *out)
 {
     const red_ops *ops;
     int64_t es = dt_size(dtype), total = 1, outn = 1;
@@ -1679,9 +1871,10 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
     }
     for (int i = 0; i < g; i++) nred += gred[i];
     if (nred == 0) {
-        /* nothing to reduce: a copy (bool normalised by the reducer) */
-        if (kind == FG_R_ANY || kind == FG_R_ALL)
-            return red_suffix(ops, es, (const char *)x, total, 1, (char *)out);
+        /* nothing to reduce: a copy (bool normalised by the reducer), or
+         * for the fused form the product itself */
+        if (kind == FG_R_ANY || kind == FG_R_ALL || y)
+            return red_suffix(ops, es, (const char *)x, (const char *)y, mul, total, 1, (char *)out);
         par_memcpy(out, x, total * es);
         return 0;
     }
@@ -1708,8 +1901,11 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
                 rc = err_nomem("reduce");
                 break;
             }
-            rc = K2 == 1 ? red_suffix(ops, es, cur, K1, R, dst)
-                         : red_middle(ops, es, cur, K1, R, K2, dst);
+            {
+                const char *cy = cur == (const char *)x ? (const char *)y : NULL;
+                rc = K2 == 1 ? red_suffix(ops, es, cur, cy, mul, K1, R, dst)
+                             : red_middle(ops, es, cur, cy, mul, K1, R, K2, dst);
+            }
             free(prev);
             prev = nred == 1 ? NULL : dst;
             cur = dst;
@@ -1734,6 +1930,20 @@ int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *sha
         free(prev);
         return rc;
     }
+}
+
+int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *shape,
+                const uint8_t *reduce_mask, void *out)
+{
+    return reduce_impl(kind, dtype, x, NULL, NULL, ndim, shape, reduce_mask, out);
+}
+
+int fg_k_reduce_sum_mul(int dtype, const void *x, const void *y, int ndim, const int64_t *shape,
+                        const uint8_t *reduce_mask, void *out)
+{
+    if (dtype != FG_F32 && dtype != FG_F64) return err_kind("reduce_sum_mul", "the fused product", dtype);
+    return reduce_impl(FG_R_SUM, dtype, x, y, dtype == FG_F32 ? red_mul_f32 : red_mul_f64, ndim,
+                       shape, reduce_mask, out);
 }
 
 /* ------------------------------------------------------------------------ */

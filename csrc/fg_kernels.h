@@ -67,6 +67,7 @@ typedef enum {
     FG_B_SQUARED_DIFF,  /* (a-b)^2 */
     FG_B_XLOGY,         /* a == 0 ? 0 : a*log(b) */
     FG_B_DIV_NO_NAN,    /* b == 0 ? 0 : a/b */
+    FG_B_SQUARE_GRAD,   /* b * (a + a), a = x: square's rule in one pass */
     FG_B_NKINDS
 } fg_binary_kind;
 
@@ -110,6 +111,13 @@ int fg_k_range(int dtype, void *out, int64_t n, double start, double delta);
  * ANY/ALL take and give bool. */
 int fg_k_reduce(int kind, int dtype, const void *x, int ndim, const int64_t *shape,
                 const uint8_t *reduce_mask, void *out);
+
+/* The fused reduce_sum(x * y) over the masked axes, x and y both of shape
+ * `shape` (float dtypes): what fg_k_reduce(FG_R_SUM) gives for the
+ * elementwise product, bit for bit, without writing the product out. A
+ * broadcast operand's gradient (sum of g * other) is this. */
+int fg_k_reduce_sum_mul(int dtype, const void *x, const void *y, int ndim, const int64_t *shape,
+                        const uint8_t *reduce_mask, void *out);
 
 /* out (out_shape) = x broadcast (NumPy rules). */
 int fg_k_broadcast_to(int dtype, const void *x, int ndim, const int64_t *shape,

@@ -237,6 +237,31 @@ static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     return 0;
 }
 
+static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                              int nattrs, fg_tensor **out) {
+    (void)n_in;
+    fg_tensor *a = in[0], *b = in[1];
+    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+    if (!fg_dtype_is_float(a->dtype))
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                            tf_dtype(a->dtype), d->tf_name);
+    if (!fg_same_shape(a, b))
+        return fg_error_set(FG_ERR_INVALID, "Incompatible shapes: %s vs. %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    if (nattrs != 1 + a->ndim)
+        return fg_error_set(FG_ERR_INVALID, "reduction mask of %d axes for a rank-%d input [Op:%s]",
+                            nattrs - 1, a->ndim, d->tf_name);
+    int64_t shape[FG_MAX_NDIM];
+    uint8_t mask[FG_MAX_NDIM];
+    int nd = reduced_shape(a, attrs, shape);
+    for (int i = 0; i < a->ndim; i++) mask[i] = attrs[1 + i] != 0;
+    fg_tensor *o = fg_tensor_new(a->dtype, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_reduce_sum_mul(a->dtype, a->data, b->data, a->ndim, a->shape, mask, o->data));
+    *out = o;
+    return 0;
+}
+
 static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                             int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
@@ -592,10 +617,31 @@ static int bwd_sub(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uin
     RULE_END;
 }
 
+/* The gradient of the factor `to` of a product whose other factor is
+ * `other`: g * other, summed to to's shape when `to` was broadcast. With g
+ * and other full-shape, that is one fused pass (reduce_sum_mul) instead of
+ * writing a product as big as g and reducing it in the sweep; same bits.
+ * Otherwise the plain product, which the sweep sums to shape. */
+static fg_tensor *factor_grad(rctx *c, fg_tensor *g, fg_tensor *other, const fg_tensor *to) {
+    if (c->failed || !g || !other) return c->failed = 1, NULL;
+    if (!fg_dtype_is_float(g->dtype) || !fg_same_shape(g, other) || fg_same_shape(to, g) ||
+        to->ndim > g->ndim)
+        return MUL(g, other);
+    int lead = g->ndim - to->ndim;
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = 0; /* keepdims off: the kept dims are to's non-1 dims, in order */
+    for (int i = 0; i < g->ndim; i++) at[1 + i] = i < lead || (to->shape[i - lead] == 1 && g->shape[i] != 1);
+    fg_tensor *in[2] = {g, other};
+    fg_tensor *s = ap(c, FG_OP_REDUCE_SUM_MUL, 2, in, at, 1 + g->ndim);
+    if (s && !(s->ndim == to->ndim && memcmp(s->shape, to->shape, (size_t)to->ndim * sizeof(int64_t)) == 0))
+        s = reshape_to(c, s, to->ndim, to->shape);
+    return s;
+}
+
 static int bwd_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, X(1)));
-    if (need[1]) gin[1] = give(MUL(X(0), g));
+    if (need[0]) gin[0] = give(factor_grad(c, g, X(1), X(0)));
+    if (need[1]) gin[1] = give(factor_grad(c, g, X(0), X(1)));
     RULE_END;
 }
 
@@ -667,6 +713,15 @@ static int bwd_sqrt_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, con
     RULE_END;
 }
 
+/* square_grad(x, h) = 2 x h: symmetric, so each input's gradient is the
+ * same op on the other one. */
+static int bwd_square_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(1), g));
+    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g));
+    RULE_END;
+}
+
 static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(NEG(g));
@@ -675,7 +730,7 @@ static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uin
 
 static int bwd_square(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, MUL(X(0), cst(DT, 2))));
+    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g)); /* one pass, not two */
     RULE_END;
 }
 
@@ -791,16 +846,23 @@ static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
     return reshape_to(c, t, x->ndim, shape);
 }
 
+/* The gradient is g repeated over the reduced dims. It is returned
+ * compact, in the keepdims shape (a reshape, no copy): the sweep expands it
+ * only where a rule needs the full shape, so reduce_sum(f(x)) never writes
+ * a buffer of ones the size of x (fg_ops.h, fg_rule_takes_compact). */
 static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) {
-        const fg_tensor *x = X(0);
-        int64_t at[1 + FG_MAX_NDIM];
-        at[0] = x->ndim;
-        memcpy(at + 1, x->shape, (size_t)x->ndim * sizeof(int64_t));
-        fg_tensor *gk = keepdims_view(c, node, g);
-        gin[0] = give(ap(c, FG_OP_BROADCAST_TO, 1, &gk, at, 1 + x->ndim));
-    }
+    if (need[0]) gin[0] = give(keepdims_view(c, node, g));
+    RULE_END;
+}
+
+/* reduce_sum_mul(a, b) = sum(a * b): g (repeated over the reduced dims)
+ * times the other factor; full-shape, as the factors are. */
+static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    fg_tensor *gk = keepdims_view(c, node, g);
+    if (need[0]) gin[0] = give(MUL(gk, X(1)));
+    if (need[1]) gin[1] = give(MUL(gk, X(0)));
     RULE_END;
 }
 
@@ -1055,6 +1117,30 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
         return NULL;
     }
     return out;
+}
+
+/* ---------------------------------------------------------------- compact gradients */
+
+int fg_rule_takes_compact(int op) {
+    /* Unary elementwise ops whose rule multiplies g by (a function of) the
+     * saved input or output: the result has the output's full shape. NEG,
+     * IDENTITY, CAST pass g through and binary ops may return g itself or
+     * g times a broadcast operand, so they get a full-shape g. */
+    switch (op) {
+    case FG_OP_SQUARE: case FG_OP_SQRT: case FG_OP_EXP: case FG_OP_LOG: case FG_OP_LOG1P:
+    case FG_OP_SIN: case FG_OP_COS: case FG_OP_TAN: case FG_OP_TANH: case FG_OP_SIGMOID:
+    case FG_OP_ABS: case FG_OP_RELU: case FG_OP_SOFTPLUS: case FG_OP_RECIPROCAL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape) {
+    if (g->ndim != ndim) return 0;
+    for (int i = 0; i < ndim; i++)
+        if (g->shape[i] != shape[i] && g->shape[i] != 1) return 0;
+    return 1;
 }
 
 /* ---------------------------------------------------------------- composites */

@@ -23,7 +23,12 @@ struct fg_opdef;
 typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, int n_in,
                              const int64_t *attrs, int nattrs, fg_tensor **out);
 /* gin[i] receives a new reference (or stays NULL) for each input with
- * need[i]; shapes may still be broadcast: the sweep sums them to shape. */
+ * need[i]; shapes may still be broadcast: the sweep sums them to shape.
+ * A gin[i] may also be *compact*: same ndim as the input, 1 where the
+ * gradient is constant along a dim (reduce_sum's rule returns g in the
+ * keepdims shape instead of a broadcast copy). The sweep keeps compact
+ * gradients as they are and expands them only for rules that need the
+ * full shape (see fg_rule_takes_compact) and for the results. */
 typedef int (*fg_backward_fn)(const struct fg_node *node, fg_tensor *g, fg_tensor **gin,
                               const uint8_t *need);
 /* Forward mode: *tout receives a new reference to the output's tangent
@@ -55,6 +60,14 @@ const char *fg_op_name(int op);
  * that watches an input. Returns a new reference, or NULL with the error
  * set. */
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs);
+
+/* 1 when op's rule may be given a compact g (shape broadcasting to the
+ * op's output): its rule combines g elementwise with a saved tensor of
+ * the output's full shape, so every gradient it returns is full-shape. */
+int fg_rule_takes_compact(int op);
+/* 1 when g's shape broadcasts to (ndim, shape) with the same ndim: every
+ * dim equal or 1. */
+int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape);
 
 /* Composites: built from primitives, so their gradients come for free. */
 fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape);

@@ -73,6 +73,15 @@ int fg_get_num_threads(void)
     return cpu_count();
 }
 
+int fg_thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 int fg_threads_for(int64_t n)
 {
     if (n < FG_PARALLEL_MIN_ELEMENTS) return 1;

@@ -11,7 +11,9 @@
 
 /* Elementwise loops with fewer elements than this stay serial: below it
  * waking threads costs more than it saves (measured, see README). */
+#ifndef FG_PARALLEL_MIN_ELEMENTS
 #define FG_PARALLEL_MIN_ELEMENTS 32768
+#endif
 /* Reductions sum fixed blocks of this many elements, so the order of
  * additions (and the result) does not depend on the thread count. */
 #define FG_REDUCE_BLOCK 4096
@@ -21,5 +23,8 @@ void fg_set_num_threads(int n);   /* n < 1: back to the default */
 int fg_get_num_threads(void);     /* what set, else env/default */
 /* threads to use for a loop of n elements (1 below the threshold) */
 int fg_threads_for(int64_t n);
+/* inside a parallel loop started by the kernels: this thread's index in
+ * the team, 0 .. threads-1 (per-thread scratch); 0 outside one */
+int fg_thread_index(void);
 
 #endif

@@ -113,6 +113,7 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
 
 /* The JVP rules (fg_jvp.c), named in fg_ops.def's jvp column. */
 fg_jvp_fn_t jvp_add, jvp_sub, jvp_mul, jvp_div, jvp_pow, jvp_maximum, jvp_minimum;
+fg_jvp_fn_t jvp_square_grad, jvp_reduce_sum_mul;
 fg_jvp_fn_t jvp_tanh_grad, jvp_sigmoid_grad, jvp_relu_grad, jvp_sqrt_grad;
 fg_jvp_fn_t jvp_neg, jvp_square, jvp_sqrt, jvp_exp, jvp_log, jvp_log1p, jvp_sin, jvp_cos;
 fg_jvp_fn_t jvp_tan, jvp_tanh, jvp_sigmoid, jvp_abs, jvp_zero, jvp_relu, jvp_softplus;

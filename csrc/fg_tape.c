@@ -281,6 +281,34 @@ int fg_tape_record_custom(int n_in, fg_tensor *const *in, fg_tensor *out, void *
 
 /* ---- the reverse sweep ---- */
 
+/* A gradient may be held compact (fg_ops.h): 1 along dims where it is
+ * constant. full() gives the full-shape value, a new reference: g itself
+ * when it already is, else broadcast_to (a table op, so a recording tape
+ * records it). */
+static fg_tensor *full(fg_tensor *g, const fg_tensor *like) {
+    if (fg_same_shape(g, like)) {
+        fg_incref(g);
+        return g;
+    }
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = like->ndim;
+    memcpy(at + 1, like->shape, (size_t)like->ndim * sizeof(int64_t));
+    return fg_apply(FG_OP_BROADCAST_TO, 1, &g, at, 1 + like->ndim);
+}
+
+/* The seed of a target: ones, held compact (one element) when the target
+ * is not a scalar, so a vector target costs no buffer of ones. */
+static fg_tensor *ones_seed(const fg_tensor *target) {
+    int64_t ones[FG_MAX_NDIM];
+    fg_tensor *one, *t;
+    if (target->size <= 1) return fg_ones_like(target);
+    for (int i = 0; i < target->ndim; i++) ones[i] = 1;
+    if (!(one = fg_tensor_scalar(target->dtype, 1.0))) return NULL;
+    t = fg_tensor_alias(one, target->ndim, ones);
+    fg_decref(one);
+    return t;
+}
+
 static int accumulate(fg_tensor **slot, fg_tensor *g) {
     if (!*slot) { /* the first contribution is adopted, not copied */
         *slot = g;
@@ -329,7 +357,7 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
         fg_tensor *seed = seeds && seeds[k] ? seeds[k] : NULL;
         if (seed)
             fg_incref(seed);
-        else if (!(seed = fg_ones_like(targets[k])))
+        else if (!(seed = ones_seed(targets[k])))
             goto done;
         if (accumulate(&grads[s], seed) < 0) goto done;
     }
@@ -351,7 +379,17 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
             need[j] = node.in_slot[j] >= 0 && useful[node.in_slot[j]];
             any |= need[j];
         }
-        int ok = !any || fg_ops[node.op].backward(&node, g, gin, need) == 0;
+        int ok = 1;
+        if (any) {
+            /* a compact g is expanded for rules that need the full shape */
+            fg_tensor *gr = g;
+            if (fg_rule_takes_compact(node.op))
+                fg_incref(gr);
+            else
+                gr = full(g, node.out);
+            ok = gr && fg_ops[node.op].backward(&node, gr, gin, need) == 0;
+            fg_decref(gr);
+        }
         for (int j = 0; ok && j < node.n_in; j++) {
             fg_tensor *gj = gin[j];
             gin[j] = NULL;
@@ -360,7 +398,8 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
                 continue;
             }
             const fg_tensor *x = node.in[j];
-            if (gj->ndim != x->ndim || (x->ndim && !fg_same_shape(gj, x))) {
+            /* compact gradients stay compact (reduce_sum's rule, seeds) */
+            if (!fg_is_compact_of(gj, x->ndim, x->shape)) {
                 fg_tensor *r = fg_sum_to_shape(gj, x->ndim, x->shape);
                 fg_decref(gj);
                 if (!(gj = r)) {
@@ -384,8 +423,7 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
     for (int k = 0; k < n_sources; k++) {
         int64_t s = src_slot[k];
         if (s >= 0 && s < n_slots && grads[s]) {
-            fg_incref(grads[s]);
-            result[k] = grads[s];
+            if (!(result[k] = full(grads[s], sources[k]))) goto done;
         }
     }
     rc = 0;

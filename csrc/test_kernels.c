@@ -277,6 +277,129 @@ static void test_unary(void)
     }
 }
 
+/* |got - ref| in units of the float32 ulp at ref (subnormal spacing at
+ * the bottom). */
+static double ulp_err_f32(float got, double ref)
+{
+    int e;
+    double u;
+    if (isnan(ref)) return isnan(got) ? 0 : INFINITY;
+    if (isinf(ref)) return (double)got == ref ? 0 : INFINITY;
+    frexp(ref, &e);
+    u = ldexp(1.0, e - 24);
+    if (u < 0x1p-149) u = 0x1p-149;
+    return fabs((double)got - ref) / u;
+}
+
+/* float32 tanh is our own rational-free approximation (fg_kernels.c):
+ * every 29th float32 in [0, 11] (tanh rounds to 1 from 9.02 on), both
+ * signs, against the float64 tanh; and the special values. */
+static void test_tanh_f32_ulp(void)
+{
+    const uint32_t top = 0x41300000u; /* 11.0f */
+    const int64_t chunk = 1 << 20;
+    float *x = (float *)malloc(sizeof(float) * (size_t)chunk);
+    float *o = (float *)malloc(sizeof(float) * (size_t)chunk);
+    double worst = 0;
+    float worst_x = 0;
+    uint32_t u = 0;
+    ctx_name = "tanh f32 ulp";
+    while (u < top) {
+        int64_t n = 0;
+        for (; n < chunk && u < top; n++, u += 29) {
+            uint32_t b = u | (n & 1 ? 0x80000000u : 0); /* alternate signs */
+            memcpy(&x[n], &b, sizeof b);
+        }
+        CHECK(fg_k_unary(FG_U_TANH, FG_F32, x, o, n) == 0, "tanh rc %s", last_error());
+        for (int64_t i = 0; i < n; i++) {
+            double e = ulp_err_f32(o[i], tanh((double)x[i]));
+            if (e > worst) {
+                worst = e;
+                worst_x = x[i];
+            }
+        }
+    }
+    printf("  float32 tanh: max %.3f ulp (at %.9g)\n", worst, worst_x);
+    CHECK(worst <= 2.0, "float32 tanh error %.3f ulp at x=%.9g", worst, worst_x);
+    {
+        const float sp[] = {0.f, -0.f, 1e-45f, -1e-45f, 1e-38f, 1e-20f, 3e-4f, 0.55f, -0.55f,
+                            9.1f, 9.0f, 20.f, -20.f, 1e30f, 3.4e38f, INFINITY, -INFINITY, NAN};
+        const int n = (int)(sizeof sp / sizeof *sp);
+        float so[sizeof sp / sizeof *sp];
+        fg_k_unary(FG_U_TANH, FG_F32, sp, so, n);
+        for (int i = 0; i < n - 1; i++) {
+            double ref = tanh((double)sp[i]);
+            CHECK(ulp_err_f32(so[i], ref) <= 2.0 && signbit(so[i]) == signbit(sp[i]) &&
+                      fabsf(so[i]) <= 1.f,
+                  "tanh(%g) = %.9g, ref %.9g", sp[i], so[i], ref);
+        }
+        CHECK(isnan(so[n - 1]), "tanh(nan) = %g", so[n - 1]);
+        CHECK(so[15] == 1.f && so[16] == -1.f && so[11] == 1.f, "tanh saturates to +-1");
+    }
+    free(x);
+    free(o);
+}
+
+/* float32 exp and sigmoid are computed without libm too: every 97th
+ * float32 over the range where exp is neither 0 nor inf (both ends
+ * included: subnormal results, overflow), against float64. */
+static void test_exp_sigmoid_f32_ulp(void)
+{
+    const int64_t chunk = 1 << 20;
+    float *x = (float *)malloc(sizeof(float) * (size_t)chunk);
+    float *o = (float *)malloc(sizeof(float) * (size_t)chunk);
+    double worst[2] = {0, 0};
+    float worst_x[2] = {0, 0};
+    ctx_name = "exp/sigmoid f32 ulp";
+    for (int f = 0; f < 2; f++) {
+        const int kind = f ? FG_U_SIGMOID : FG_U_EXP;
+        /* positive floats up to 89, then negative ones down to -104 */
+        const uint32_t pos_top = 0x42b20000u, neg_top = 0xc2d00000u;
+        uint32_t u = 0;
+        int neg = 0;
+        while (!neg || u < neg_top) {
+            int64_t n = 0;
+            for (; n < chunk; n++, u += 97) {
+                if (!neg && u >= pos_top) {
+                    neg = 1;
+                    u = 0x80000000u;
+                }
+                if (neg && u >= neg_top) break;
+                memcpy(&x[n], &u, sizeof u);
+            }
+            CHECK(fg_k_unary(kind, FG_F32, x, o, n) == 0, "rc %s", last_error());
+            for (int64_t i = 0; i < n; i++) {
+                const double v = (double)x[i];
+                const double ref = f ? 1.0 / (1.0 + exp(-v)) : exp(v);
+                const double e = ref > 3.4028234663852886e38 ? (isinf(o[i]) ? 0 : INFINITY)
+                                                              : ulp_err_f32(o[i], ref);
+                if (e > worst[f]) {
+                    worst[f] = e;
+                    worst_x[f] = x[i];
+                }
+            }
+        }
+        printf("  float32 %s: max %.3f ulp (at %.9g)\n", f ? "sigmoid" : "exp", worst[f], worst_x[f]);
+        CHECK(worst[f] <= 2.5, "float32 %s error %.3f ulp at x=%.9g", f ? "sigmoid" : "exp", worst[f],
+              worst_x[f]);
+    }
+    {
+        const float sp[] = {0.f, -0.f, 88.7f, 89.f, 1000.f, INFINITY, -104.f, -1000.f, -INFINITY, NAN};
+        float eo[10], so[10];
+        fg_k_unary(FG_U_EXP, FG_F32, sp, eo, 10);
+        fg_k_unary(FG_U_SIGMOID, FG_F32, sp, so, 10);
+        CHECK(eo[0] == 1.f && eo[1] == 1.f && isinf(eo[3]) && isinf(eo[4]) && isinf(eo[5]) &&
+                  eo[6] == 0.f && eo[7] == 0.f && eo[8] == 0.f && isnan(eo[9]) &&
+                  ulp_err_f32(eo[2], exp((double)sp[2])) <= 2,
+              "exp specials %g %g %g %g", eo[2], eo[3], eo[6], eo[9]);
+        CHECK(so[0] == 0.5f && so[4] == 1.f && so[5] == 1.f && so[7] == 0.f && so[8] == 0.f &&
+                  isnan(so[9]),
+              "sigmoid specials %g %g %g %g", so[0], so[4], so[7], so[9]);
+    }
+    free(x);
+    free(o);
+}
+
 /* ------------------------------------------------------------------------ */
 /* binary                                                                   */
 
@@ -307,6 +430,7 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_SQUARED_DIFF: return (x - y) * (x - y);
     case FG_B_XLOGY: return x == 0 ? 0 : x * log(y);
     case FG_B_DIV_NO_NAN: return y == 0 ? 0 : x / y;
+    case FG_B_SQUARE_GRAD: return y * 2 * x;
     default: return NAN;
     }
 }
@@ -792,6 +916,53 @@ static void test_reduce(void)
 }
 
 /* Bitwise identical across thread counts, and better than a running sum. */
+/* The fused reduce_sum(x * y) must give the bits of the elementwise
+ * product reduced by fg_k_reduce, on every path (one block, several
+ * blocks, row tiles, several reduced groups, nothing reduced). */
+static void test_reduce_sum_mul(void)
+{
+    static const struct {
+        int nd;
+        int64_t sh[3];
+        uint8_t m[3];
+    } cases[] = {
+        {1, {1000003}, {1}}, {1, {777}, {1}},         {1, {5000}, {0}},
+        {2, {2000, 300}, {1, 0}}, {2, {300, 9000}, {0, 1}}, {2, {37, 1001}, {1, 1}},
+        {3, {3, 700, 5}, {1, 0, 1}}, {3, {3, 700, 5}, {0, 1, 0}}, {3, {6, 2, 300}, {1, 1, 0}},
+    };
+    ctx_name = "reduce_sum_mul";
+    for (int dt = FG_F32; dt <= FG_F64; dt++) {
+        for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+            const int nd = cases[k].nd;
+            const int64_t *sh = cases[k].sh;
+            int64_t n = prod(nd, sh), outn = 1;
+            for (int d = 0; d < nd; d++)
+                if (!cases[k].m[d]) outn *= sh[d];
+            void *x = alloc_dt(dt, n), *y = alloc_dt(dt, n), *p = alloc_dt(dt, n);
+            void *ref = alloc_dt(dt, outn), *got = alloc_dt(dt, outn);
+            fill_random(dt, x, n, -2, 2);
+            fill_random(dt, y, n, -2, 2);
+            CHECK(fg_k_binary(FG_B_MUL, dt, x, nd, sh, y, nd, sh, p, nd, sh) == 0, "mul");
+            CHECK(fg_k_reduce(FG_R_SUM, dt, p, nd, sh, cases[k].m, ref) == 0, "reduce");
+            CHECK(fg_k_reduce_sum_mul(dt, x, y, nd, sh, cases[k].m, got) == 0, "reduce_sum_mul rc %s",
+                  last_error());
+            CHECK(memcmp(ref, got, (size_t)outn * dsize(dt)) == 0,
+                  "reduce_sum_mul %s case %zu differs from mul + reduce_sum", dname(dt), k);
+            free(x);
+            free(y);
+            free(p);
+            free(ref);
+            free(got);
+        }
+    }
+    {
+        int32_t a[4] = {1, 2, 3, 4}, o;
+        int64_t sh[1] = {4};
+        uint8_t m[1] = {1};
+        CHECK(fg_k_reduce_sum_mul(FG_I32, a, a, 1, sh, m, &o) == -1, "reduce_sum_mul int32 must fail");
+    }
+}
+
 static void test_reduce_determinism(void)
 {
     const int64_t n = 1000003;
@@ -1404,6 +1575,7 @@ int main(void)
         test_where_bcast();
         test_cast_fill_range();
         test_reduce();
+        test_reduce_sum_mul();
         test_transpose();
         test_matmul();
         test_slice();
@@ -1413,6 +1585,8 @@ int main(void)
         test_optimizers();
     }
     test_reduce_determinism();
+    test_tanh_f32_ulp();
+    test_exp_sigmoid_f32_ulp();
     printf("%ld checks, %ld failures\n", n_checks, n_fail);
     return n_fail ? 1 : 0;
 }

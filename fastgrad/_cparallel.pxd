@@ -6,3 +6,4 @@ cdef extern from "fg_parallel.h" nogil:
     void fg_set_num_threads(int n) noexcept
     int fg_get_num_threads() noexcept
     int fg_threads_for(int64_t n) noexcept
+    int fg_thread_index() noexcept

@@ -46,6 +46,7 @@ def show_config(file=None):
         "threads: %d (FASTGRAD_NUM_THREADS=%s, OMP_NUM_THREADS=%s)" % (
             get_num_threads(), os.environ.get("FASTGRAD_NUM_THREADS"), os.environ.get("OMP_NUM_THREADS")),
         "OMP_WAIT_POLICY: %s" % os.environ.get("OMP_WAIT_POLICY"),
+        "GOMP_SPINCOUNT: %s" % os.environ.get("GOMP_SPINCOUNT"),
         "blas: %s" % ("scipy.linalg.cython_blas (OpenBLAS)" if _core.have_blas() else "built-in C loops"),
         "debug build: %s" % debug,
     ]

@@ -175,6 +175,40 @@ for name, fn, ref, da, db, distinct in BINARY:
     for sa, sb in BINARY_SHAPES:
         add(f"{name}-{_shape_id(sa)}+{_shape_id(sb)}", fn, ref, [(sa, da), (sb, db)], distinct_pair=distinct)
 
+# ---- fused gradient primitives (fastgrad's own ops, applied by their table
+# names): they are recorded when a gradient is itself differentiated, so
+# they need correct rules of their own. Input 0 the saved value, input 1
+# the incoming gradient.
+_OPS = getattr(tf._core, "OPS", {}) if not IS_TF else {}
+
+
+def _table_binary(name):
+    return lambda a, b: tf._core.binary(_OPS[name], a, b)
+
+
+GRAD_PRIMITIVES = [
+    ("square_grad", lambda x, h: 2.0 * x * h, "any"),
+    ("tanh_grad", lambda y, h: h * (1.0 - y * y), "unit"),
+    ("sigmoid_grad", lambda y, h: h * y * (1.0 - y), "unit"),
+]
+for name, ref, dom in GRAD_PRIMITIVES:
+    for sa, sb in BINARY_SHAPES:
+        add(f"{name}-{_shape_id(sa)}+{_shape_id(sb)}", _table_binary(name), ref, [(sa, dom), (sb, "any")],
+            fastgrad_only=True)
+
+# reduce_sum_mul(a, b; keepdims, mask) = reduce_sum(a * b): multiply's rule
+# for a broadcast operand uses it, so it is differentiated at second order
+for shape, mask, keep in [((5,), (1,), 0), ((2, 3), (1, 0), 0), ((2, 3), (0, 1), 1),
+                          ((2, 3, 4), (1, 0, 1), 0), ((2, 3, 4), (1, 1, 1), 1), ((3,), (0,), 0)]:
+    axes = tuple(i for i, m in enumerate(mask) if m)
+    add(
+        f"reduce_sum_mul-{_shape_id(shape)}-{''.join(map(str, mask))}-k{keep}",
+        (lambda m, k: lambda a, b: tf._core.apply(_OPS["reduce_sum_mul"], [a, b], (k,) + m))(mask, keep),
+        (lambda ax, k: lambda a, b: np.sum(a * b, axis=ax, keepdims=bool(k)))(axes, keep),
+        [(shape, "any"), (shape, "any")],
+        fastgrad_only=True,
+    )
+
 # ---- where (condition fixed, broadcast against both branches)
 for sc, sa, sb in [((), (), ()), ((4,), (4,), (4,)), ((2, 3), (2, 3), (2, 3)), ((3, 1), (1, 4), ()), ((2, 3), (), (3,))]:
     cond_np = (np.arange(int(np.prod(sc)) if sc else 1).reshape(sc) % 3) != 1

@@ -1060,3 +1060,73 @@ def test_variable_gradient_through_value_and_indexing():
     with tf.GradientTape() as t:
         y = v[1, 0] * v.value()[0, 1] + tf.reduce_sum(v[:, 1])
     np.testing.assert_array_equal(dense(t.gradient(y, v)), [[0.0, 4.0], [2.0, 1.0]])
+
+
+# ---------------------------------------------------------------- compact gradients
+# reduce_sum's rule and the seeds of non-scalar targets hand the sweep a
+# gradient in a compact (broadcastable) shape; unary rules consume it as
+# is, everything else gets it expanded. These check the values on the paths
+# that differ: a unary op right under a reduction, partial axes, non-scalar
+# targets, gradients of intermediates, repeated and nested use.
+
+COMPACT_UNARY = [
+    ("square", lambda x: tf.square(x), lambda x: 2 * x),
+    ("tanh", lambda x: tf.tanh(x), lambda x: 1 - np.tanh(x) ** 2),
+    ("exp", lambda x: tf.exp(x), np.exp),
+    ("sigmoid", lambda x: tf.sigmoid(x), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+    ("abs", lambda x: tf.abs(x), np.sign),
+    ("negative", lambda x: -x, lambda x: -np.ones_like(x)),
+    ("identity", lambda x: tf.identity(x), np.ones_like),
+]
+
+
+@pytest.mark.parametrize("name, fn, dfn", COMPACT_UNARY, ids=[c[0] for c in COMPACT_UNARY])
+@pytest.mark.parametrize("axis, keepdims", [(None, False), (0, False), (1, True), ((0, 1), True)])
+def test_reduce_sum_of_unary_gradient(name, fn, dfn, axis, keepdims):
+    x0 = np.random.default_rng(3).uniform(-1.5, 1.5, size=(3, 4))
+    x = f64(x0)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = tf.reduce_sum(fn(x), axis=axis, keepdims=keepdims)
+    g = t.gradient(y, x)
+    assert tuple(g.shape) == (3, 4)
+    assert_close(g, dfn(x0), rtol=1e-12, atol=1e-12)
+
+
+def test_non_scalar_target_gradients():
+    x0 = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]])
+    x = f64(x0)
+    with tf.GradientTape(persistent=True) as t:
+        t.watch(x)
+        h = tf.tanh(x)
+        y = h * 3.0
+        r = tf.reduce_sum(h, axis=0)
+    # the target itself, an intermediate, and a source: all full-shape
+    assert_close(t.gradient(y, y), np.ones((2, 3)))
+    assert_close(t.gradient(y, h), np.full((2, 3), 3.0))
+    assert_close(t.gradient(y, x), 3.0 * (1 - np.tanh(x0) ** 2), rtol=1e-12)
+    assert_close(t.gradient([y, y], x), 6.0 * (1 - np.tanh(x0) ** 2), rtol=1e-12)
+    assert_close(t.gradient(r, h), np.ones((2, 3)))
+    assert_close(t.gradient(r, x), 1 - np.tanh(x0) ** 2, rtol=1e-12)
+    del t
+
+
+def test_big_workload_gradients_match_float64_reference():
+    # the benchmark's step (benchmarks/bench_big.py), broadcast w and b,
+    # against the closed form, first and second order
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((40, 30))
+    w0, b0 = rng.standard_normal(30), rng.standard_normal(30)
+    x, w, b = f64(x0), tf.Variable(w0), tf.Variable(b0)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            loss = tf.reduce_sum(tf.square(tf.tanh(x * w + b)))
+        gw, gb = inner.gradient(loss, [w, b])
+        s = tf.reduce_sum(gb)
+    t0 = np.tanh(x0 * w0 + b0)
+    d = 2 * t0 * (1 - t0**2)
+    assert_close(gw, (d * x0).sum(0), rtol=1e-12)
+    assert_close(gb, d.sum(0), rtol=1e-12)
+    # d/db of sum(gb) = sum over rows of d'(z), d(z) = 2 t (1 - t^2)
+    hb = outer.gradient(s, b)
+    assert_close(hb, (2 * (1 - t0**2) * (1 - 3 * t0**2)).sum(0), rtol=1e-10)
