@@ -134,10 +134,12 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
             raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
-        if dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f" and not numpy_data:
-            if not np.all(np.mod(arr, 1) == 0):
-                raise _errors.InvalidArgumentError(
-                    "Cannot convert %r to EagerTensor of dtype %s" % (value, _DTYPE_OBJS[dtype].name))
+        if not numpy_data and ((dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f")
+                               or (dtype == FG_BOOL and arr.dtype.kind in "iuf")):
+            # TF refuses Python floats for integer dtypes (even 2.0) and
+            # Python numbers for bool
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (value, _DTYPE_OBJS[dtype].name))
     arr = np.asarray(arr, dtype=_DTYPE_OBJS[dtype].as_numpy_dtype, order="C")
     nd = arr.ndim
     if nd > FG_MAX_NDIM:
@@ -155,15 +157,13 @@ cdef fg_tensor *scalar_of(object v, int dtype) except NULL:
     """A 0-d tensor of `dtype` from a Python number (the operator fast path)."""
     cdef fg_tensor *t
     if type(v) is float:
-        if dtype == FG_I32 or dtype == FG_I64:
-            if v != <double><int64_t>v:
-                # TF: "cannot compute AddV2 as input #1(zero-based) was expected to be a
-                # int32 tensor but is a float tensor"
-                raise _errors.InvalidArgumentError(
-                    "Cannot convert %r to EagerTensor of dtype %s: a float where an %s tensor "
-                    "was expected" % (v, _DTYPE_OBJS[dtype].name, _DTYPE_OBJS[dtype].name))
+        if dtype == FG_I32 or dtype == FG_I64 or dtype == FG_BOOL:
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (v, _DTYPE_OBJS[dtype].name))
         t = fg_tensor_scalar(dtype, <double>v)
     elif type(v) is int and -2**53 < v < 2**53:
+        if dtype == FG_BOOL:
+            raise TypeError("Cannot convert %r to EagerTensor of dtype bool" % (v,))
         t = fg_tensor_scalar(dtype, <double>v)
     else:
         return from_array(v, dtype)
@@ -370,10 +370,16 @@ cdef class _TensorBase:
         return truediv(other, self)
 
     def __floordiv__(self, other):
-        return binary(OP_FLOORDIV, self, other)
+        return floordiv(self, other)
 
     def __rfloordiv__(self, other):
-        return binary(OP_FLOORDIV, other, self)
+        return floordiv(other, self)
+
+    def __mod__(self, other):
+        return floormod(self, other)
+
+    def __rmod__(self, other):
+        return floormod(other, self)
 
     def __pow__(self, other, mod):
         return binary(OP_POW, self, other)
@@ -424,20 +430,25 @@ cdef class _TensorBase:
         return binary(OP_GREATER_EQUAL, self, other)
 
     def __eq__(self, other):
+        # TF: equal(..., incompatible_shape_error=False); None compares unequal
         if other is None:
             return False
         try:
             return binary(OP_EQUAL, self, other)
-        except (TypeError, ValueError):
-            return False
+        except _errors.InvalidArgumentError as e:
+            if "Incompatible shapes" not in str(e):
+                raise
+            return wrap(fg_tensor_scalar(FG_BOOL, 0.0))
 
     def __ne__(self, other):
         if other is None:
             return True
         try:
             return binary(OP_NOT_EQUAL, self, other)
-        except (TypeError, ValueError):
-            return True
+        except _errors.InvalidArgumentError as e:
+            if "Incompatible shapes" not in str(e):
+                raise
+            return wrap(fg_tensor_scalar(FG_BOOL, 1.0))
 
     def __getitem__(self, key):
         from fastgrad._indexing import getitem
@@ -669,6 +680,19 @@ cdef inline int operand_dtype(object a, object b):
     return -1
 
 
+cdef _add_conversion_error(object a, object b):
+    """TF's tensor + value converts the value on its own, so it fails in
+    AddV2 rather than in the conversion (other operators raise TypeError)."""
+    try:
+        other = convert_to_tensor(b)
+    except (TypeError, ValueError):
+        return
+    raise _errors.InvalidArgumentError(
+        "cannot compute AddV2 as input #1(zero-based) was expected to be a %s tensor "
+        "but is a %s tensor [Op:AddV2]" % (_tf_dtype_name((<_TensorBase>a).t.dtype),
+                                          _tf_dtype_name((<_TensorBase>other).t.dtype)))
+
+
 cpdef object binary(int op, object a, object b):
     """Apply a two-input op; a non-tensor operand takes the other's dtype."""
     cdef fg_tensor *ins[2]
@@ -677,6 +701,11 @@ cpdef object binary(int op, object a, object b):
     ins[0] = as_fg(a, dt if not isinstance(a, _TensorBase) else -1)
     try:
         ins[1] = as_fg(b, ins[0].dtype if not isinstance(b, _TensorBase) else -1)
+    except TypeError:
+        fg_decref(ins[0])
+        if op == OP_ADD and isinstance(a, _TensorBase):
+            _add_conversion_error(a, b)
+        raise
     except BaseException:
         fg_decref(ins[0])
         raise
@@ -737,10 +766,54 @@ def apply(int op, inputs, attrs=(), int dtype=-1):
 def truediv(a, b):
     """a / b; integers divide as float64, as TF's truediv does."""
     cdef int dt = operand_dtype(a, b)
+    if not isinstance(a, _TensorBase):
+        a = _convert_hinted(a, dt)
+    if not isinstance(b, _TensorBase):
+        b = _convert_hinted(b, (<_TensorBase>a).t.dtype)
+    if (<_TensorBase>a).t.dtype != (<_TensorBase>b).t.dtype:
+        raise TypeError("`x` and `y` must have the same dtype, got tf.%s != tf.%s."
+                        % (a.dtype.name, b.dtype.name))
+    dt = (<_TensorBase>a).t.dtype
     if dt == FG_I32 or dt == FG_I64:
         a = cast(a, FG_F64)
         b = cast(b, FG_F64)
     return binary(OP_DIV, a, b)
+
+
+def floordiv(a, b):
+    """TF's FloorDiv: floor(a / b) (integers: floor division; not differentiable)."""
+    q = binary(OP_FLOORDIV, a, b)
+    if (<_TensorBase>q).t.dtype == FG_F32 or (<_TensorBase>q).t.dtype == FG_F64:
+        # the kernel divides; TF floors the quotient (Eigen numext::floor(x / y))
+        q = wrap(as_fg(np.floor(numpy_view(q)), -1))
+    return q
+
+
+def floormod(a, b):
+    """TF's FloorMod: a - floordiv(a, b) * b, the result taking b's sign.
+
+    Differentiable as TF's: d/da = 1, d/db = -floordiv(a, b).
+    """
+    cdef int dt = operand_dtype(a, b)
+    if not isinstance(a, _TensorBase):
+        a = wrap(as_fg(a, dt))
+    if not isinstance(b, _TensorBase):
+        b = wrap(as_fg(b, (<_TensorBase>a).t.dtype))
+    try:
+        q = floordiv(a, b)
+    except _errors.InvalidArgumentError as e:
+        raise _errors.InvalidArgumentError(str(e).replace("[Op:FloorDiv]", "[Op:FloorMod]")) from None
+    return binary(OP_SUB, a, binary(OP_MUL, q, b))
+
+
+cdef object _convert_hinted(object v, int hint):
+    """convert_to_tensor(v, dtype_hint=hint): the hint if v converts to it."""
+    if hint >= 0:
+        try:
+            return wrap(as_fg(v, hint))
+        except (TypeError, ValueError):
+            pass
+    return wrap(as_fg(v, -1))
 
 
 def cast(x, int dtype):

@@ -11,7 +11,7 @@ from fastgrad.dtypes import as_dtype
 from fastgrad.errors import InvalidArgumentError
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "pow", "negative",
+    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "floormod", "mod", "pow", "negative",
     "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
     "sigmoid", "abs", "sign", "maximum", "minimum", "where", "clip_by_value", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
@@ -51,7 +51,6 @@ def _unop(name, tf_name=None):
 add = _binop("add")
 subtract = _binop("subtract")
 multiply = _binop("multiply")
-floordiv = _binop("floordiv")
 pow = _binop("pow")  # noqa: A001 - TF's name
 maximum = _binop("maximum")
 minimum = _binop("minimum")
@@ -93,6 +92,29 @@ def divide(x, y, name=None):
 
 
 truediv = divide
+
+
+def floordiv(x, y, name=None):
+    """floor(x / y) elementwise, as TF's FloorDiv (not differentiable).
+
+    >>> import fastgrad as tf
+    >>> tf.math.floordiv(tf.constant([7.0, -7.0]), 2.0).numpy().tolist()
+    [3.0, -4.0]
+    """
+    return _core.floordiv(x, y)
+
+
+def floormod(x, y, name=None):
+    """x - floordiv(x, y) * y: the remainder with y's sign, as TF's FloorMod (``%``).
+
+    >>> import fastgrad as tf
+    >>> tf.math.floormod(tf.constant([7, -7]), 3).numpy().tolist()
+    [1, 2]
+    """
+    return _core.floormod(x, y)
+
+
+mod = floormod
 
 
 def rsqrt(x, name=None):

@@ -1,0 +1,142 @@
+"""Differential parity with TensorFlow 2.21: values, dtypes, reprs, errors.
+
+Every expectation here was taken from TF 2.21.0 (CPU, NumPy 2.4, tf_keras
+2.21.0) by running the same snippet under both libraries; the file passes
+under ``FASTGRAD_TEST_BACKEND=tensorflow`` too.  Messages are matched as TF
+prints them after its ``{{function_node ...}}`` prefix; fastgrad-only
+behaviour is marked ``fastgrad_only``.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import fastgrad as tf
+from _fgutil import PREFIX, capture_warnings, fastgrad_only
+
+IAE = tf.errors.InvalidArgumentError
+
+
+def _raises(exc, text, thunk):
+    """thunk() raises exc whose message contains text (literally)."""
+    with pytest.raises(exc) as ei:
+        thunk()
+    assert text in str(ei.value), str(ei.value)
+    return ei.value
+
+
+# ------------------------------------------------------------ Python scalars and dtypes
+
+
+@pytest.mark.parametrize(
+    "thunk, exc, text",
+    [
+        (lambda: tf.constant([1, 2]) * 2.0, TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: 2.0 * tf.constant([1, 2]), TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1, 2]) - 0.5, TypeError, "Cannot convert 0.5 to EagerTensor of dtype int32"),
+        (lambda: tf.subtract(tf.constant([1, 2]), 2.0), TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.maximum(tf.constant([1, 2]), 2.0), TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1, 2]) ** 2.0, TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1, 2]) // 2.0, TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1, 2]) < 2.0, TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1, 2]) == 1.0, TypeError, "Cannot convert 1.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant(1.0, dtype=tf.int32), TypeError, "Cannot convert 1.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant(1.0, dtype=tf.int64), TypeError, "Cannot convert 1.0 to EagerTensor of dtype int64"),
+        (lambda: tf.convert_to_tensor(1.0, dtype=tf.int32), TypeError, "Cannot convert 1.0 to EagerTensor of dtype int32"),
+        (lambda: tf.constant([1.0, 2.5], dtype=tf.int32), TypeError, "Cannot convert [1.0, 2.5] to EagerTensor of dtype int32"),
+        (lambda: tf.constant(1, dtype=tf.bool), TypeError, "Cannot convert 1 to EagerTensor of dtype bool"),
+        (lambda: tf.Variable(1.5, dtype=tf.int32), TypeError, "Cannot convert 1.5 to EagerTensor of dtype int32"),
+        # tensor + value converts the value alone, so AddV2 itself complains
+        (lambda: tf.constant(1) + 1.0, IAE,
+         "cannot compute AddV2 as input #1(zero-based) was expected to be a int32 tensor but is a float tensor"),
+        (lambda: tf.add(tf.constant(1), 1.5), IAE,
+         "cannot compute AddV2 as input #1(zero-based) was expected to be a int32 tensor but is a float tensor"),
+        (lambda: tf.constant([1, 2]) + [1.5], IAE,
+         "cannot compute AddV2 as input #1(zero-based) was expected to be a int32 tensor but is a float tensor"),
+        # true division wants equal dtypes
+        (lambda: tf.constant([1, 2]) / 2.0, TypeError, "`x` and `y` must have the same dtype, got tf.int32 != tf.float32."),
+        (lambda: tf.constant(7) / tf.constant(2.0), TypeError, "`x` and `y` must have the same dtype, got tf.int32 != tf.float32."),
+        (lambda: tf.math.divide(tf.constant([1.0]), tf.constant([1])), TypeError,
+         "`x` and `y` must have the same dtype, got tf.float32 != tf.int32."),
+    ],
+)
+def test_python_value_conversion_errors(thunk, exc, text):
+    _raises(exc, text, thunk)
+
+
+@pytest.mark.parametrize(
+    "thunk, dtype, value",
+    [
+        (lambda: tf.divide(1, 2), "float64", 0.5),
+        (lambda: tf.math.truediv(1, 2), "float64", 0.5),
+        (lambda: tf.constant(7) / 2, "float64", 3.5),
+        (lambda: tf.divide(tf.constant([1, 2], tf.int64), 2), "float64", [0.5, 1.0]),
+        (lambda: tf.constant([1.0]) + np.array([1], dtype=np.int64), "float32", [2.0]),
+        (lambda: tf.constant([1, 2]) + np.array([1.0, 2.0]), "int32", [2, 4]),
+        (lambda: tf.constant(True, dtype=tf.int32), "int32", 1),
+        (lambda: tf.constant(1, dtype=tf.float32), "float32", 1.0),
+    ],
+)
+def test_python_value_conversion_values(thunk, dtype, value):
+    r = thunk()
+    assert r.dtype == getattr(tf, dtype)
+    np.testing.assert_array_equal(r.numpy(), value)
+
+
+# ------------------------------------------------------------ floordiv and mod
+
+
+@pytest.mark.parametrize(
+    "thunk, dtype, value",
+    [
+        (lambda: tf.constant(-7.0) // 2, "float32", -4.0),
+        (lambda: tf.constant(-5.5) // tf.constant(2.0), "float32", -3.0),
+        (lambda: 7.5 // tf.constant(2.0), "float32", 3.0),
+        (lambda: tf.math.floordiv(tf.constant([7.5, -7.5]), 2.0), "float32", [3.0, -4.0]),
+        (lambda: tf.constant(-7) // 2, "int32", -4),
+        (lambda: tf.math.floordiv(tf.constant([7, -7]), 2), "int32", [3, -4]),
+        (lambda: tf.constant(-7) % 3, "int32", 2),
+        (lambda: tf.constant(5) % tf.constant(-2), "int32", -1),
+        (lambda: 3 % tf.constant(2), "int32", 1),
+        (lambda: tf.constant(-7.5) % 2, "float32", 0.5),
+        (lambda: tf.math.floormod(tf.constant([7, -7]), 3), "int32", [1, 2]),
+        (lambda: tf.math.mod(tf.constant([7.5, -7.5]), 2.0), "float32", [1.5, 0.5]),
+        (lambda: tf.constant([5.0, -5.0]) % tf.constant([0.0, 0.0]), "float32", [np.nan, np.nan]),
+    ],
+)
+def test_floordiv_floormod(thunk, dtype, value):
+    r = thunk()
+    assert r.dtype == getattr(tf, dtype)
+    np.testing.assert_array_equal(r.numpy(), value)
+
+
+def test_integer_division_by_zero():
+    _raises(IAE, "Integer division by zero [Op:FloorDiv]", lambda: tf.constant(7) // 0)
+    _raises(IAE, "Integer division by zero [Op:FloorMod]", lambda: tf.constant(7) % 0)
+
+
+def test_floormod_gradient():
+    # TF's FloorMod gradient: dx = g, dy = -g * floordiv(x, y)
+    x = tf.constant([7.5, -7.5])
+    y = tf.constant([2.0, 2.0])
+    with tf.GradientTape(persistent=True) as t:
+        t.watch([x, y])
+        z = x % y
+    np.testing.assert_array_equal(t.gradient(z, x).numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(t.gradient(z, y).numpy(), [-3.0, 4.0])
+
+
+# ------------------------------------------------------------ comparisons
+
+
+def test_equality_with_incompatible_shapes_is_a_false_tensor():
+    r = tf.constant([1.0, 2.0]) == tf.constant([1.0, 3.0, 4.0])
+    assert r.dtype == tf.bool and r.shape == () and not bool(r)
+    r = tf.constant([1.0, 2.0]) != tf.constant([1.0, 3.0, 4.0])
+    assert r.dtype == tf.bool and r.shape == () and bool(r)
+    # tf.equal itself raises
+    _raises(IAE, "Incompatible shapes: [2] vs. [3] [Op:Equal]",
+            lambda: tf.equal(tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0, 3.0])))
+    assert (tf.constant(1.0) == None) is False  # noqa: E711
+    assert (tf.constant(1.0) != None) is True  # noqa: E711
