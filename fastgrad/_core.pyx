@@ -236,6 +236,9 @@ cdef object numpy_view(_TensorBase owner):
 
 
 cdef str numpy_text(object arr, bint is_repr):
+    # A scalar shows as NumPy's str (float32 0.1 -> 0.1), as the seed tutorials
+    # print it (TF <= 2.15); TF 2.21 + NumPy 2 shows repr(.item()) instead
+    # (0.10000000149011612). The seeds are the contract here.
     text = (repr(arr) if arr.ndim else str(arr[()])) if is_repr else str(arr if arr.ndim else arr[()])
     if "\n" in text:
         text = "\n" + text

@@ -140,3 +140,27 @@ def test_equality_with_incompatible_shapes_is_a_false_tensor():
             lambda: tf.equal(tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0, 3.0])))
     assert (tf.constant(1.0) == None) is False  # noqa: E711
     assert (tf.constant(1.0) != None) is True  # noqa: E711
+
+
+# ------------------------------------------------------------ matmul errors
+
+
+@pytest.mark.parametrize(
+    "thunk, text",
+    [
+        (lambda: tf.matmul(tf.ones((2, 3)), tf.ones((4, 5))), "Matrix size-incompatible: In[0]: [2,3], In[1]: [4,5] [Op:MatMul]"),
+        (lambda: tf.matmul(tf.ones((2, 2, 3)), tf.ones((2, 4, 5))),
+         "Matrix size-incompatible: In[0]: [2,2,3], In[1]: [2,4,5] [Op:BatchMatMulV2]"),
+        (lambda: tf.constant([1.0]) @ tf.constant([1.0]), "In[0] and In[1] ndims must be == 2: 1 [Op:MatMul]"),
+        (lambda: tf.matmul(tf.constant(1.0), tf.constant(2.0)), "In[0] and In[1] ndims must be == 2: 0 [Op:MatMul]"),
+        (lambda: tf.matmul(tf.ones((2, 3)), tf.ones((3,))), "In[0] and In[1] has different ndims: [2,3] vs. [3] [Op:MatMul]"),
+        (lambda: tf.matmul(tf.ones((2, 2, 3)), tf.ones((3,))), "In[1] ndims must be >= 2: 1 [Op:BatchMatMulV2]"),
+        (lambda: tf.matmul(tf.ones((3,)), tf.ones((2, 3, 2))), "In[0] ndims must be >= 2: 1 [Op:BatchMatMulV2]"),
+        (lambda: tf.matmul(tf.ones((2, 3)), tf.ones((3, 4), tf.float64)),
+         "cannot compute MatMul as input #1(zero-based) was expected to be a float tensor but is a double tensor [Op:MatMul]"),
+        (lambda: tf.matmul(tf.ones((2, 2, 3)), tf.ones((2, 3, 5), tf.float64)),
+         "cannot compute BatchMatMulV2 as input #1(zero-based) was expected to be a float tensor but is a double tensor"),
+    ],
+)
+def test_matmul_errors(thunk, text):
+    _raises(IAE, text, thunk)
