@@ -6,6 +6,8 @@ Each function is one call into C; NumPy broadcasting applies.
 >>> tf.reduce_sum(tf.square(tf.constant([[1.0, 2.0], [3.0, 4.0]])), axis=1)
 <fastgrad.Tensor: shape=(2,), dtype=float32, numpy=array([ 5., 25.], dtype=float32)>
 """
+import numpy as np
+
 from fastgrad import _core
 from fastgrad.dtypes import as_dtype
 from fastgrad.errors import InvalidArgumentError
@@ -180,7 +182,14 @@ def add_n(inputs, name=None):
     """Sum of a list of tensors of the same shape."""
     inputs = list(inputs)
     if not inputs:
-        raise ValueError("inputs must be a non-empty list")
+        raise ValueError("Inputs must be an iterable of at least one Tensor/IndexedSlices with the "
+                         "same dtype and shape.")
+    shapes = [list(getattr(x, "shape", np.shape(x))) for x in inputs]
+    for i, sh in enumerate(shapes[1:], 1):
+        if sh != shapes[0]:
+            raise InvalidArgumentError(
+                "Inputs to operation AddN of type AddN must have the same size and shape.  Input 0: "
+                "[%s] != input %d: [%s] [Op:AddN]" % (",".join(map(str, shapes[0])), i, ",".join(map(str, sh))))
     out = inputs[0]
     for x in inputs[1:]:
         out = add(out, x)
@@ -198,13 +207,20 @@ def _axis_mask(x, axis, tf_name):
     axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
     if hasattr(axis, "numpy"):
         v = axis.numpy()
-        axes = [int(a) for a in (v.ravel() if getattr(v, "ndim", 0) else [v])]
+        axes = [v2 for v2 in (v.ravel() if getattr(v, "ndim", 0) else [v])]
     mask = [0] * nd
     for a in axes:
+        if isinstance(a, (float, np.floating)):
+            raise InvalidArgumentError(
+                "Value for attr 'Tidx' of float is not in the list of allowed values: int32, int64 "
+                "[Op:%s]" % tf_name)
         a = int(a)
         if not -nd <= a < nd:
             raise InvalidArgumentError(
-                "Invalid reduction dimension %d for input with %d dimensions. [Op:%s]" % (a, nd, tf_name))
+                "Invalid reduction dimension (%d for input with %d dimension(s) [Op:%s]" % (a, nd, tf_name))
+        if mask[a % nd]:
+            raise InvalidArgumentError(
+                "Invalid reduction arguments: Axes contains duplicate dimension: %d [Op:%s]" % (a % nd, tf_name))
         mask[a % nd] = 1
     return mask
 
@@ -242,7 +258,15 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     2.3333332538604736
     """
     x = _as_tensor(input_tensor)
-    return _core.reduce_mean(x, _axis_mask(x, axis, "Mean"), bool(keepdims))
+    mask = _axis_mask(x, axis, "Mean")
+    if x.dtype.is_integer:
+        # TF divides integer sums by the count truncating toward zero (C's /)
+        s = _core.apply(_OPS["reduce_sum"], [x], [1 if keepdims else 0] + mask)
+        count = max(x.shape.num_elements() // max(s.shape.num_elements(), 1), 1) if x.ndim else 1
+        v = s.numpy()
+        q = np.abs(v) // count * np.sign(v)
+        return _core.constant(q.astype(v.dtype))
+    return _core.reduce_mean(x, mask, bool(keepdims))
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
@@ -257,27 +281,39 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     return r
 
 
+def _real_input(x):
+    if not x.dtype.is_floating:
+        raise TypeError("Input must be either real or complex. Received integer type %s." % x.dtype)
+
+
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
-    """Variance over axis."""
+    """Variance over axis (float input, as TF)."""
     x = _as_tensor(input_tensor)
+    _real_input(x)
     m = reduce_mean(x, axis, keepdims=True)
     return reduce_mean(square(subtract(x, m)), axis, keepdims=keepdims)
 
 
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
-    """Standard deviation over axis."""
+    """Standard deviation over axis (float input, as TF)."""
+    _real_input(_as_tensor(input_tensor))
     return sqrt(reduce_variance(input_tensor, axis, keepdims))
+
+
+def _arg_reduce(fn, tf_name, input, axis, output_type):
+    v = _as_tensor(input).numpy()
+    axis = 0 if axis is None else int(axis)
+    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
+        raise InvalidArgumentError("Expected dimension in the range [%d, %d), but got %d [Op:%s]"
+                                   % (-v.ndim, v.ndim, axis, tf_name))
+    return _core.constant(fn(v, axis=axis).astype(as_dtype(output_type).as_numpy_dtype))
 
 
 def argmax(input, axis=None, output_type="int64", name=None):
     """Index of the largest value along axis (default 0); not differentiable."""
-    import numpy as np
-    v = _as_tensor(input).numpy()
-    return _core.constant(np.argmax(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))
+    return _arg_reduce(np.argmax, "ArgMax", input, axis, output_type)
 
 
 def argmin(input, axis=None, output_type="int64", name=None):
     """Index of the smallest value along axis (default 0); not differentiable."""
-    import numpy as np
-    v = _as_tensor(input).numpy()
-    return _core.constant(np.argmin(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))
+    return _arg_reduce(np.argmin, "ArgMin", input, axis, output_type)

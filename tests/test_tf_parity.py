@@ -164,3 +164,91 @@ def test_equality_with_incompatible_shapes_is_a_false_tensor():
 )
 def test_matmul_errors(thunk, text):
     _raises(IAE, text, thunk)
+
+
+# ------------------------------------------------------------ reductions
+
+
+def test_reduce_mean_of_ints_truncates_toward_zero():
+    r = tf.reduce_mean(tf.constant([-1, -2]))
+    assert r.dtype == tf.int32 and int(r) == -1
+    np.testing.assert_array_equal(tf.reduce_mean(tf.constant([[1, 2], [3, 5]]), axis=0).numpy(), [2, 3])
+    np.testing.assert_array_equal(tf.reduce_mean(tf.constant([[-1, -2], [3, -6]]), axis=1).numpy(), [-1, -1])
+    r = tf.reduce_mean(tf.constant([[1, 2], [4, 8]], tf.int64), axis=1, keepdims=True)
+    assert r.dtype == tf.int64 and r.shape == (2, 1)
+    np.testing.assert_array_equal(r.numpy(), [[1], [6]])
+
+
+@pytest.mark.parametrize(
+    "thunk, text",
+    [
+        (lambda: tf.reduce_sum(tf.ones((2, 2)), axis=2), "Invalid reduction dimension (2 for input with 2 dimension(s) [Op:Sum]"),
+        (lambda: tf.reduce_sum(tf.ones((2, 2)), axis=-3), "Invalid reduction dimension (-3 for input with 2 dimension(s) [Op:Sum]"),
+        (lambda: tf.reduce_max(tf.ones((2, 2)), axis=2), "Invalid reduction dimension (2 for input with 2 dimension(s) [Op:Max]"),
+        (lambda: tf.reduce_min(tf.ones((2, 2)), axis=2), "Invalid reduction dimension (2 for input with 2 dimension(s) [Op:Min]"),
+        (lambda: tf.reduce_mean(tf.ones((2, 2)), axis=2), "Invalid reduction dimension (2 for input with 2 dimension(s) [Op:Mean]"),
+        (lambda: tf.reduce_prod(tf.ones((2, 2)), axis=2), "Invalid reduction dimension (2 for input with 2 dimension(s) [Op:Prod]"),
+        (lambda: tf.reduce_sum(tf.constant(1.0), axis=0), "Invalid reduction dimension (0 for input with 0 dimension(s) [Op:Sum]"),
+        (lambda: tf.reduce_sum(tf.ones((2, 2)), axis=(0, 0)), "Invalid reduction arguments: Axes contains duplicate dimension: 0 [Op:Sum]"),
+        (lambda: tf.reduce_sum(tf.ones((2, 2)), axis=(0, -2)), "Invalid reduction arguments: Axes contains duplicate dimension: 0 [Op:Sum]"),
+        (lambda: tf.reduce_sum([1.0, 2.0], axis=0.0), "Value for attr 'Tidx' of float is not in the list of allowed values: int32, int64"),
+        (lambda: tf.argmax(tf.ones((2, 2)), axis=2), "Expected dimension in the range [-2, 2), but got 2 [Op:ArgMax]"),
+        (lambda: tf.add_n([tf.constant([1.0]), tf.constant([1.0, 2.0])]),
+         "Inputs to operation AddN of type AddN must have the same size and shape.  Input 0: [1] != input 1: [2] [Op:AddN]"),
+    ],
+)
+def test_reduction_errors(thunk, text):
+    _raises(IAE, text, thunk)
+
+
+def test_reduction_value_errors():
+    _raises(TypeError, "Input must be either real or complex. Received integer type <dtype: 'int32'>.",
+            lambda: tf.math.reduce_variance(tf.constant([1, 2])))
+    _raises(ValueError, "Inputs must be an iterable of at least one Tensor/IndexedSlices with the same dtype and shape.",
+            lambda: tf.add_n([]))
+
+
+# ------------------------------------------------------------ shape ops
+
+
+@pytest.mark.parametrize(
+    "thunk, exc, text",
+    [
+        (lambda: tf.concat([tf.constant(1.0), tf.constant(2.0)], axis=0), IAE,
+         "ConcatOp : Can't concatenate scalars (use tf.stack instead) [Op:ConcatV2]"),
+        (lambda: tf.concat([tf.ones((2, 3)), tf.ones((2, 3))], axis=2), IAE,
+         "ConcatOp : Expected concatenating dimensions in the range [-2, 2), but got 2 [Op:ConcatV2]"),
+        (lambda: tf.stack([tf.ones((2,)), tf.ones((2,))], axis=2), ValueError, "Argument `axis` = 2 not in range [-2, 2)"),
+        (lambda: tf.stack([tf.ones((2,)), tf.ones((2,))], axis=-3), ValueError, "Argument `axis` = -3 not in range [-2, 2)"),
+        (lambda: tf.stack([tf.ones((2,)), tf.ones((2,), tf.float64)]), IAE,
+         "cannot compute Pack as input #1(zero-based) was expected to be a float tensor but is a double tensor [Op:Pack]"),
+        (lambda: tf.stack([tf.ones((2,)), tf.ones((3,))]), IAE,
+         "Shapes of all inputs must match: values[0].shape = [2] != values[1].shape = [3] [Op:Pack]"),
+        (lambda: tf.split(tf.ones((2, 6)), 2, axis=2), IAE, "-input rank(-2) <= split_dim < input rank (2), but got 2 [Op:Split]"),
+        (lambda: tf.split(tf.ones((6,)), 0), IAE, "Value for attr 'num_split' of 0 must be at least minimum 1"),
+        (lambda: tf.split(tf.ones((5,)), 2), IAE,
+         "Number of ways to split should evenly divide the split dimension, but got split_dim 0 (size = 5) and num_split 2 [Op:Split]"),
+        (lambda: tf.squeeze(tf.ones((1, 2, 1)), axis=3), IAE, "Tried to squeeze dim index 3 for tensor with 3 dimensions. [Op:Squeeze]"),
+        (lambda: tf.squeeze(tf.ones((1, 2, 1)), axis=-4), IAE, "Tried to squeeze dim index -4 for tensor with 3 dimensions. [Op:Squeeze]"),
+        (lambda: tf.squeeze(tf.ones((1, 2, 1)), axis=1), IAE, "Can not squeeze dim[1], expected a dimension of 1, got 2 [Op:Squeeze]"),
+        (lambda: tf.expand_dims(tf.ones((2, 3)), 3), IAE, "Tried to expand dim index 3 for tensor with 2 dimensions. [Op:ExpandDims]"),
+        (lambda: tf.expand_dims(tf.ones((2, 3)), axis=None), ValueError,
+         "Attempt to convert a value (None) with an unsupported type (<class 'NoneType'>) to a Tensor."),
+        (lambda: tf.transpose(tf.ones((2, 3)), [0, 2]), IAE, "2 is out of range [0 .. 2) [Op:Transpose]"),
+        (lambda: tf.transpose(tf.ones((2, 3)), [0, 0]), IAE, "1 is missing from {0,0}. [Op:Transpose]"),
+        (lambda: tf.transpose(tf.ones((2, 3)), [1, -1]), IAE, "0 is missing from {1,1}. [Op:Transpose]"),
+        (lambda: tf.gather(tf.ones((2, 2)), [1], axis=2), IAE, "Shape must be at least rank 3 but is rank 2 [Op:GatherV2]"),
+        (lambda: tf.gather(tf.constant([1.0, 2.0, 3.0]), [0, 5]), IAE, "indices[1] = 5 is not in [0, 3) [Op:GatherV2]"),
+        (lambda: tf.reshape(tf.ones((2, 3)), (4, 2)), IAE,
+         "Input to reshape is a tensor with 6 values, but the requested shape has 8 [Op:Reshape]"),
+    ],
+)
+def test_shape_op_errors(thunk, exc, text):
+    _raises(exc, text, thunk)
+
+
+def test_shape_op_values():
+    assert tf.expand_dims(tf.ones((2, 3)), [0]).shape == (1, 2, 3)
+    assert tf.transpose(tf.ones((2, 3)), [-1, 0]).shape == (3, 2)
+    r = tf.stack([])
+    assert r.shape == (0,) and r.dtype == tf.float32
