@@ -332,8 +332,8 @@ cdef class _TensorBase:
         return int(self._scalar())
 
     def _scalar(self):
-        if self.t.size != 1:
-            raise TypeError("only size-1 tensors can be converted to Python scalars")
+        if self.t.ndim != 0:  # NumPy 2's rule, which TF's float()/int() follow
+            raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
         return numpy_view(self).reshape(())[()]
 
     def __hash__(self):
@@ -343,9 +343,10 @@ cdef class _TensorBase:
         return _Ref(self)
 
     def __format__(self, spec):
+        # TF: self._numpy().__format__(spec), so f"{t}" of a vector is "[1. 2.]"
         if self.t.ndim == 0:
             return format(self._scalar(), spec)
-        return format(str(self), spec)
+        return format(numpy_view(self), spec)
 
     # operators: each one call into C
     def __add__(self, other):
@@ -586,17 +587,11 @@ cdef class Variable(_TensorBase):
 
     cdef fg_tensor *_operand(self, object value, str op) except NULL:
         cdef fg_tensor *v
-        try:
-            v = as_fg(value, self.t.dtype)
-        except _errors.InvalidArgumentError:
-            v = as_fg(value, -1)
-            msg = ("cannot compute %s as input #1(zero-based) was expected to be a %s tensor "
-                   "but is a %s tensor" % (op, _tf_dtype_name(self.t.dtype), _tf_dtype_name(v.dtype)))
-            fg_decref(v)
-            if op == "AssignVariableOp":
-                raise ValueError(msg)
-            raise _errors.InvalidArgumentError(msg)
-        return v
+        if isinstance(value, _TensorBase) and (<_TensorBase>value).t.dtype != self.t.dtype:
+            # TF converts the value to the variable's dtype first (all three ops)
+            raise ValueError("Tensor conversion requested dtype %s for Tensor with dtype %s: %r"
+                             % (self.dtype.name, value.dtype.name, value))
+        return as_fg(value, self.t.dtype)
 
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Set the value in place; the shape and dtype must match."""
@@ -606,7 +601,7 @@ cdef class Variable(_TensorBase):
                 raise ValueError(
                     "Cannot assign value to variable ' %s': Shape mismatch.The variable shape %s, "
                     "and the assigned value shape %s are incompatible."
-                    % (self._name.split(":")[0], self.shape, TensorShape([v.shape[i] for i in range(v.ndim)])))
+                    % (self._name, self.shape, TensorShape([v.shape[i] for i in range(v.ndim)])))
             self._writable()
             memcpy(self.t.data, v.data, <size_t>v.size * fg_dtype_size(v.dtype))
         finally:
@@ -645,6 +640,10 @@ cdef class Variable(_TensorBase):
 
     def __str__(self):
         return self.__repr__()
+
+    def __format__(self, spec):
+        # TF's variables have object's __format__: str() for "", else TypeError
+        return object.__format__(self, spec)
 
     def __reduce__(self):
         return (Variable, (self.numpy(), self._trainable, self._name.split(":")[0]))

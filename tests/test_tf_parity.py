@@ -252,3 +252,58 @@ def test_shape_op_values():
     assert tf.transpose(tf.ones((2, 3)), [-1, 0]).shape == (3, 2)
     r = tf.stack([])
     assert r.shape == (0,) and r.dtype == tf.float32
+
+
+# ------------------------------------------------------------ Variables and Python conversions
+
+
+@pytest.mark.parametrize(
+    "thunk, exc, text",
+    [
+        (lambda: tf.Variable([1.0, 2.0]).assign([1.0, 2.0, 3.0]), ValueError,
+         "Cannot assign value to variable ' Variable:0': Shape mismatch.The variable shape (2,), and the assigned "
+         "value shape (3,) are incompatible."),
+        (lambda: tf.Variable([1.0, 2.0], name="w").assign([[1.0, 2.0]]), ValueError,
+         "Cannot assign value to variable ' w:0': Shape mismatch.The variable shape (2,), and the assigned "
+         "value shape (1, 2) are incompatible."),
+        (lambda: tf.Variable([1.0, 2.0]).assign_add([1.0, 2.0, 3.0]), IAE,
+         "Cannot update variable with shape [2] using a Tensor with shape [3], shapes must be equal. [Op:AssignAddVariableOp]"),
+        (lambda: tf.Variable([1.0, 2.0]).assign_sub([1.0, 2.0, 3.0]), IAE,
+         "Cannot update variable with shape [2] using a Tensor with shape [3], shapes must be equal. [Op:AssignSubVariableOp]"),
+        (lambda: tf.Variable(1.0).assign(tf.constant(1.0, tf.float64)), ValueError,
+         "Tensor conversion requested dtype float32 for Tensor with dtype float64: <%s.Tensor: shape=(), dtype=float64, "
+         "numpy=1.0>" % PREFIX),
+        (lambda: tf.Variable(1.0).assign_add(tf.constant(1)), ValueError,
+         "Tensor conversion requested dtype float32 for Tensor with dtype int32: <%s.Tensor: shape=(), dtype=int32, "
+         "numpy=1>" % PREFIX),
+        (lambda: tf.Variable(1).assign(2.5), TypeError, "Cannot convert 2.5 to EagerTensor of dtype int32"),
+        (lambda: tf.Variable(1).assign_add(2.0), TypeError, "Cannot convert 2.0 to EagerTensor of dtype int32"),
+        (lambda: float(tf.constant([1.0, 2.0])), TypeError, "only 0-dimensional arrays can be converted to Python scalars"),
+        (lambda: float(tf.constant([[3.0]])), TypeError, "only 0-dimensional arrays can be converted to Python scalars"),
+        (lambda: int(tf.constant([2])), TypeError, "only 0-dimensional arrays can be converted to Python scalars"),
+        (lambda: f"{tf.Variable(0.25):.1f}", TypeError, "unsupported format string passed to"),
+    ],
+)
+def test_variable_and_scalar_errors(thunk, exc, text):
+    _raises(exc, text, thunk)
+
+
+def test_variable_assign_converts_python_and_numpy_values():
+    v = tf.Variable(1.0)
+    v.assign(2)
+    assert v.dtype == tf.float32 and float(v) == 2.0
+    v.assign(np.float64(2.5))
+    assert v.dtype == tf.float32 and float(v) == 2.5
+    v.assign_add(np.array(2, dtype=np.int64))
+    assert float(v) == 4.5
+    w = tf.Variable([1.0, 2.0])
+    w.assign(tf.Variable([3.0, 4.0]))
+    np.testing.assert_array_equal(w.numpy(), [3.0, 4.0])
+
+
+def test_format_follows_numpy():
+    assert f"{tf.constant([1.0, 2.0])}" == "[1. 2.]"
+    assert "{}".format(tf.constant([[1, 2]])) == "[[1 2]]"
+    assert f"{tf.constant(0.25):.1f}" == "0.2"
+    assert f"{tf.Variable(0.25)}" == "<%s.Variable 'Variable:0' shape=() dtype=float32, numpy=0.25>" % PREFIX
+    assert bool(tf.constant([2.0])) and not bool(tf.constant([[0.0]]))
