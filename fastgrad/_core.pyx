@@ -120,8 +120,13 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         raise ValueError("Attempt to convert a value (None) with an unsupported type "
                          "(<class 'NoneType'>) to a Tensor.")
     cdef bint numpy_data = isinstance(value, (np.ndarray, np.generic))
-    if dtype < 0:
+    try:
         arr = np.asarray(value)
+    except ValueError as e:
+        if "inhomogeneous" in str(e):
+            raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
+        raise
+    if dtype < 0:
         if arr.dtype.kind == "f" and not numpy_data:
             dtype = FG_F32            # Python floats become float32, as in TF
         elif arr.dtype.kind in "iu" and not numpy_data:
@@ -131,7 +136,6 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         else:
             dtype = np_enum(arr.dtype)
     else:
-        arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
             raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
         if not numpy_data and ((dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f")
@@ -861,13 +865,19 @@ def constant(value, dtype=None, shape=None):
     if isinstance(value, _TensorBase):
         t = wrap(as_fg(value, -1))
         if dt >= 0 and t.t.dtype != dt:
-            t = cast(t, dt)
+            raise TypeError("Expected tensor %s with dtype tf.%s, but got dtype tf.%s."
+                            % (numpy_view(t), _DTYPE_OBJS[dt].name, t.dtype.name))
     else:
         t = wrap(as_fg(value, dt))
     if shape is not None:
+        given = shape
         shape = [int(s) for s in shape]
         if t.t.size == 1 and t.t.ndim <= len(shape):
             return fill(shape, t)
+        if int(np.prod(shape)) != t.t.size:
+            raise TypeError("Eager execution of tf.constant with unsupported shape. Tensor %s "
+                            "(converted from %r) has %d elements, but got `shape` %s with %d elements)."
+                            % (numpy_view(t), value, t.t.size, tuple(shape), int(np.prod(shape))))
         return apply(OP_RESHAPE, [t], [len(shape)] + shape)
     return t
 

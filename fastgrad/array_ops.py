@@ -224,9 +224,11 @@ def identity(input, name=None):
 
 
 def _shape_list(shape):
-    if isinstance(shape, (int, np.integer)):
-        return [int(shape)]
-    return _ints(shape)
+    dims = [int(shape)] if isinstance(shape, (int, np.integer)) else _ints(shape)
+    for d in dims:
+        if d < 0:
+            raise InvalidArgumentError("Dimension %d must be >= 0 [Op:Fill]" % d)
+    return dims
 
 
 def zeros(shape, dtype=float32, name=None):
@@ -273,6 +275,11 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
     start, limit, delta = (float(v) for v in vals)
     if delta == 0:
         raise InvalidArgumentError("Requires delta != 0: 0 [Op:Range]")
+    if delta > 0 and start > limit or delta < 0 and start < limit:
+        fmt = (lambda v: "%g" % v) if dtype.is_floating else (lambda v: "%d" % v)
+        raise InvalidArgumentError("Requires start %s limit when delta %s 0: %s/%s [Op:Range]"
+                                   % ("<=" if delta > 0 else ">=", ">" if delta > 0 else "<",
+                                      fmt(start), fmt(limit)))
     n = max(0, int(np.ceil((limit - start) / delta)))
     return _core.range_(n, start, delta, dtype._enum)
 

@@ -174,8 +174,11 @@ def where(condition, x=None, y=None, name=None):
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
-    """Clip t elementwise to [clip_value_min, clip_value_max]."""
-    return minimum(maximum(t, clip_value_min), clip_value_max)
+    """Clip t elementwise to [clip_value_min, clip_value_max].
+
+    TF's order, minimum first, so min > max gives min everywhere.
+    """
+    return maximum(minimum(t, clip_value_max), clip_value_min)
 
 
 def add_n(inputs, name=None):

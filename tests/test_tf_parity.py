@@ -307,3 +307,40 @@ def test_format_follows_numpy():
     assert f"{tf.constant(0.25):.1f}" == "0.2"
     assert f"{tf.Variable(0.25)}" == "<%s.Variable 'Variable:0' shape=() dtype=float32, numpy=0.25>" % PREFIX
     assert bool(tf.constant([2.0])) and not bool(tf.constant([[0.0]]))
+
+
+# ------------------------------------------------------------ creation ops
+
+
+@pytest.mark.parametrize(
+    "thunk, exc, text",
+    [
+        (lambda: tf.range(5, 1), IAE, "Requires start <= limit when delta > 0: 5/1 [Op:Range]"),
+        (lambda: tf.range(1, 5, -1), IAE, "Requires start >= limit when delta < 0: 1/5 [Op:Range]"),
+        (lambda: tf.range(-1), IAE, "Requires start <= limit when delta > 0: 0/-1 [Op:Range]"),
+        (lambda: tf.range(0, 5, 0), IAE, "Requires delta != 0: 0 [Op:Range]"),
+        (lambda: tf.fill([2, -1], 1.0), IAE, "Dimension -1 must be >= 0 [Op:Fill]"),
+        (lambda: tf.zeros([2, -1]), IAE, "Dimension -1 must be >= 0 [Op:Fill]"),
+        (lambda: tf.constant([1.0, 2.0], shape=(3,)), TypeError,
+         "Eager execution of tf.constant with unsupported shape. Tensor [1. 2.] (converted from [1.0, 2.0]) has 2 "
+         "elements, but got `shape` (3,) with 3 elements)."),
+        (lambda: tf.constant([[1.0], [2.0, 3.0]]), ValueError, "Can't convert non-rectangular Python sequence to Tensor."),
+        (lambda: tf.constant(tf.constant(1.0), dtype=tf.float64), TypeError,
+         "Expected tensor 1.0 with dtype tf.float64, but got dtype tf.float32."),
+    ],
+)
+def test_creation_errors(thunk, exc, text):
+    _raises(exc, text, thunk)
+
+
+def test_clip_by_value_takes_the_minimum_first():
+    # TF: maximum(minimum(t, max), min), so an inverted range gives min
+    np.testing.assert_array_equal(tf.clip_by_value(tf.constant([-1.0, 0.5]), 1.0, 0.0).numpy(), [1.0, 1.0])
+    x = tf.constant([-1.0, 0.0, 0.5, 1.0, 2.0])
+    lo, hi = tf.constant(0.0), tf.constant(1.0)
+    with tf.GradientTape(persistent=True) as t:
+        t.watch([x, lo, hi])
+        y = tf.clip_by_value(x, lo, hi)
+    np.testing.assert_array_equal(t.gradient(y, x).numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
+    assert float(t.gradient(y, lo)) == 1.0
+    assert float(t.gradient(y, hi)) == 1.0
