@@ -344,3 +344,77 @@ def test_clip_by_value_takes_the_minimum_first():
     np.testing.assert_array_equal(t.gradient(y, x).numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
     assert float(t.gradient(y, lo)) == 1.0
     assert float(t.gradient(y, hi)) == 1.0
+
+
+# ------------------------------------------------------------ indexing
+
+
+@pytest.mark.parametrize(
+    "key, exc, text",
+    [
+        (5, IAE, "slice index 5 of dimension 0 out of bounds. [Op:StridedSlice]"),
+        (-4, IAE, "slice index -1 of dimension 0 out of bounds. [Op:StridedSlice]"),
+        ((0, 0), IAE, "Index out of range using input dim 1; input has only 1 dims [Op:StridedSlice]"),
+        (slice(None, None, 0), IAE, "strides[0] must be non-zero [Op:StridedSlice]"),
+        ((Ellipsis, Ellipsis), IAE, "Multiple ellipses in slice spec not allowed [Op:StridedSlice]"),
+        (1.0, TypeError,
+         "Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar tf.int32/tf.int64 tensors "
+         "are valid indices, got 1.0"),
+        ("a", TypeError, "are valid indices, got 'a'"),
+    ],
+)
+def test_indexing_errors(key, exc, text):
+    x = tf.constant([1.0, 2.0, 3.0])
+    _raises(exc, text, lambda: x[key])
+
+
+def test_indexing_scalar_and_matrix_errors():
+    _raises(IAE, "Attempting to slice scalar input. [Op:StridedSlice]", lambda: tf.constant(1.0)[0])
+    m = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    _raises(IAE, "slice index 5 of dimension 1 out of bounds. [Op:StridedSlice]", lambda: m[0, 5])
+    _raises(IAE, "Index out of range using input dim 2; input has only 2 dims [Op:StridedSlice]", lambda: m[0, 0, 0])
+
+
+# ------------------------------------------------------------ tapes
+
+
+def test_unconnected_gradients_strings():
+    x, z = tf.Variable(2.0), tf.Variable(3.0)
+    with tf.GradientTape(persistent=True) as t:
+        y = x * x
+    g = t.gradient(y, [x, z], unconnected_gradients="zero")
+    assert float(g[0]) == 4.0 and float(g[1]) == 0.0
+    assert t.gradient(y, [x, z], unconnected_gradients="none")[1] is None
+    _raises(ValueError, "Unknown value for unconnected_gradients: 'bogus'",
+            lambda: t.gradient(y, [x, z], unconnected_gradients="bogus"))
+
+
+def test_output_gradients_list_pairs_seeds_with_targets():
+    # TF flattens output_gradients: for one target the list's first value seeds it
+    x = tf.Variable([1.0, 2.0])
+    with tf.GradientTape(persistent=True) as t:
+        y = x * x
+    np.testing.assert_array_equal(t.gradient(y, x, output_gradients=[1.0, 2.0]).numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(t.gradient(y, x, output_gradients=tf.constant(2.0)).numpy(), [4.0, 8.0])
+    _raises(IAE, "", lambda: t.gradient(y, x, output_gradients=tf.constant([1.0, 2.0, 3.0])))
+
+
+def test_integer_sources_are_not_reported_at_warning_level():
+    # TF logs the source-dtype message with vlog(1): nothing at the default level
+    x = tf.Variable(1)
+    with capture_warnings() as msgs:
+        with tf.GradientTape() as t:
+            y = x * x
+        assert t.gradient(y, x) is None
+    assert not [m for m in msgs if "source tensor" in m], msgs
+
+
+def test_watching_an_integer_tensor_is_reported():
+    x = tf.constant(1)
+    with capture_warnings() as msgs:
+        with tf.GradientTape() as t:
+            t.watch(x)
+            y = x * x
+        assert t.gradient(y, x) is None
+    assert any("The dtype of the watched tensor must be floating (e.g. tf.float32), got tf.int32" in m
+               for m in msgs), msgs
