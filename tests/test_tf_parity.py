@@ -418,3 +418,73 @@ def test_watching_an_integer_tensor_is_reported():
         assert t.gradient(y, x) is None
     assert any("The dtype of the watched tensor must be floating (e.g. tf.float32), got tf.int32" in m
                for m in msgs), msgs
+
+
+# ------------------------------------------------------------ keras
+
+
+def _run_optimizer(make, dtype=np.float32, steps=30):
+    gs = np.random.default_rng(0).normal(size=(steps, 4)).astype(dtype)
+    opt = make()
+    v = tf.Variable(np.ones(4, dtype))
+    for g in gs:
+        opt.apply_gradients([(tf.constant(g), v)])
+    return v.numpy()
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        # tf_keras 2.21, float32 (Adam's bias-corrected rate computed in float32)
+        (lambda: tf.keras.optimizers.Adam(learning_rate=0.05),
+         [1.3246129751205444, 0.9330508708953857, 0.7556764483451843, 0.5058627128601074]),
+        (lambda: tf.keras.optimizers.Adam(learning_rate=0.05, amsgrad=True),
+         [1.324605941772461, 0.9330508708953857, 0.7556913495063782, 0.5058655738830566]),
+        (lambda: tf.keras.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+         [2.878159284591675, 0.19019508361816406, -0.5161781907081604, -1.8036572933197021]),
+        (lambda: tf.keras.optimizers.SGD(learning_rate=0.05, momentum=0.9, nesterov=True),
+         [2.8914804458618164, 0.14802739024162292, -0.5598405599594116, -1.8932873010635376]),
+    ],
+    ids=["adam", "adam-amsgrad", "sgd-momentum", "sgd-nesterov"],
+)
+def test_optimizer_trajectories_match_tf_keras(make, expected):
+    v = _run_optimizer(make)
+    assert v.dtype == np.float32
+    np.testing.assert_allclose(v, expected, rtol=2e-7, atol=2e-7)
+
+
+def test_adam_three_steps_bitwise():
+    # tf_keras 2.21.0 prints these exact float32 values
+    o = tf.keras.optimizers.Adam(learning_rate=0.1)
+    v = tf.Variable([1.0, -2.0])
+    for _ in range(3):
+        o.apply_gradients([(tf.constant([1.0, -0.5]), v)])
+    np.testing.assert_array_equal(v.numpy(), np.array([0.7000028, -1.7000034], np.float32))
+    o = tf.keras.optimizers.Adam(learning_rate=0.1, beta_1=0.5, epsilon=1e-3, amsgrad=True)
+    v = tf.Variable([1.0, -2.0])
+    for _ in range(3):
+        o.apply_gradients([(tf.constant([1.0, -0.5]), v)])
+    np.testing.assert_allclose(v.numpy(), np.array([0.70704883, -1.7137566], np.float32), rtol=1e-6)
+
+
+def test_missing_gradient_warning_text():
+    o = tf.keras.optimizers.SGD(learning_rate=0.1)
+    v, w = tf.Variable(1.0), tf.Variable(2.0)
+    with capture_warnings() as msgs:
+        o.apply_gradients([(None, v), (tf.constant(1.0), w)])
+    assert any("Gradients do not exist for variables ['Variable:0'] when minimizing the loss. If you're using "
+               "`model.compile()`, did you forget to provide a `loss` argument?" in m for m in msgs), msgs
+    assert float(v) == 1.0 and float(w) == pytest.approx(1.9)
+
+
+def test_perfect_binary_crossentropy_is_plus_zero():
+    # TF's sums start from +0: the mean of -0.0s prints as 0., not -0.
+    r = tf.keras.losses.binary_crossentropy(tf.constant([[1.0, 0.0]]), tf.constant([[1.0, 0.0]]))
+    assert not np.signbit(r.numpy()[0])
+    assert not np.signbit(tf.reduce_sum(tf.constant([-0.0, -0.0])).numpy())
+    assert not np.signbit(tf.reduce_mean(tf.constant([[-0.0, -0.0]] * 3), axis=0).numpy()).any()
+
+
+def test_loss_reduction_key_message():
+    _raises(ValueError, "Invalid Reduction Key: bogus. Expected keys are \"('auto', 'none', 'sum', 'sum_over_batch_size')\"",
+            lambda: tf.keras.losses.MeanSquaredError(reduction="bogus"))
