@@ -54,6 +54,9 @@ from fastgrad._core import matmul as _core_matmul  # noqa: E402
 math.matmul = matmul
 linalg = type(_os)("fastgrad.linalg")
 linalg.matmul = matmul
+linalg.norm = norm  # noqa: F405 - from math_ops
+linalg.l2_normalize = l2_normalize  # noqa: F405
+nn.l2_normalize = l2_normalize  # noqa: F405
 
 
 def _lazy(name):

@@ -20,7 +20,8 @@ __all__ = [
     "logical_or", "logical_not", "reciprocal", "reduce_sum", "reduce_mean", "reduce_max",
     "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "cast", "squared_difference",
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
-    "reduce_variance", "reduce_std",
+    "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
+    "log_sigmoid", "logical_xor", "l2_normalize", "norm",
 ]
 
 _OPS = _core.OPS
@@ -320,3 +321,65 @@ def argmax(input, axis=None, output_type="int64", name=None):
 def argmin(input, axis=None, output_type="int64", name=None):
     """Index of the smallest value along axis (default 0); not differentiable."""
     return _arg_reduce(np.argmin, "ArgMin", input, axis, output_type)
+
+
+# ------------------------------------------------------------ more tf.math names, composed
+
+
+def floor(x, name=None):
+    """Largest integer not above x (float input; no gradient, as TF's Floor)."""
+    return _core.floordiv(x, 1)
+
+
+def ceil(x, name=None):
+    """Smallest integer not below x (float input; no gradient, as TF's Ceil)."""
+    return negative(floor(negative(x)))
+
+
+def round(x, name=None):  # noqa: A001 - TF's name
+    """Round half to even, as TF (no gradient)."""
+    x = _as_tensor(x)
+    return _core.constant(np.round(x.numpy())) if x.dtype.is_floating else x
+
+
+def is_nan(x, name=None):
+    """True where x is NaN."""
+    x = _as_tensor(x)
+    return not_equal(x, x)
+
+
+def is_inf(x, name=None):
+    """True where x is +-inf."""
+    return equal(abs(x), float("inf"))
+
+
+def is_finite(x, name=None):
+    """True where x is neither NaN nor infinite."""
+    return less(abs(x), float("inf"))
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), stably."""
+    return negative(softplus(negative(x)))
+
+
+def logical_xor(x, y, name=None):
+    """x != y for bool tensors."""
+    return logical_and(logical_or(x, y), logical_not(logical_and(x, y)))
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x**2, axis), epsilon)), as tf.math.l2_normalize."""
+    x = _as_tensor(x)
+    axis = dim if axis is None else axis
+    square_sum = reduce_sum(square(x), axis, keepdims=True)
+    return multiply(x, rsqrt(maximum(square_sum, epsilon)))
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
+    """The Euclidean (2-) norm over axis (None: all elements), as tf.norm."""
+    if ord not in ("euclidean", 2, 2.0) or (isinstance(axis, (list, tuple)) and len(axis) == 2
+                                           and ord != "euclidean"):
+        raise NotImplementedError("fastgrad.norm supports ord='euclidean' only")
+    x = _as_tensor(tensor)
+    return sqrt(reduce_sum(square(x), axis, keepdims=bool(keepdims)))

@@ -7,6 +7,7 @@
 from fastgrad import _core
 from fastgrad import math_ops as _m
 from fastgrad.array_ops import transpose
+from fastgrad.errors import InvalidArgumentError
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
@@ -22,6 +23,10 @@ softplus = _m.softplus
 
 def _last_axis_op(op, logits, axis):
     x = logits if isinstance(logits, _core._TensorBase) else _core.convert_to_tensor(logits)
+    if axis is not None and not -x.ndim <= int(axis) < x.ndim:
+        raise InvalidArgumentError(
+            "`dim` must be in the range [%d, %d) where %d is the number of dimensions in the input. "
+            "Received: dim=%d" % (-x.ndim, x.ndim, x.ndim, int(axis)))
     if axis is None or axis in (-1, x.ndim - 1):
         return _core.apply(op, [x])
     nd = x.ndim

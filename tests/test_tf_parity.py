@@ -488,3 +488,43 @@ def test_perfect_binary_crossentropy_is_plus_zero():
 def test_loss_reduction_key_message():
     _raises(ValueError, "Invalid Reduction Key: bogus. Expected keys are \"('auto', 'none', 'sum', 'sum_over_batch_size')\"",
             lambda: tf.keras.losses.MeanSquaredError(reduction="bogus"))
+
+
+# ------------------------------------------------------------ nn and more tf.math names
+
+
+def test_softmax_axis_out_of_range():
+    for f in (tf.nn.softmax, tf.nn.log_softmax):
+        _raises(IAE, "`dim` must be in the range [-2, 2) where 2 is the number of dimensions in the input. "
+                     "Received: dim=2", lambda: f(tf.ones((2, 2)), axis=2))
+
+
+@pytest.mark.parametrize(
+    "thunk, expected",
+    [
+        (lambda: tf.math.round(tf.constant([0.5, 1.5, 2.5, -0.5, -1.7])), [0.0, 2.0, 2.0, -0.0, -2.0]),
+        (lambda: tf.math.floor(tf.constant([0.5, -1.5, 2.0])), [0.0, -2.0, 2.0]),
+        (lambda: tf.math.ceil(tf.constant([0.5, -1.5, 2.0])), [1.0, -1.0, 2.0]),
+        (lambda: tf.math.is_nan(tf.constant([0.5, np.nan, np.inf])), [False, True, False]),
+        (lambda: tf.math.is_inf(tf.constant([0.5, np.nan, -np.inf])), [False, False, True]),
+        (lambda: tf.math.is_finite(tf.constant([0.5, np.nan, np.inf])), [True, False, False]),
+        (lambda: tf.math.logical_xor(tf.constant([True, True, False]), tf.constant([False, True, False])),
+         [True, False, False]),
+        (lambda: tf.math.l2_normalize(tf.constant([[3.0, 4.0], [0.0, 0.0]]), axis=1), [[0.6, 0.8], [0.0, 0.0]]),
+        (lambda: tf.norm(tf.constant([[3.0, 4.0], [6.0, 8.0]]), axis=1), [5.0, 10.0]),
+        (lambda: tf.linalg.norm(tf.constant([3.0, 4.0])), 5.0),
+        (lambda: tf.math.log_sigmoid(tf.constant([0.5, -100.0])), [-0.474077, -100.0]),
+    ],
+)
+def test_more_math_names(thunk, expected):
+    np.testing.assert_allclose(thunk().numpy(), expected, rtol=1e-6)
+
+
+def test_norm_and_floor_gradients():
+    x = tf.constant([3.0, 4.0])
+    with tf.GradientTape(persistent=True) as t:
+        t.watch(x)
+        n = tf.norm(x)
+        f = tf.math.floor(x * 0.5) * x
+    np.testing.assert_allclose(t.gradient(n, x).numpy(), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_array_equal(t.gradient(f, x).numpy(), [1.0, 2.0])  # floor has no gradient
