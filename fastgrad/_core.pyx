@@ -341,6 +341,9 @@ cdef class _TensorBase:
         return numpy_view(self).reshape(())[()]
 
     def __hash__(self):
+        if isinstance(self, Variable):
+            raise TypeError("Variable is unhashable. Instead, use variable.ref() as the key. "
+                            "(Variable: %r)" % (self,))
         raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
 
     def ref(self):
@@ -524,7 +527,8 @@ cdef class Variable(_TensorBase):
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None,
                  validate_shape=True, **kwargs):
         if initial_value is None:
-            raise ValueError("initial_value must be specified.")
+            raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except when "
+                             "you are not providing a `variable_def`. You provided neither.")
         if callable(initial_value):
             initial_value = initial_value()
         cdef int dt = -1 if dtype is None else as_dtype(dtype)._enum
@@ -610,7 +614,7 @@ cdef class Variable(_TensorBase):
             memcpy(self.t.data, v.data, <size_t>v.size * fg_dtype_size(v.dtype))
         finally:
             fg_decref(v)
-        return self
+        return self if read_value else None  # TF: read_value=False returns None
 
     cdef _update(self, object delta, int kind, str op):
         cdef fg_tensor *v = self._operand(delta, op)
@@ -632,11 +636,13 @@ cdef class Variable(_TensorBase):
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         """Add delta in place (one pass, no new tensor)."""
-        return self._update(delta, FG_B_ADD, "AssignAddVariableOp")
+        r = self._update(delta, FG_B_ADD, "AssignAddVariableOp")
+        return r if read_value else None
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         """Subtract delta in place (one pass, no new tensor)."""
-        return self._update(delta, FG_B_SUB, "AssignSubVariableOp")
+        r = self._update(delta, FG_B_SUB, "AssignSubVariableOp")
+        return r if read_value else None
 
     def __repr__(self):
         return "<fastgrad.Variable '%s' shape=%s dtype=%s, numpy=%s>" % (

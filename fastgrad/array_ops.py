@@ -125,6 +125,10 @@ def squeeze(input, axis=None, name=None):
 
 def stack(values, axis=0, name=None):
     """Join tensors of the same shape along a new axis."""
+    values = list(values)
+    if values and not any(isinstance(v, _core._TensorBase) for v in values):
+        dt = _core.convert_to_tensor(values).dtype  # TF converts a list of Python values whole
+        values = [_core.convert_to_tensor(v, dt) for v in values]
     values = [_t(v) for v in values]
     if not values:  # TF: an empty float32 vector
         return _core.zeros([0], float32._enum)
@@ -238,7 +242,8 @@ def zeros(shape, dtype=float32, name=None):
 
 def ones(shape, dtype=float32, name=None):
     """A tensor of ones."""
-    return _core.fill(_shape_list(shape), 1, as_dtype(dtype))
+    dtype = as_dtype(dtype)
+    return _core.fill(_shape_list(shape), True if dtype.is_bool else 1, dtype)
 
 
 def zeros_like(input, dtype=None, name=None):

@@ -528,3 +528,45 @@ def test_norm_and_floor_gradients():
         f = tf.math.floor(x * 0.5) * x
     np.testing.assert_allclose(t.gradient(n, x).numpy(), [0.6, 0.8], rtol=1e-6)
     np.testing.assert_array_equal(t.gradient(f, x).numpy(), [1.0, 2.0])  # floor has no gradient
+
+
+# ------------------------------------------------------------ shapes, dtypes, Variables' odds and ends
+
+
+def test_shape_compares_with_lists_and_tuples():
+    s = tf.constant([[1.0, 2.0]]).shape
+    assert s == [1, 2] and s == (1, 2) and not (s != [1, 2]) and s != [2, 1]
+
+
+def test_as_dtype_error_text():
+    _raises(TypeError, "Cannot convert the argument `type_value`: 'bogus' to a TensorFlow DType.",
+            lambda: tf.as_dtype("bogus"))
+
+
+def test_stack_of_python_values_converts_the_list_whole():
+    r = tf.stack([1, 2.0])
+    assert r.dtype == tf.float32
+    np.testing.assert_array_equal(r.numpy(), [1.0, 2.0])
+    r = tf.stack([tf.constant(1), 2])
+    assert r.dtype == tf.int32
+
+
+def test_bool_ones():
+    r = tf.ones_like(tf.constant([True, False]))
+    assert r.dtype == tf.bool and r.numpy().tolist() == [True, True]
+    assert tf.ones((2,), tf.bool).numpy().tolist() == [True, True]
+    assert tf.zeros_like(tf.constant([True])).numpy().tolist() == [False]
+
+
+def test_variable_odds_and_ends():
+    _raises(ValueError, "The `initial_value` arg to `tf.Variable` must be specified except when you are not "
+                        "providing a `variable_def`. You provided neither.", lambda: tf.Variable(None))
+    v = tf.Variable(1.0)
+    _raises(TypeError, "Variable is unhashable. Instead, use variable.ref() as the key.", lambda: hash(v))
+    _raises(TypeError, "Tensor is unhashable. Instead, use tensor.ref() as the key.", lambda: hash(tf.constant(1.0)))
+    assert v.assign(3.0, read_value=False) is None
+    assert v.assign_add(1.0, read_value=False) is None
+    assert v.assign_sub(0.5, read_value=False) is None
+    assert float(v) == 3.5
+    r = tf.Variable(1.0) == tf.Variable(1.0)
+    assert r.dtype == tf.bool and bool(r)
