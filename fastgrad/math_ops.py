@@ -134,7 +134,10 @@ def xlogy(x, y, name=None):
     """x * log(y), 0 where x == 0."""
     x = _core.convert_to_tensor(x) if not isinstance(x, _core._TensorBase) else x
     zero = _core.zeros((), x.dtype._enum)
-    return where(equal(x, zero), zero, multiply(x, log(y)))
+    is_zero = equal(x, zero)
+    # log of a safe y where x == 0, so the masked branch's gradient is 0, not nan (TF's XlogyGrad)
+    safe_y = where(is_zero, _core.constant(1.0, x.dtype), y)
+    return where(is_zero, zero, multiply(x, log(safe_y)))
 
 
 def divide_no_nan(x, y, name=None):

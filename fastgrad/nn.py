@@ -58,8 +58,9 @@ def elu(features, name=None):
 
 
 def leaky_relu(features, alpha=0.2, name=None):
-    """x if x > 0 else alpha * x."""
-    return _m.maximum(features, _m.multiply(features, alpha))
+    """x if x > 0 else alpha * x (gradient alpha at 0, as TF's LeakyReluGrad)."""
+    x = features if isinstance(features, _core._TensorBase) else _core.convert_to_tensor(features)
+    return _m.where(_m.greater(x, 0.0), x, _m.multiply(x, alpha))
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):

@@ -570,3 +570,69 @@ def test_variable_odds_and_ends():
     assert float(v) == 3.5
     r = tf.Variable(1.0) == tf.Variable(1.0)
     assert r.dtype == tf.bool and bool(r)
+
+
+# ------------------------------------------------------------ gradients at kinks and masked branches
+
+
+def test_xlogy_gradient_is_zero_where_x_is_zero():
+    x, y = tf.constant([0.0, 2.0]), tf.constant([0.0, 3.0])
+    with tf.GradientTape(persistent=True) as t:
+        t.watch([x, y])
+        z = tf.math.xlogy(x, y)
+    np.testing.assert_allclose(z.numpy(), [0.0, 2.0 * np.log(3.0)], rtol=1e-6)
+    np.testing.assert_allclose(t.gradient(z, x).numpy(), [0.0, np.log(3.0)], rtol=1e-6)
+    np.testing.assert_allclose(t.gradient(z, y).numpy(), [0.0, 2.0 / 3.0], rtol=1e-6)
+
+
+def test_leaky_relu_gradient_at_zero_is_alpha():
+    x = tf.constant([-1.0, 0.0, 2.0])
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = tf.nn.leaky_relu(x, alpha=0.1)
+    np.testing.assert_allclose(y.numpy(), [-0.1, 0.0, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(t.gradient(y, x).numpy(), [0.1, 0.1, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "f, x, expected",
+    [
+        (tf.nn.relu, [-1.0, 0.0, 2.0], [0.0, 0.0, 1.0]),
+        (tf.abs, [-1.0, 0.0, 2.0], [-1.0, 0.0, 1.0]),
+        (tf.sqrt, [0.0, 4.0], [np.inf, 0.25]),
+        (lambda x: x ** 0.5, [0.0, 4.0], [np.inf, 0.25]),
+        (lambda x: x ** 2, [0.0, -2.0], [0.0, -4.0]),
+        (lambda x: x ** x, [0.0, 2.0], [np.nan, 6.7725887]),
+        (tf.math.log, [0.0, 1.0], [np.inf, 1.0]),
+        (tf.reduce_max, [1.0, 3.0, 3.0], [0.0, 0.5, 0.5]),
+        (tf.reduce_min, [1.0, 1.0, 3.0], [0.5, 0.5, 0.0]),
+        (tf.reduce_prod, [0.0, 1.0, 3.0], [3.0, 0.0, 0.0]),
+        (tf.reduce_prod, [0.0, 0.0, 3.0], [0.0, 0.0, 0.0]),
+        (tf.sign, [0.0, 1.0], [0.0, 0.0]),
+        (lambda x: tf.nn.relu(x), [1.0, np.nan], [1.0, 0.0]),
+        (lambda x: x / 0.0, [1.0, 2.0], [np.inf, np.inf]),
+        (lambda x: x // 2.0, [7.0, -7.0], None),
+        (lambda x: tf.norm(x), [0.0, 0.0], [np.nan, np.nan]),
+    ],
+)
+def test_gradients_at_kinks(f, x, expected):
+    x = tf.constant(x)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = f(x)
+    g = t.gradient(y, x)
+    if expected is None:
+        assert g is None
+    else:
+        np.testing.assert_allclose(g.numpy(), expected, rtol=1e-6)
+
+
+def test_maximum_ties_go_to_the_first_argument():
+    x, z = tf.constant([1.0, 2.0]), tf.constant([1.0, 3.0])
+    with tf.GradientTape(persistent=True) as t:
+        t.watch([x, z])
+        hi, lo = tf.maximum(x, z), tf.minimum(x, z)
+    np.testing.assert_array_equal(t.gradient(hi, x).numpy(), [1.0, 0.0])
+    np.testing.assert_array_equal(t.gradient(hi, z).numpy(), [0.0, 1.0])
+    np.testing.assert_array_equal(t.gradient(lo, x).numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(t.gradient(lo, z).numpy(), [0.0, 0.0])
