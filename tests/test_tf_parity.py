@@ -636,3 +636,31 @@ def test_maximum_ties_go_to_the_first_argument():
     np.testing.assert_array_equal(t.gradient(hi, z).numpy(), [0.0, 1.0])
     np.testing.assert_array_equal(t.gradient(lo, x).numpy(), [1.0, 1.0])
     np.testing.assert_array_equal(t.gradient(lo, z).numpy(), [0.0, 0.0])
+
+
+# ------------------------------------------------------------ keras models
+
+
+def test_sequential_checks_its_input_shape_as_a_whole():
+    m = tf.keras.Sequential([tf.keras.layers.Dense(2, kernel_initializer="ones", input_shape=(3,))])
+    with pytest.raises(ValueError) as ei:
+        m(tf.ones((2, 4)))
+    assert re.search(r'Input 0 of layer "sequential(_\d+)?" is incompatible with the layer: expected '
+                     r"shape=\(None, 3\), found shape=\(2, 4\)", str(ei.value)), str(ei.value)
+
+
+def test_fit_before_compile_message():
+    m = tf.keras.Sequential([tf.keras.layers.Dense(1, kernel_initializer="ones", input_shape=(2,))])
+    _raises(RuntimeError, "You must compile your model before training/testing. Use `model.compile(optimizer, loss)`.",
+            lambda: m.fit(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), epochs=1, verbose=0))
+
+
+def test_fit_and_evaluate_numbers():
+    # tf_keras 2.21.0 with the same deterministic initialisation
+    m = tf.keras.Sequential([tf.keras.layers.Dense(1, kernel_initializer="ones", input_shape=(2,))])
+    m.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    h = m.fit(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), epochs=2, batch_size=2, verbose=0)
+    np.testing.assert_allclose(h.history["loss"], [2.32, 0.059392], rtol=1e-5)
+    np.testing.assert_allclose(h.history["mae"], [1.4, 0.224], rtol=1e-5)
+    r = m.evaluate(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
+    np.testing.assert_allclose(r, [0.00262144, 0.0512], rtol=1e-4)
