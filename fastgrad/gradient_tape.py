@@ -92,7 +92,12 @@ class GradientTape(_core._Tape):
         return _StopRecording(self)
 
     def reset(self):
-        """Forget everything recorded so far (the tape keeps recording)."""
+        """Forget everything recorded so far (the tape keeps recording).
+
+        Only inside the tape's context, as TF (elsewhere: ValueError).
+        """
+        if not self._recording:
+            raise ValueError("Tape is not recording.")
         self.clear()
         self._watched = []
         self._used = False

@@ -664,3 +664,22 @@ def test_fit_and_evaluate_numbers():
     np.testing.assert_allclose(h.history["mae"], [1.4, 0.224], rtol=1e-5)
     r = m.evaluate(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32), verbose=0)
     np.testing.assert_allclose(r, [0.00262144, 0.0512], rtol=1e-4)
+
+
+def test_tape_reset_outside_its_context_raises():
+    x = tf.Variable(1.0)
+    with tf.GradientTape(persistent=True) as t:
+        y = x * x
+        t.reset()
+        z = x * 3
+    assert float(t.gradient(z, x)) == 3.0
+    assert t.gradient(y, x) is None
+    _raises(ValueError, "Tape is not recording.", t.reset)
+
+
+def test_batch_jacobian_first_dimension_message():
+    x = tf.Variable([[1.0, 2.0], [3.0, 4.0]])
+    with tf.GradientTape() as t:
+        y = tf.reduce_sum(x, axis=0, keepdims=True)[:, :1]
+    _raises(ValueError, "Need first dimension of target shape ((1, 1)) and source shape ((2, 2)) to match.",
+            lambda: t.batch_jacobian(y, x))
