@@ -21,7 +21,7 @@ __all__ = [
     "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "cast", "squared_difference",
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
-    "log_sigmoid", "logical_xor", "l2_normalize", "norm",
+    "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
 ]
 
 _OPS = _core.OPS
@@ -386,3 +386,26 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
         raise NotImplementedError("fastgrad.norm supports ord='euclidean' only")
     x = _as_tensor(tensor)
     return sqrt(reduce_sum(square(x), axis, keepdims=bool(keepdims)))
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None):
+    """t * clip_norm / max(l2norm(t), clip_norm), TF's formula (a zero t stays zero)."""
+    t = _as_tensor(t)
+    l2sum = reduce_sum(multiply(t, t), axes, keepdims=True)
+    positive = greater(l2sum, 0.0)
+    l2sum_safe = where(positive, l2sum, _core.constant(1.0, t.dtype))
+    l2norm = where(positive, sqrt(l2sum_safe), l2sum)
+    return divide(multiply(t, clip_norm), maximum(l2norm, clip_norm))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """(list of t * clip_norm / max(global_norm, clip_norm), global_norm); None entries stay None."""
+    t_list = list(t_list)
+    present = [_as_tensor(t) for t in t_list if t is not None]
+    if use_norm is None:
+        use_norm = sqrt(add_n([reduce_sum(square(t)) for t in present])) if present else \
+            _core.constant(0.0)
+    scale = multiply(clip_norm, minimum(divide(1.0, use_norm), divide(1.0, clip_norm)))
+    out = [None if t is None else multiply(_as_tensor(t), cast(scale, _as_tensor(t).dtype))
+           for t in t_list]
+    return out, use_norm

@@ -683,3 +683,35 @@ def test_batch_jacobian_first_dimension_message():
         y = tf.reduce_sum(x, axis=0, keepdims=True)[:, :1]
     _raises(ValueError, "Need first dimension of target shape ((1, 1)) and source shape ((2, 2)) to match.",
             lambda: t.batch_jacobian(y, x))
+
+
+# ------------------------------------------------------------ common training-loop helpers
+
+
+def test_clip_by_norm_and_global_norm():
+    np.testing.assert_allclose(tf.clip_by_norm(tf.constant([3.0, 4.0]), 1.0).numpy(), [0.6, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(tf.clip_by_norm(tf.constant([0.3, 0.4]), 1.0).numpy(), [0.3, 0.4], rtol=1e-6)
+    np.testing.assert_array_equal(tf.clip_by_norm(tf.constant([0.0, 0.0]), 1.0).numpy(), [0.0, 0.0])
+    np.testing.assert_allclose(tf.clip_by_norm(tf.constant([[3.0, 4.0], [0.3, 0.4]]), 1.0, axes=[1]).numpy(),
+                               [[0.6, 0.8], [0.3, 0.4]], rtol=1e-6)
+    clipped, norm = tf.clip_by_global_norm([tf.constant([3.0, 4.0]), None, tf.constant([12.0])], 6.5)
+    assert float(norm) == 13.0 and clipped[1] is None
+    np.testing.assert_allclose(clipped[0].numpy(), [1.5, 2.0], rtol=1e-6)
+    np.testing.assert_allclose(clipped[2].numpy(), [6.0], rtol=1e-6)
+
+
+def test_relu6_silu_moments_is_tensor():
+    x = tf.constant([-1.0, 0.0, 3.0, 6.0, 7.0])
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = tf.nn.relu6(x)
+    np.testing.assert_array_equal(y.numpy(), [0.0, 0.0, 3.0, 6.0, 6.0])
+    np.testing.assert_array_equal(t.gradient(y, x).numpy(), [0.0, 0.0, 1.0, 0.0, 0.0])
+    np.testing.assert_allclose(tf.nn.silu(tf.constant([-1.0, 0.0, 2.0])).numpy(), [-0.26894143, 0.0, 1.7615942],
+                               rtol=1e-6)
+    mean, var = tf.nn.moments(tf.constant([[1.0, 2.0], [3.0, 6.0]]), axes=[0])
+    np.testing.assert_allclose(mean.numpy(), [2.0, 4.0])
+    np.testing.assert_allclose(var.numpy(), [1.0, 4.0])
+    assert tf.is_tensor(tf.constant(1.0)) and tf.is_tensor(tf.Variable(1.0))
+    assert not tf.is_tensor(1.0) and not tf.is_tensor(np.ones(1))
+    assert tf.executing_eagerly()
