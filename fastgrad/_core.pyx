@@ -137,7 +137,8 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
             dtype = np_enum(arr.dtype)
     else:
         if arr.dtype.kind in "OUS":
-            raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (value, _tf_dtype_name(dtype)))
         if not numpy_data and ((dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f")
                                or (dtype == FG_BOOL and arr.dtype.kind in "iuf")):
             # TF refuses Python floats for integer dtypes (even 2.0) and

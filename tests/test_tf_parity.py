@@ -715,3 +715,7 @@ def test_relu6_silu_moments_is_tensor():
     assert tf.is_tensor(tf.constant(1.0)) and tf.is_tensor(tf.Variable(1.0))
     assert not tf.is_tensor(1.0) and not tf.is_tensor(np.ones(1))
     assert tf.executing_eagerly()
+
+
+def test_string_operand_message():
+    _raises(TypeError, "Cannot convert 'a' to EagerTensor of dtype float", lambda: tf.constant([1.0]) == "a")
