@@ -109,6 +109,7 @@ class _Tape:
     _watch_accessed_variables: bool
     _used: bool
     _recording: bool
+    _entered: bool
     _watched: list
     def __init__(self, persistent: bool = ..., watch_accessed_variables: bool = ...) -> None: ...
     def __enter__(self) -> Any: ...

@@ -945,6 +945,7 @@ cdef class _Tape:
     cdef public bint _watch_accessed_variables
     cdef public bint _used
     cdef public bint _recording
+    cdef public bint _entered   # TF: a tape never entered has no tape to differentiate
     cdef public list _watched
 
     def __cinit__(self, persistent=False, watch_accessed_variables=True, *args, **kwargs):
@@ -964,6 +965,7 @@ cdef class _Tape:
         if fg_tape_push(self.tape) < 0:
             raise_error()
         self._recording = True
+        self._entered = True
         return self
 
     def __exit__(self, typ, value, traceback):
@@ -979,6 +981,7 @@ cdef class _Tape:
     def push(self):
         if fg_tape_push(self.tape) < 0:
             raise_error()
+        self._entered = True
 
     def pop(self):
         fg_tape_pop(self.tape)

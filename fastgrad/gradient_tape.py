@@ -124,7 +124,7 @@ class GradientTape(_core._Tape):
         The result has the structure of ``sources``. ``output_gradients``
         gives the vector of a vector-Jacobian product.
         """
-        if self._used and not self._persistent:
+        if (self._used and not self._persistent) or not self._entered:
             raise RuntimeError(_USED)
         if self._recording:
             if not self._persistent:

@@ -719,3 +719,14 @@ def test_relu6_silu_moments_is_tensor():
 
 def test_string_operand_message():
     _raises(TypeError, "Cannot convert 'a' to EagerTensor of dtype float", lambda: tf.constant([1.0]) == "a")
+
+
+def test_gradient_of_a_tape_never_entered():
+    # TF: the tape object has no recording yet, so it reports it as used up
+    x = tf.Variable(1.0)
+    t = tf.GradientTape()
+    _raises(RuntimeError, "A non-persistent GradientTape can only be used to compute one set of gradients",
+            lambda: t.gradient(x, x))
+    t = tf.GradientTape(persistent=True)
+    _raises(RuntimeError, "A non-persistent GradientTape can only be used to compute one set of gradients",
+            lambda: t.gradient(x, x))
