@@ -730,3 +730,10 @@ def test_gradient_of_a_tape_never_entered():
     t = tf.GradientTape(persistent=True)
     _raises(RuntimeError, "A non-persistent GradientTape can only be used to compute one set of gradients",
             lambda: t.gradient(x, x))
+
+
+def test_adam_float64_uses_float32_hyperparameters():
+    # tf_keras keeps lr/beta_1/beta_2 as float32 and casts them to the variable's dtype
+    v = _run_optimizer(lambda: tf.keras.optimizers.Adam(learning_rate=0.05), dtype=np.float64)
+    np.testing.assert_allclose(v, [1.3246134855760432, 0.9330506566296478, 0.755676461315012, 0.505862473975868],
+                               rtol=1e-12)

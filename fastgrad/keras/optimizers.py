@@ -213,11 +213,13 @@ class Adam(Optimizer):
         return ["m", "v"] + (["vhat"] if self.amsgrad else [])
 
     def _update(self, var, grad, slots, lr, step):
-        # Keras computes the bias-corrected rate in the variable's dtype:
+        # Keras computes the bias-corrected rate in the variable's dtype from
+        # its float32 hyperparameters (so float64 variables see float32 0.9):
         # alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
         T = var.dtype.as_numpy_dtype
         one = T(1)
-        lr_t = T(lr) * np.sqrt(one - T(self.beta_2) ** T(step)) / (one - T(self.beta_1) ** T(step))
+        lr32, b1, b2 = (T(np.float32(h)) for h in (lr, self.beta_1, self.beta_2))
+        lr_t = lr32 * np.sqrt(one - b2 ** T(step)) / (one - b1 ** T(step))
         if not self.amsgrad:
             _core._adam_step(var, grad, slots[0], slots[1], float(lr_t),
                              self.beta_1, self.beta_2, self.epsilon)
