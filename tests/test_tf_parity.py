@@ -737,3 +737,10 @@ def test_adam_float64_uses_float32_hyperparameters():
     v = _run_optimizer(lambda: tf.keras.optimizers.Adam(learning_rate=0.05), dtype=np.float64)
     np.testing.assert_allclose(v, [1.3246134855760432, 0.9330506566296478, 0.755676461315012, 0.505862473975868],
                                rtol=1e-12)
+
+
+def test_sgd_float64_uses_a_float32_learning_rate():
+    # tf_keras's learning rate is a float32 variable cast to the variable's dtype
+    v = tf.Variable(1.0, dtype=tf.float64)
+    tf.keras.optimizers.SGD(learning_rate=0.1).apply_gradients([(tf.constant(1.0, tf.float64), v)])
+    assert float(v) == 1.0 - float(np.float32(0.1))

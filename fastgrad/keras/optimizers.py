@@ -109,7 +109,9 @@ class Optimizer:
                    "`loss` argument?")
             logging.getLogger("fastgrad").warning(msg)
             warnings.warn(msg, stacklevel=2)
-        lr = self.learning_rate
+        # tf_keras holds the learning rate in a float32 variable and casts it
+        # to each variable's dtype (float64 variables see float32 0.05)
+        lr = float(np.float32(self.learning_rate))
         step = int(self._iterations) + 1
         for grad, var in pairs:
             grad = self._as_grad(grad, var)
