@@ -1566,8 +1566,10 @@ typedef struct {
 #define R_OR(a, b) ((uint8_t)((a) | ((b) != 0)))
 #define R_AND(a, b) ((uint8_t)((a) & ((b) != 0)))
 
-DEF_RED(sum_f32, float, R_ADD, R_ID, 1)
-DEF_RED(sum_f64, double, R_ADD, R_ID, 1)
+/* float sums start from +0 as TF's (Eigen's) do: a sum of -0.0s is +0.0 */
+#define R_POS0(v) ((v) + 0.0f)
+DEF_RED(sum_f32, float, R_ADD, R_POS0, 1)
+DEF_RED(sum_f64, double, R_ADD, R_POS0, 1)
 DEF_RED(sum_i32, int32_t, R_ADD_I32, R_ID, 1)
 DEF_RED(sum_i64, int64_t, R_ADD_I64, R_ID, 1)
 DEF_RED(prod_f32, float, R_MUL, R_ID, 1)

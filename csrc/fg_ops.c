@@ -355,21 +355,31 @@ static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     (void)n_in, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
     int ta = (int)attrs[0], tb = (int)attrs[1];
-    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
-    if (a->ndim < 2 || b->ndim < 2)
+    /* TF's tf.matmul runs MatMul unless a rank exceeds 2 (then BatchMatMulV2);
+     * the messages below are those two kernels' */
+    int batched = a->ndim > 2 || b->ndim > 2;
+    if (a->dtype != b->dtype) {
+        if (batched) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+        return fg_error_set(FG_ERR_INVALID,
+                            "cannot compute MatMul as input #1(zero-based) was expected to be a %s tensor "
+                            "but is a %s tensor [Op:MatMul]", tf_dtype(a->dtype), tf_dtype(b->dtype));
+    }
+    if (batched && (a->ndim < 2 || b->ndim < 2))
+        return fg_error_set(FG_ERR_INVALID, "In[%d] ndims must be >= 2: %d [Op:%s]", a->ndim < 2 ? 0 : 1,
+                            a->ndim < 2 ? a->ndim : b->ndim, d->tf_name);
+    if (a->ndim < 2 || b->ndim < 2) {
+        if (a->ndim == b->ndim)
+            return fg_error_set(FG_ERR_INVALID, "In[0] and In[1] ndims must be == 2: %d [Op:MatMul]", a->ndim);
         return fg_error_set(FG_ERR_INVALID,
                             "In[0] and In[1] has different ndims: %s vs. %s [Op:MatMul]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
+    }
     int64_t m = a->shape[a->ndim - (ta ? 1 : 2)], ka = a->shape[a->ndim - (ta ? 2 : 1)];
     int64_t kb = b->shape[b->ndim - (tb ? 1 : 2)], n = b->shape[b->ndim - (tb ? 2 : 1)];
-    if (ka != kb) {
-        if (a->ndim == 2 && b->ndim == 2)
-            return fg_error_set(FG_ERR_INVALID, "Matrix size-incompatible: In[0]: %s, In[1]: %s [Op:MatMul]",
-                                fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
-        return fg_error_set(FG_ERR_INVALID, "In[0] mismatch In[1] shape: %lld vs. %lld: %s %s %d %d [Op:%s]",
-                            (long long)ka, (long long)kb, fg_shape_str(a->ndim, a->shape),
-                            fg_shape_str(b->ndim, b->shape), ta, tb, d->tf_name);
-    }
+    if (ka != kb)
+        return fg_error_set(FG_ERR_INVALID, "Matrix size-incompatible: In[0]: %s, In[1]: %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape),
+                            batched ? d->tf_name : "MatMul");
     int64_t bshape[FG_MAX_NDIM], abs_[FG_MAX_NDIM], bbs[FG_MAX_NDIM];
     int bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, bshape);
     if (bnd < 0 || bnd + 2 > FG_MAX_NDIM)

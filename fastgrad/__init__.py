@@ -61,6 +61,21 @@ linalg = type(_os)("fastgrad.linalg")
 linalg.matmul = matmul
 
 
+def is_tensor(x):
+    """True for fastgrad Tensors and Variables (tf.is_tensor)."""
+    return isinstance(x, (Tensor, Variable))
+
+
+def executing_eagerly():
+    """fastgrad always executes eagerly (tf.executing_eagerly)."""
+    return True
+
+
+linalg.norm = norm  # noqa: F405 - from math_ops
+linalg.l2_normalize = l2_normalize  # noqa: F405
+nn.l2_normalize = l2_normalize  # noqa: F405
+
+
 def _lazy(name):
     import importlib
     return importlib.import_module("fastgrad." + name)
@@ -86,6 +101,6 @@ __all__ = (
     ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
      "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
      "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "linalg", "nest"]
+     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly"]
     + list(_math_all) + list(_array_all)
 )

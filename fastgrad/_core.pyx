@@ -121,8 +121,13 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         raise ValueError("Attempt to convert a value (None) with an unsupported type "
                          "(<class 'NoneType'>) to a Tensor.")
     cdef bint numpy_data = isinstance(value, (np.ndarray, np.generic))
-    if dtype < 0:
+    try:
         arr = np.asarray(value)
+    except ValueError as e:
+        if "inhomogeneous" in str(e):
+            raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
+        raise
+    if dtype < 0:
         if arr.dtype.kind == "f" and not numpy_data:
             dtype = FG_F32            # Python floats become float32, as in TF
         elif arr.dtype.kind in "iu" and not numpy_data:
@@ -132,13 +137,15 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         else:
             dtype = np_enum(arr.dtype)
     else:
-        arr = np.asarray(value)
         if arr.dtype.kind in "OUS":
-            raise TypeError("Cannot convert %r to a fastgrad Tensor" % (value,))
-        if dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f" and not numpy_data:
-            if not np.all(np.mod(arr, 1) == 0):
-                raise _errors.InvalidArgumentError(
-                    "Cannot convert %r to EagerTensor of dtype %s" % (value, _DTYPE_OBJS[dtype].name))
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (value, _tf_dtype_name(dtype)))
+        if not numpy_data and ((dtype in (FG_I32, FG_I64) and arr.dtype.kind == "f")
+                               or (dtype == FG_BOOL and arr.dtype.kind in "iuf")):
+            # TF refuses Python floats for integer dtypes (even 2.0) and
+            # Python numbers for bool
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (value, _DTYPE_OBJS[dtype].name))
     arr = np.asarray(arr, dtype=_DTYPE_OBJS[dtype].as_numpy_dtype, order="C")
     nd = arr.ndim
     if nd > FG_MAX_NDIM:
@@ -156,15 +163,13 @@ cdef fg_tensor *scalar_of(object v, int dtype) except NULL:
     """A 0-d tensor of `dtype` from a Python number (the operator fast path)."""
     cdef fg_tensor *t
     if type(v) is float:
-        if dtype == FG_I32 or dtype == FG_I64:
-            if v != <double><int64_t>v:
-                # TF: "cannot compute AddV2 as input #1(zero-based) was expected to be a
-                # int32 tensor but is a float tensor"
-                raise _errors.InvalidArgumentError(
-                    "Cannot convert %r to EagerTensor of dtype %s: a float where an %s tensor "
-                    "was expected" % (v, _DTYPE_OBJS[dtype].name, _DTYPE_OBJS[dtype].name))
+        if dtype == FG_I32 or dtype == FG_I64 or dtype == FG_BOOL:
+            raise TypeError("Cannot convert %r to EagerTensor of dtype %s"
+                            % (v, _DTYPE_OBJS[dtype].name))
         t = fg_tensor_scalar(dtype, <double>v)
     elif type(v) is int and -2**53 < v < 2**53:
+        if dtype == FG_BOOL:
+            raise TypeError("Cannot convert %r to EagerTensor of dtype bool" % (v,))
         t = fg_tensor_scalar(dtype, <double>v)
     else:
         return from_array(v, dtype)
@@ -243,6 +248,9 @@ cdef object numpy_view(_TensorBase owner, bint guard=True):
 
 
 cdef str numpy_text(object arr, bint is_repr):
+    # A scalar shows as NumPy's str (float32 0.1 -> 0.1), as the seed tutorials
+    # print it (TF <= 2.15); TF 2.21 + NumPy 2 shows repr(.item()) instead
+    # (0.10000000149011612). The seeds are the contract here.
     text = (repr(arr) if arr.ndim else str(arr[()])) if is_repr else str(arr if arr.ndim else arr[()])
     if "\n" in text:
         text = "\n" + text
@@ -336,20 +344,24 @@ cdef class _TensorBase:
         return int(self._scalar())
 
     def _scalar(self):
-        if self.t.size != 1:
-            raise TypeError("only size-1 tensors can be converted to Python scalars")
+        if self.t.ndim != 0:  # NumPy 2's rule, which TF's float()/int() follow
+            raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
         return numpy_view(self).reshape(())[()]
 
     def __hash__(self):
+        if isinstance(self, Variable):
+            raise TypeError("Variable is unhashable. Instead, use variable.ref() as the key. "
+                            "(Variable: %r)" % (self,))
         raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
 
     def ref(self):
         return _Ref(self)
 
     def __format__(self, spec):
+        # TF: self._numpy().__format__(spec), so f"{t}" of a vector is "[1. 2.]"
         if self.t.ndim == 0:
             return format(self._scalar(), spec)
-        return format(str(self), spec)
+        return format(numpy_view(self), spec)
 
     # operators: each one call into C
     def __add__(self, other):
@@ -377,10 +389,16 @@ cdef class _TensorBase:
         return truediv(other, self)
 
     def __floordiv__(self, other):
-        return binary(OP_FLOORDIV, self, other)
+        return floordiv(self, other)
 
     def __rfloordiv__(self, other):
-        return binary(OP_FLOORDIV, other, self)
+        return floordiv(other, self)
+
+    def __mod__(self, other):
+        return floormod(self, other)
+
+    def __rmod__(self, other):
+        return floormod(other, self)
 
     def __pow__(self, other, mod):
         return binary(OP_POW, self, other)
@@ -431,20 +449,25 @@ cdef class _TensorBase:
         return binary(OP_GREATER_EQUAL, self, other)
 
     def __eq__(self, other):
+        # TF: equal(..., incompatible_shape_error=False); None compares unequal
         if other is None:
             return False
         try:
             return binary(OP_EQUAL, self, other)
-        except (TypeError, ValueError):
-            return False
+        except _errors.InvalidArgumentError as e:
+            if "Incompatible shapes" not in str(e):
+                raise
+            return wrap(fg_tensor_scalar(FG_BOOL, 0.0))
 
     def __ne__(self, other):
         if other is None:
             return True
         try:
             return binary(OP_NOT_EQUAL, self, other)
-        except (TypeError, ValueError):
-            return True
+        except _errors.InvalidArgumentError as e:
+            if "Incompatible shapes" not in str(e):
+                raise
+            return wrap(fg_tensor_scalar(FG_BOOL, 1.0))
 
     def __getitem__(self, key):
         from fastgrad._indexing import getitem
@@ -512,7 +535,8 @@ cdef class Variable(_TensorBase):
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None,
                  validate_shape=True, **kwargs):
         if initial_value is None:
-            raise ValueError("initial_value must be specified.")
+            raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except when "
+                             "you are not providing a `variable_def`. You provided neither.")
         if callable(initial_value):
             initial_value = initial_value()
         cdef int dt = -1 if dtype is None else as_dtype(dtype)._enum
@@ -580,17 +604,11 @@ cdef class Variable(_TensorBase):
 
     cdef fg_tensor *_operand(self, object value, str op) except NULL:
         cdef fg_tensor *v
-        try:
-            v = as_fg(value, self.t.dtype)
-        except _errors.InvalidArgumentError:
-            v = as_fg(value, -1)
-            msg = ("cannot compute %s as input #1(zero-based) was expected to be a %s tensor "
-                   "but is a %s tensor" % (op, _tf_dtype_name(self.t.dtype), _tf_dtype_name(v.dtype)))
-            fg_decref(v)
-            if op == "AssignVariableOp":
-                raise ValueError(msg)
-            raise _errors.InvalidArgumentError(msg)
-        return v
+        if isinstance(value, _TensorBase) and (<_TensorBase>value).t.dtype != self.t.dtype:
+            # TF converts the value to the variable's dtype first (all three ops)
+            raise ValueError("Tensor conversion requested dtype %s for Tensor with dtype %s: %r"
+                             % (self.dtype.name, value.dtype.name, value))
+        return as_fg(value, self.t.dtype)
 
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Set the value in place; the shape and dtype must match."""
@@ -600,13 +618,13 @@ cdef class Variable(_TensorBase):
                 raise ValueError(
                     "Cannot assign value to variable ' %s': Shape mismatch.The variable shape %s, "
                     "and the assigned value shape %s are incompatible."
-                    % (self._name.split(":")[0], self.shape, TensorShape([v.shape[i] for i in range(v.ndim)])))
+                    % (self._name, self.shape, TensorShape([v.shape[i] for i in range(v.ndim)])))
             self._writable()
             memcpy(self.t.data, v.data, <size_t>v.size * fg_dtype_size(v.dtype))
             _trace_assign(&self.t, FG_ASSIGN, v)
         finally:
             fg_decref(v)
-        return self
+        return self if read_value else None  # TF: read_value=False returns None
 
     cdef _update(self, object delta, int kind, str op):
         cdef fg_tensor *v = self._operand(delta, op)
@@ -629,11 +647,13 @@ cdef class Variable(_TensorBase):
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
         """Add delta in place (one pass, no new tensor)."""
-        return self._update(delta, FG_B_ADD, "AssignAddVariableOp")
+        r = self._update(delta, FG_B_ADD, "AssignAddVariableOp")
+        return r if read_value else None
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
         """Subtract delta in place (one pass, no new tensor)."""
-        return self._update(delta, FG_B_SUB, "AssignSubVariableOp")
+        r = self._update(delta, FG_B_SUB, "AssignSubVariableOp")
+        return r if read_value else None
 
     def __repr__(self):
         return "<fastgrad.Variable '%s' shape=%s dtype=%s, numpy=%s>" % (
@@ -641,6 +661,10 @@ cdef class Variable(_TensorBase):
 
     def __str__(self):
         return self.__repr__()
+
+    def __format__(self, spec):
+        # TF's variables have object's __format__: str() for "", else TypeError
+        return object.__format__(self, spec)
 
     def __reduce__(self):
         return (Variable, (self.numpy(), self._trainable, self._name.split(":")[0]))
@@ -679,6 +703,19 @@ cdef inline int operand_dtype(object a, object b):
     return -1
 
 
+cdef _add_conversion_error(object a, object b):
+    """TF's tensor + value converts the value on its own, so it fails in
+    AddV2 rather than in the conversion (other operators raise TypeError)."""
+    try:
+        other = convert_to_tensor(b)
+    except (TypeError, ValueError):
+        return
+    raise _errors.InvalidArgumentError(
+        "cannot compute AddV2 as input #1(zero-based) was expected to be a %s tensor "
+        "but is a %s tensor [Op:AddV2]" % (_tf_dtype_name((<_TensorBase>a).t.dtype),
+                                          _tf_dtype_name((<_TensorBase>other).t.dtype)))
+
+
 cpdef object binary(int op, object a, object b):
     """Apply a two-input op; a non-tensor operand takes the other's dtype."""
     cdef fg_tensor *ins[2]
@@ -687,6 +724,11 @@ cpdef object binary(int op, object a, object b):
     ins[0] = as_fg(a, dt if not isinstance(a, _TensorBase) else -1)
     try:
         ins[1] = as_fg(b, ins[0].dtype if not isinstance(b, _TensorBase) else -1)
+    except TypeError:
+        fg_decref(ins[0])
+        if op == OP_ADD and isinstance(a, _TensorBase):
+            _add_conversion_error(a, b)
+        raise
     except BaseException:
         fg_decref(ins[0])
         raise
@@ -747,10 +789,54 @@ def apply(int op, inputs, attrs=(), int dtype=-1):
 def truediv(a, b):
     """a / b; integers divide as float64, as TF's truediv does."""
     cdef int dt = operand_dtype(a, b)
+    if not isinstance(a, _TensorBase):
+        a = _convert_hinted(a, dt)
+    if not isinstance(b, _TensorBase):
+        b = _convert_hinted(b, (<_TensorBase>a).t.dtype)
+    if (<_TensorBase>a).t.dtype != (<_TensorBase>b).t.dtype:
+        raise TypeError("`x` and `y` must have the same dtype, got tf.%s != tf.%s."
+                        % (a.dtype.name, b.dtype.name))
+    dt = (<_TensorBase>a).t.dtype
     if dt == FG_I32 or dt == FG_I64:
         a = cast(a, FG_F64)
         b = cast(b, FG_F64)
     return binary(OP_DIV, a, b)
+
+
+def floordiv(a, b):
+    """TF's FloorDiv: floor(a / b) (integers: floor division; not differentiable)."""
+    q = binary(OP_FLOORDIV, a, b)
+    if (<_TensorBase>q).t.dtype == FG_F32 or (<_TensorBase>q).t.dtype == FG_F64:
+        # the kernel divides; TF floors the quotient (Eigen numext::floor(x / y))
+        q = wrap(as_fg(np.floor(numpy_view(q)), -1))
+    return q
+
+
+def floormod(a, b):
+    """TF's FloorMod: a - floordiv(a, b) * b, the result taking b's sign.
+
+    Differentiable as TF's: d/da = 1, d/db = -floordiv(a, b).
+    """
+    cdef int dt = operand_dtype(a, b)
+    if not isinstance(a, _TensorBase):
+        a = wrap(as_fg(a, dt))
+    if not isinstance(b, _TensorBase):
+        b = wrap(as_fg(b, (<_TensorBase>a).t.dtype))
+    try:
+        q = floordiv(a, b)
+    except _errors.InvalidArgumentError as e:
+        raise _errors.InvalidArgumentError(str(e).replace("[Op:FloorDiv]", "[Op:FloorMod]")) from None
+    return binary(OP_SUB, a, binary(OP_MUL, q, b))
+
+
+cdef object _convert_hinted(object v, int hint):
+    """convert_to_tensor(v, dtype_hint=hint): the hint if v converts to it."""
+    if hint >= 0:
+        try:
+            return wrap(as_fg(v, hint))
+        except (TypeError, ValueError):
+            pass
+    return wrap(as_fg(v, -1))
 
 
 def cast(x, int dtype):
@@ -796,13 +882,19 @@ def constant(value, dtype=None, shape=None):
     if isinstance(value, _TensorBase):
         t = wrap(as_fg(value, -1))
         if dt >= 0 and t.t.dtype != dt:
-            t = cast(t, dt)
+            raise TypeError("Expected tensor %s with dtype tf.%s, but got dtype tf.%s."
+                            % (numpy_view(t), _DTYPE_OBJS[dt].name, t.dtype.name))
     else:
         t = wrap(as_fg(value, dt))
     if shape is not None:
+        given = shape
         shape = [int(s) for s in shape]
         if t.t.size == 1 and t.t.ndim <= len(shape):
             return fill(shape, t)
+        if int(np.prod(shape)) != t.t.size:
+            raise TypeError("Eager execution of tf.constant with unsupported shape. Tensor %s "
+                            "(converted from %r) has %d elements, but got `shape` %s with %d elements)."
+                            % (numpy_view(t), value, t.t.size, tuple(shape), int(np.prod(shape))))
         return apply(OP_RESHAPE, [t], [len(shape)] + shape)
     return t
 
@@ -881,6 +973,7 @@ cdef class _Tape:
     cdef public bint _watch_accessed_variables
     cdef public bint _used
     cdef public bint _recording
+    cdef public bint _entered   # TF: a tape never entered has no tape to differentiate
     cdef public list _watched
 
     def __cinit__(self, persistent=False, watch_accessed_variables=True, *args, **kwargs):
@@ -900,6 +993,7 @@ cdef class _Tape:
         if fg_tape_push(self.tape) < 0:
             raise_error()
         self._recording = True
+        self._entered = True
         return self
 
     def __exit__(self, typ, value, traceback):
@@ -915,6 +1009,7 @@ cdef class _Tape:
     def push(self):
         if fg_tape_push(self.tape) < 0:
             raise_error()
+        self._entered = True
 
     def pop(self):
         fg_tape_pop(self.tape)

@@ -15,6 +15,11 @@ _RESHAPE = _core.OPS["reshape"]
 _GATHER = _core.OPS["gather"]
 
 
+# TF's text (fastgrad also gathers with integer arrays, see the module doc)
+_BAD_INDEX = ("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) and scalar "
+              "tf.int32/tf.int64 tensors are valid indices, got %r")
+
+
 def _is_int(k):
     return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
 
@@ -22,8 +27,7 @@ def _is_int(k):
 def _gather_index(x, key):
     idx = np.asarray(key)
     if idx.dtype.kind not in "iu":
-        raise TypeError("Only integers, slices (`:`), ellipsis (`...`), fastgrad.newaxis "
-                        "(`None`) and scalar or integer-array tensors are valid indices, got %r" % (key,))
+        raise TypeError(_BAD_INDEX % (key,))
     if x.ndim == 0:
         raise InvalidArgumentError("Cannot gather from a scalar tensor")
     dim = x.shape[0]
@@ -41,8 +45,13 @@ def getitem(x, key):
     key = tuple(int(k) if isinstance(k, _core._TensorBase) else k for k in key)
     n_real = sum(1 for k in key if k is not None and k is not Ellipsis)
     if sum(1 for k in key if k is Ellipsis) > 1:
-        raise ValueError("Multiple ellipses in slice spec not allowed")
+        raise InvalidArgumentError("Multiple ellipses in slice spec not allowed [Op:StridedSlice]")
     ndim = x.ndim
+    for pos, k in enumerate(key):
+        if isinstance(k, slice) and k.step is not None and int(k.step) == 0:
+            raise InvalidArgumentError("strides[%d] must be non-zero [Op:StridedSlice]" % pos)
+    if ndim == 0 and n_real:
+        raise InvalidArgumentError("Attempting to slice scalar input. [Op:StridedSlice]")
     if n_real > ndim:
         raise InvalidArgumentError(
             "Index out of range using input dim %d; input has only %d dims [Op:StridedSlice]" % (ndim, ndim))
@@ -64,13 +73,13 @@ def getitem(x, key):
         elif _is_int(k):
             i = int(k)
             if not -shape[d] <= i < shape[d]:
-                raise InvalidArgumentError(
-                    "slice index %d of dimension %d out of bounds. [Op:StridedSlice]" % (i, d))
+                # TF reports a negative index after adding the dimension
+                raise InvalidArgumentError("slice index %d of dimension %d out of bounds. [Op:StridedSlice]"
+                                           % (i + shape[d] if i < 0 else i, d))
             start.append(i % shape[d]), step.append(1), length.append(1)
             d += 1
         else:
-            raise TypeError("Only integers, slices (`:`), ellipsis (`...`), fastgrad.newaxis "
-                            "(`None`) and scalar or integer-array tensors are valid indices, got %r" % (k,))
+            raise TypeError(_BAD_INDEX % (k,))
     for _ in range(d, ndim):
         start.append(0), step.append(1), length.append(shape[d]), out_shape.append(shape[d])
         d += 1

@@ -65,7 +65,7 @@ def tape_batch_jacobian(tape, target, source, unconnected_gradients=UnconnectedG
             raise ValueError("Shape %s must have rank at least 2" % (tuple(x.shape),))
     if t.shape[0] != source.shape[0]:
         raise ValueError("Need first dimension of target shape (%s) and source shape (%s) to match."
-                         % (list(t.shape), list(source.shape)))
+                         % (tuple(t.shape), tuple(source.shape)))
     _prepare(tape)
     try:
         return _core.tape_batch_jacobian(tape, t, source, mode)

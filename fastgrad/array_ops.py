@@ -57,6 +57,17 @@ def transpose(a, perm=None, conjugate=False, name=None):
     """Permute dimensions (default: reverse them)."""
     a = _t(a)
     perm = list(reversed(range(a.ndim))) if perm is None else _ints(perm)
+    nd = a.ndim
+    if len(perm) == nd:  # TF's checks and texts (negative entries wrap)
+        for p in perm:
+            if not -nd <= p < nd:
+                raise InvalidArgumentError("%d is out of range [0 .. %d) [Op:Transpose]" % (p, nd))
+        wrapped = [p % nd for p in perm]
+        for i in range(nd):
+            if i not in wrapped:
+                raise InvalidArgumentError("%d is missing from {%s}. [Op:Transpose]"
+                                           % (i, ",".join(str(p) for p in wrapped)))
+        perm = wrapped
     return _core.apply(_OPS["transpose"], [a], perm)
 
 
@@ -65,13 +76,22 @@ def concat(values, axis, name=None):
     values = list(values)
     if len(values) == 1:
         return identity(values[0])
+    if values and all(getattr(v, "ndim", np.ndim(v)) == 0 for v in values):
+        raise InvalidArgumentError("ConcatOp : Can't concatenate scalars (use tf.stack instead) "
+                                   "[Op:ConcatV2]")
     return _core.apply(_OPS["concat"], values, [int(axis)])
 
 
 def expand_dims(input, axis, name=None):
     """Insert a dimension of size 1 at axis."""
     x = _t(input)
-    axis = int(axis)
+    if axis is None:
+        raise ValueError("Attempt to convert a value (None) with an unsupported type "
+                         "(<class 'NoneType'>) to a Tensor.")
+    axes = _ints(axis)
+    if len(axes) != 1:
+        raise InvalidArgumentError("'dim' must be a tensor with a single value [Op:ExpandDims]")
+    axis = axes[0]
     if not -x.ndim - 1 <= axis <= x.ndim:
         raise InvalidArgumentError(
             "Tried to expand dim index %d for tensor with %d dimensions. [Op:ExpandDims]" % (axis, x.ndim))
@@ -89,7 +109,12 @@ def squeeze(input, axis=None, name=None):
     if axis is None:
         keep = [d for d in s if d != 1]
     else:
-        axes = {_norm_axis(a, x.ndim) for a in ([axis] if isinstance(axis, int) else axis)}
+        axes = set()
+        for a in ([axis] if isinstance(axis, (int, np.integer)) else axis):
+            if not -x.ndim <= int(a) < x.ndim:
+                raise InvalidArgumentError("Tried to squeeze dim index %d for tensor with %d "
+                                           "dimensions. [Op:Squeeze]" % (int(a), x.ndim))
+            axes.add(int(a) % x.ndim)
         for a in axes:
             if s[a] != 1:
                 raise InvalidArgumentError(
@@ -100,14 +125,23 @@ def squeeze(input, axis=None, name=None):
 
 def stack(values, axis=0, name=None):
     """Join tensors of the same shape along a new axis."""
+    values = list(values)
+    if values and not any(isinstance(v, _core._TensorBase) for v in values):
+        dt = _core.convert_to_tensor(values).dtype  # TF converts a list of Python values whole
+        values = [_core.convert_to_tensor(v, dt) for v in values]
     values = [_t(v) for v in values]
-    if not values:
-        raise ValueError("stack needs at least one tensor")
+    if not values:  # TF: an empty float32 vector
+        return _core.zeros([0], float32._enum)
     nd = values[0].ndim
     axis = int(axis)
     if not -nd - 1 <= axis <= nd:
-        raise InvalidArgumentError("axis %d is out of range [%d, %d)" % (axis, -nd - 1, nd + 1))
+        raise ValueError("Argument `axis` = %d not in range [%d, %d)" % (axis, -nd - 1, nd + 1))
     for i, v in enumerate(values[1:], 1):
+        if v.dtype != values[0].dtype:
+            raise InvalidArgumentError(
+                "cannot compute Pack as input #%d(zero-based) was expected to be a %s tensor but is a "
+                "%s tensor [Op:Pack]" % (i, _core._tf_dtype_name(values[0].dtype._enum),
+                                         _core._tf_dtype_name(v.dtype._enum)))
         if v.shape != values[0].shape:
             raise InvalidArgumentError(
                 "Shapes of all inputs must match: values[0].shape = %s != values[%d].shape = %s [Op:Pack]"
@@ -130,11 +164,18 @@ def unstack(value, num=None, axis=0, name=None):
 def split(value, num_or_size_splits, axis=0, num=None, name=None):
     """Split along axis into equal parts (an int) or given sizes (a list)."""
     x = _t(value)
-    axis = _norm_axis(axis, x.ndim)
+    is_num = isinstance(num_or_size_splits, (int, np.integer))
+    if not -x.ndim <= int(axis) < x.ndim:
+        raise InvalidArgumentError("-input rank(-%d) <= split_dim < input rank (%d), but got %d [Op:%s]"
+                                   % (x.ndim, x.ndim, int(axis), "Split" if is_num else "SplitV"))
+    axis = int(axis) % x.ndim
     dim = x.shape[axis]
-    if isinstance(num_or_size_splits, (int, np.integer)):
+    if is_num:
         n = int(num_or_size_splits)
-        if n <= 0 or dim % n:
+        if n <= 0:
+            raise InvalidArgumentError("Value for attr 'num_split' of %d must be at least minimum 1 "
+                                       "[Op:Split]" % n)
+        if dim % n:
             raise InvalidArgumentError(
                 "Number of ways to split should evenly divide the split dimension, but got "
                 "split_dim %d (size = %d) and num_split %d [Op:Split]" % (axis, dim, n))
@@ -166,6 +207,9 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     """Take slices of params at indices along axis (dense gradient)."""
     p = _t(params)
     axis = 0 if axis is None else int(axis)
+    if axis >= p.ndim:
+        raise InvalidArgumentError("Shape must be at least rank %d but is rank %d [Op:GatherV2]"
+                                   % (axis + 1, p.ndim))
     if batch_dims:
         raise InvalidArgumentError("fastgrad.gather supports batch_dims=0 only")
     idx = indices if isinstance(indices, _core._TensorBase) else _core.constant(np.asarray(indices))
@@ -184,9 +228,11 @@ def identity(input, name=None):
 
 
 def _shape_list(shape):
-    if isinstance(shape, (int, np.integer)):
-        return [int(shape)]
-    return _ints(shape)
+    dims = [int(shape)] if isinstance(shape, (int, np.integer)) else _ints(shape)
+    for d in dims:
+        if d < 0:
+            raise InvalidArgumentError("Dimension %d must be >= 0 [Op:Fill]" % d)
+    return dims
 
 
 def zeros(shape, dtype=float32, name=None):
@@ -196,7 +242,8 @@ def zeros(shape, dtype=float32, name=None):
 
 def ones(shape, dtype=float32, name=None):
     """A tensor of ones."""
-    return _core.fill(_shape_list(shape), 1, as_dtype(dtype))
+    dtype = as_dtype(dtype)
+    return _core.fill(_shape_list(shape), True if dtype.is_bool else 1, dtype)
 
 
 def zeros_like(input, dtype=None, name=None):
@@ -233,6 +280,11 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
     start, limit, delta = (float(v) for v in vals)
     if delta == 0:
         raise InvalidArgumentError("Requires delta != 0: 0 [Op:Range]")
+    if delta > 0 and start > limit or delta < 0 and start < limit:
+        fmt = (lambda v: "%g" % v) if dtype.is_floating else (lambda v: "%d" % v)
+        raise InvalidArgumentError("Requires start %s limit when delta %s 0: %s/%s [Op:Range]"
+                                   % ("<=" if delta > 0 else ">=", ">" if delta > 0 else "<",
+                                      fmt(start), fmt(limit)))
     n = max(0, int(np.ceil((limit - start) / delta)))
     return _core.range_(n, start, delta, dtype._enum)
 

@@ -117,7 +117,8 @@ def as_dtype(value):
     try:
         npd = np.dtype(value)
     except TypeError:
-        raise TypeError("Cannot convert value %r to a fastgrad DType." % (value,)) from None
+        raise TypeError("Cannot convert the argument `type_value`: %r to a TensorFlow DType."
+                        % (value,)) from None
     if npd in _BY_NP:
         return _BY_NP[npd]
     raise TypeError("fastgrad does not support dtype %s" % npd)

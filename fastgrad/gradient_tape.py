@@ -92,7 +92,12 @@ class GradientTape(_core._Tape):
         return _StopRecording(self)
 
     def reset(self):
-        """Forget everything recorded so far (the tape keeps recording)."""
+        """Forget everything recorded so far (the tape keeps recording).
+
+        Only inside the tape's context, as TF (elsewhere: ValueError).
+        """
+        if not self._recording:
+            raise ValueError("Tape is not recording.")
         self.clear()
         self._watched = []
         self._used = False
@@ -119,7 +124,7 @@ class GradientTape(_core._Tape):
         The result has the structure of ``sources``. ``output_gradients``
         gives the vector of a vector-Jacobian product.
         """
-        if self._used and not self._persistent:
+        if (self._used and not self._persistent) or not self._entered:
             raise RuntimeError(_USED)
         if self._recording:
             if not self._persistent:
@@ -134,7 +139,10 @@ class GradientTape(_core._Tape):
         if target is None:
             raise TypeError("Argument `target` should be a list or nested structure of Tensors, "
                             "Variables or CompositeTensors to be differentiated, but received None.")
-        unconnected = UnconnectedGradients(unconnected_gradients)
+        try:
+            unconnected = UnconnectedGradients(unconnected_gradients)
+        except ValueError:
+            raise ValueError("Unknown value for unconnected_gradients: %r" % (unconnected_gradients,)) from None
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
             if not isinstance(s, _TensorBase):
@@ -143,6 +151,9 @@ class GradientTape(_core._Tape):
                         for t in nest.flatten(target)]
         if output_gradients is not None:
             flat_seeds = nest.flatten(output_gradients)
+            # TF flattens output_gradients and pairs the seeds with the targets
+            # in order: output_gradients=[1.0, 2.0] for one target seeds it with 1.0
+            flat_seeds = flat_seeds[:len(flat_targets)]
             if len(flat_seeds) != len(flat_targets):
                 raise ValueError("output_gradients must have the structure of target")
             flat_seeds = [None if g is None else _core.convert_to_tensor(g, dtype=t.dtype)
@@ -151,8 +162,9 @@ class GradientTape(_core._Tape):
             flat_seeds = [None] * len(flat_targets)
         for s in flat_sources:
             if not s.dtype.is_floating:
-                _log.warning("The dtype of the source tensor must be floating (e.g. tf.float32) "
-                             "when calling GradientTape.gradient, got %r", s.dtype)
+                # TF's vlog(1): not shown at the default verbosity
+                _log.debug("The dtype of the source tensor must be floating (e.g. tf.float32) "
+                           "when calling GradientTape.gradient, got %r", s.dtype)
         self._used = True
         grads = self._sweep(flat_targets, flat_seeds, flat_sources)
         if unconnected is UnconnectedGradients.ZERO:

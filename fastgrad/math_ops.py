@@ -6,19 +6,22 @@ Each function is one call into C; NumPy broadcasting applies.
 >>> tf.reduce_sum(tf.square(tf.constant([[1.0, 2.0], [3.0, 4.0]])), axis=1)
 <fastgrad.Tensor: shape=(2,), dtype=float32, numpy=array([ 5., 25.], dtype=float32)>
 """
+import numpy as np
+
 from fastgrad import _core
 from fastgrad.dtypes import as_dtype
 from fastgrad.errors import InvalidArgumentError
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "pow", "negative",
+    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "floormod", "mod", "pow", "negative",
     "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
     "sigmoid", "abs", "sign", "maximum", "minimum", "where", "clip_by_value", "equal",
     "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
     "logical_or", "logical_not", "reciprocal", "reduce_sum", "reduce_mean", "reduce_max",
     "reduce_min", "reduce_prod", "reduce_any", "reduce_all", "cast", "squared_difference",
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
-    "reduce_variance", "reduce_std",
+    "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
+    "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
 ]
 
 _OPS = _core.OPS
@@ -51,7 +54,6 @@ def _unop(name, tf_name=None):
 add = _binop("add")
 subtract = _binop("subtract")
 multiply = _binop("multiply")
-floordiv = _binop("floordiv")
 pow = _binop("pow")  # noqa: A001 - TF's name
 maximum = _binop("maximum")
 minimum = _binop("minimum")
@@ -95,6 +97,29 @@ def divide(x, y, name=None):
 truediv = divide
 
 
+def floordiv(x, y, name=None):
+    """floor(x / y) elementwise, as TF's FloorDiv (not differentiable).
+
+    >>> import fastgrad as tf
+    >>> tf.math.floordiv(tf.constant([7.0, -7.0]), 2.0).numpy().tolist()
+    [3.0, -4.0]
+    """
+    return _core.floordiv(x, y)
+
+
+def floormod(x, y, name=None):
+    """x - floordiv(x, y) * y: the remainder with y's sign, as TF's FloorMod (``%``).
+
+    >>> import fastgrad as tf
+    >>> tf.math.floormod(tf.constant([7, -7]), 3).numpy().tolist()
+    [1, 2]
+    """
+    return _core.floormod(x, y)
+
+
+mod = floormod
+
+
 def rsqrt(x, name=None):
     """1 / sqrt(x)."""
     return reciprocal(sqrt(x))
@@ -109,7 +134,10 @@ def xlogy(x, y, name=None):
     """x * log(y), 0 where x == 0."""
     x = _core.convert_to_tensor(x) if not isinstance(x, _core._TensorBase) else x
     zero = _core.zeros((), x.dtype._enum)
-    return where(equal(x, zero), zero, multiply(x, log(y)))
+    is_zero = equal(x, zero)
+    # log of a safe y where x == 0, so the masked branch's gradient is 0, not nan (TF's XlogyGrad)
+    safe_y = where(is_zero, _core.constant(1.0, x.dtype), y)
+    return where(is_zero, zero, multiply(x, log(safe_y)))
 
 
 def divide_no_nan(x, y, name=None):
@@ -150,15 +178,25 @@ def where(condition, x=None, y=None, name=None):
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
-    """Clip t elementwise to [clip_value_min, clip_value_max]."""
-    return minimum(maximum(t, clip_value_min), clip_value_max)
+    """Clip t elementwise to [clip_value_min, clip_value_max].
+
+    TF's order, minimum first, so min > max gives min everywhere.
+    """
+    return maximum(minimum(t, clip_value_max), clip_value_min)
 
 
 def add_n(inputs, name=None):
     """Sum of a list of tensors of the same shape."""
     inputs = list(inputs)
     if not inputs:
-        raise ValueError("inputs must be a non-empty list")
+        raise ValueError("Inputs must be an iterable of at least one Tensor/IndexedSlices with the "
+                         "same dtype and shape.")
+    shapes = [list(getattr(x, "shape", np.shape(x))) for x in inputs]
+    for i, sh in enumerate(shapes[1:], 1):
+        if sh != shapes[0]:
+            raise InvalidArgumentError(
+                "Inputs to operation AddN of type AddN must have the same size and shape.  Input 0: "
+                "[%s] != input %d: [%s] [Op:AddN]" % (",".join(map(str, shapes[0])), i, ",".join(map(str, sh))))
     out = inputs[0]
     for x in inputs[1:]:
         out = add(out, x)
@@ -176,13 +214,20 @@ def _axis_mask(x, axis, tf_name):
     axes = [axis] if not isinstance(axis, (list, tuple)) else list(axis)
     if hasattr(axis, "numpy"):
         v = axis.numpy()
-        axes = [int(a) for a in (v.ravel() if getattr(v, "ndim", 0) else [v])]
+        axes = [v2 for v2 in (v.ravel() if getattr(v, "ndim", 0) else [v])]
     mask = [0] * nd
     for a in axes:
+        if isinstance(a, (float, np.floating)):
+            raise InvalidArgumentError(
+                "Value for attr 'Tidx' of float is not in the list of allowed values: int32, int64 "
+                "[Op:%s]" % tf_name)
         a = int(a)
         if not -nd <= a < nd:
             raise InvalidArgumentError(
-                "Invalid reduction dimension %d for input with %d dimensions. [Op:%s]" % (a, nd, tf_name))
+                "Invalid reduction dimension (%d for input with %d dimension(s) [Op:%s]" % (a, nd, tf_name))
+        if mask[a % nd]:
+            raise InvalidArgumentError(
+                "Invalid reduction arguments: Axes contains duplicate dimension: %d [Op:%s]" % (a % nd, tf_name))
         mask[a % nd] = 1
     return mask
 
@@ -220,7 +265,15 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     2.3333332538604736
     """
     x = _as_tensor(input_tensor)
-    return _core.reduce_mean(x, _axis_mask(x, axis, "Mean"), bool(keepdims))
+    mask = _axis_mask(x, axis, "Mean")
+    if x.dtype.is_integer:
+        # TF divides integer sums by the count truncating toward zero (C's /)
+        s = _core.apply(_OPS["reduce_sum"], [x], [1 if keepdims else 0] + mask)
+        count = max(x.shape.num_elements() // max(s.shape.num_elements(), 1), 1) if x.ndim else 1
+        v = s.numpy()
+        q = np.abs(v) // count * np.sign(v)
+        return _core.constant(q.astype(v.dtype))
+    return _core.reduce_mean(x, mask, bool(keepdims))
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
@@ -235,27 +288,124 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     return r
 
 
+def _real_input(x):
+    if not x.dtype.is_floating:
+        raise TypeError("Input must be either real or complex. Received integer type %s." % x.dtype)
+
+
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
-    """Variance over axis."""
+    """Variance over axis (float input, as TF)."""
     x = _as_tensor(input_tensor)
+    _real_input(x)
     m = reduce_mean(x, axis, keepdims=True)
     return reduce_mean(square(subtract(x, m)), axis, keepdims=keepdims)
 
 
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
-    """Standard deviation over axis."""
+    """Standard deviation over axis (float input, as TF)."""
+    _real_input(_as_tensor(input_tensor))
     return sqrt(reduce_variance(input_tensor, axis, keepdims))
+
+
+def _arg_reduce(fn, tf_name, input, axis, output_type):
+    v = _as_tensor(input).numpy()
+    axis = 0 if axis is None else int(axis)
+    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
+        raise InvalidArgumentError("Expected dimension in the range [%d, %d), but got %d [Op:%s]"
+                                   % (-v.ndim, v.ndim, axis, tf_name))
+    return _core.constant(fn(v, axis=axis).astype(as_dtype(output_type).as_numpy_dtype))
 
 
 def argmax(input, axis=None, output_type="int64", name=None):
     """Index of the largest value along axis (default 0); not differentiable."""
-    import numpy as np
-    v = _as_tensor(input).numpy()
-    return _core.constant(np.argmax(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))
+    return _arg_reduce(np.argmax, "ArgMax", input, axis, output_type)
 
 
 def argmin(input, axis=None, output_type="int64", name=None):
     """Index of the smallest value along axis (default 0); not differentiable."""
-    import numpy as np
-    v = _as_tensor(input).numpy()
-    return _core.constant(np.argmin(v, axis=0 if axis is None else int(axis)).astype(as_dtype(output_type).as_numpy_dtype))
+    return _arg_reduce(np.argmin, "ArgMin", input, axis, output_type)
+
+
+# ------------------------------------------------------------ more tf.math names, composed
+
+
+def floor(x, name=None):
+    """Largest integer not above x (float input; no gradient, as TF's Floor)."""
+    return _core.floordiv(x, 1)
+
+
+def ceil(x, name=None):
+    """Smallest integer not below x (float input; no gradient, as TF's Ceil)."""
+    return negative(floor(negative(x)))
+
+
+def round(x, name=None):  # noqa: A001 - TF's name
+    """Round half to even, as TF (no gradient)."""
+    x = _as_tensor(x)
+    return _core.constant(np.round(x.numpy())) if x.dtype.is_floating else x
+
+
+def is_nan(x, name=None):
+    """True where x is NaN."""
+    x = _as_tensor(x)
+    return not_equal(x, x)
+
+
+def is_inf(x, name=None):
+    """True where x is +-inf."""
+    return equal(abs(x), float("inf"))
+
+
+def is_finite(x, name=None):
+    """True where x is neither NaN nor infinite."""
+    return less(abs(x), float("inf"))
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), stably."""
+    return negative(softplus(negative(x)))
+
+
+def logical_xor(x, y, name=None):
+    """x != y for bool tensors."""
+    return logical_and(logical_or(x, y), logical_not(logical_and(x, y)))
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x**2, axis), epsilon)), as tf.math.l2_normalize."""
+    x = _as_tensor(x)
+    axis = dim if axis is None else axis
+    square_sum = reduce_sum(square(x), axis, keepdims=True)
+    return multiply(x, rsqrt(maximum(square_sum, epsilon)))
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
+    """The Euclidean (2-) norm over axis (None: all elements), as tf.norm."""
+    if ord not in ("euclidean", 2, 2.0) or (isinstance(axis, (list, tuple)) and len(axis) == 2
+                                           and ord != "euclidean"):
+        raise NotImplementedError("fastgrad.norm supports ord='euclidean' only")
+    x = _as_tensor(tensor)
+    return sqrt(reduce_sum(square(x), axis, keepdims=bool(keepdims)))
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None):
+    """t * clip_norm / max(l2norm(t), clip_norm), TF's formula (a zero t stays zero)."""
+    t = _as_tensor(t)
+    l2sum = reduce_sum(multiply(t, t), axes, keepdims=True)
+    positive = greater(l2sum, 0.0)
+    l2sum_safe = where(positive, l2sum, _core.constant(1.0, t.dtype))
+    l2norm = where(positive, sqrt(l2sum_safe), l2sum)
+    return divide(multiply(t, clip_norm), maximum(l2norm, clip_norm))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """(list of t * clip_norm / max(global_norm, clip_norm), global_norm); None entries stay None."""
+    t_list = list(t_list)
+    present = [_as_tensor(t) for t in t_list if t is not None]
+    if use_norm is None:
+        use_norm = sqrt(add_n([reduce_sum(square(t)) for t in present])) if present else \
+            _core.constant(0.0)
+    scale = multiply(clip_norm, minimum(divide(1.0, use_norm), divide(1.0, clip_norm)))
+    out = [None if t is None else multiply(_as_tensor(t), cast(scale, _as_tensor(t).dtype))
+           for t in t_list]
+    return out, use_norm

@@ -7,10 +7,12 @@
 from fastgrad import _core
 from fastgrad import math_ops as _m
 from fastgrad.array_ops import transpose
+from fastgrad.errors import InvalidArgumentError
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
-           "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss"]
+           "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
+           "relu6", "silu", "swish", "moments"]
 
 _OPS = _core.OPS
 relu = _m._unop("relu")
@@ -22,6 +24,10 @@ softplus = _m.softplus
 
 def _last_axis_op(op, logits, axis):
     x = logits if isinstance(logits, _core._TensorBase) else _core.convert_to_tensor(logits)
+    if axis is not None and not -x.ndim <= int(axis) < x.ndim:
+        raise InvalidArgumentError(
+            "`dim` must be in the range [%d, %d) where %d is the number of dimensions in the input. "
+            "Received: dim=%d" % (-x.ndim, x.ndim, x.ndim, int(axis)))
     if axis is None or axis in (-1, x.ndim - 1):
         return _core.apply(op, [x])
     nd = x.ndim
@@ -53,8 +59,9 @@ def elu(features, name=None):
 
 
 def leaky_relu(features, alpha=0.2, name=None):
-    """x if x > 0 else alpha * x."""
-    return _m.maximum(features, _m.multiply(features, alpha))
+    """x if x > 0 else alpha * x (gradient alpha at 0, as TF's LeakyReluGrad)."""
+    x = features if isinstance(features, _core._TensorBase) else _core.convert_to_tensor(features)
+    return _m.where(_m.greater(x, 0.0), x, _m.multiply(x, alpha))
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
@@ -79,3 +86,29 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 def l2_loss(t, name=None):
     """sum(t ** 2) / 2."""
     return _m.multiply(_m.reduce_sum(_m.square(t)), 0.5)
+
+
+def relu6(features, name=None):
+    """min(max(x, 0), 6); the gradient passes only strictly inside (0, 6), as TF's Relu6Grad."""
+    x = features if isinstance(features, _core._TensorBase) else _core.convert_to_tensor(features)
+    inside = _m.logical_and(_m.greater(x, 0.0), _m.less(x, 6.0))
+    clipped = _core.stop_gradient(_m.minimum(_m.maximum(x, 0.0), 6.0))
+    return _m.where(inside, x, clipped)
+
+
+def silu(features, beta=1.0, name=None):
+    """x * sigmoid(beta * x) (``tf.nn.swish``)."""
+    return _m.multiply(features, _m.sigmoid(_m.multiply(features, beta)))
+
+
+swish = silu
+
+
+def moments(x, axes, shift=None, keepdims=False, name=None):
+    """(mean, variance) over axes, as tf.nn.moments."""
+    mean = _m.reduce_mean(x, axes, keepdims=True)
+    variance = _m.reduce_mean(_m.squared_difference(x, _core.stop_gradient(mean)), axes, keepdims=True)
+    if not keepdims:
+        from fastgrad.array_ops import squeeze
+        mean, variance = squeeze(mean, axes), squeeze(variance, axes)
+    return mean, variance

@@ -49,6 +49,18 @@ class TensorShape(tuple):
         other = tuple(other)
         return len(other) == len(self) and all(o is None or o == s for o, s in zip(other, self))
 
+    def __eq__(self, other):
+        # TF compares with any sequence of dims: shape == [1, 2] is True
+        if isinstance(other, (list, tuple)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    __hash__ = tuple.__hash__
+
     def __getitem__(self, key):
         r = tuple.__getitem__(self, key)
         return TensorShape(r) if isinstance(key, slice) else r

@@ -88,7 +88,10 @@ def test_adam_bias_correction_matches_formula():
         g = grads_for(t - 1, w.shape)
         m = m + (g - m) * (1 - b1)
         v = v + (g * g - v) * (1 - b2)
-        lr_t = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        # tf_keras keeps lr, beta_1, beta_2 as float32 and casts them to the
+        # variable's dtype for the bias correction (TF 2.21 matches this bitwise)
+        f32 = lambda h: float(np.float32(h))  # noqa: E731
+        lr_t = f32(lr) * math.sqrt(1 - f32(b2) ** t) / (1 - f32(b1) ** t)
         w = w - lr_t * m / (np.sqrt(v) + eps)
     got = run_steps(keras.optimizers.Adam(learning_rate=lr), W0, 5)
     np.testing.assert_allclose(got, w, rtol=100 * RTOL64)

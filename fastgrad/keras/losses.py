@@ -192,8 +192,8 @@ class Loss:
 
     def __init__(self, reduction="auto", name=None):
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"Invalid Reduction Key: {reduction}. Expected "
-                             f"keys are {_REDUCTIONS}")
+            raise ValueError(f"Invalid Reduction Key: {reduction}. Expected keys are "
+                             "\"('auto', 'none', 'sum', 'sum_over_batch_size')\"")
         self.reduction = reduction
         self.name = name or _utils.snake_case(type(self).__name__)
 

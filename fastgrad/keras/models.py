@@ -121,6 +121,7 @@ class Sequential:
                              "add some before calling it.")
         first = not self.built
         x = inputs
+        self._check_input_spec(x)
         for layer in self._layers:
             x = layer(x)
         if first:
@@ -130,6 +131,19 @@ class Sequential:
         return x
 
     call = __call__
+
+    def _check_input_spec(self, x):
+        """tf_keras checks a Sequential of known input shape as a whole
+        (its InputSpec), before any layer sees the batch."""
+        if self._input_shape is None:
+            return
+        shape = _utils.shape_tuple(x) if hasattr(x, "shape") else np.shape(x)
+        expected = (None,) + tuple(self._input_shape)
+        if len(shape) == len(expected) and any(
+                e is not None and e != d for e, d in zip(expected, shape)):
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+                f"expected shape={expected}, found shape={tuple(shape)}")
 
     # weights ----------------------------------------------------------------
     def _assert_weights_created(self):
@@ -250,8 +264,8 @@ class Sequential:
     def _check_compiled(self, what):
         if self.optimizer is None or self._loss_obj is None:
             raise RuntimeError(
-                f"You must call `compile()` (with a `loss`) before {what} "
-                "the model.")
+                "You must compile your model before training/testing. Use "
+                "`model.compile(optimizer, loss)`.")
 
     def _train_step(self, x, y, tvars):
         with tf.GradientTape() as tape:

@@ -16,8 +16,10 @@ Update rules (g the gradient, lr the learning rate, t = iterations + 1):
 - RMSprop: ``ms = rho*ms + (1 - rho)*g*g``, ``d = lr*g / sqrt(ms + epsilon)``;
   ``w -= d`` (with momentum: ``mom = momentum*mom + d``, ``w -= mom``).
 """
-import math
+import logging
 import warnings
+
+import numpy as np
 
 import fastgrad as tf
 from fastgrad import _core
@@ -101,10 +103,15 @@ class Optimizer:
         if not pairs:
             raise ValueError("No gradients provided for any variable.")
         if missing:
-            warnings.warn(
-                f"Gradients do not exist for variables {missing} when "
-                "minimizing the loss.", stacklevel=2)
-        lr = self.learning_rate
+            # tf_keras's text (it logs it; a Python warning is catchable too)
+            msg = (f"Gradients do not exist for variables {missing} when minimizing the "
+                   "loss. If you're using `model.compile()`, did you forget to provide a "
+                   "`loss` argument?")
+            logging.getLogger("fastgrad").warning(msg)
+            warnings.warn(msg, stacklevel=2)
+        # tf_keras holds the learning rate in a float32 variable and casts it
+        # to each variable's dtype (float64 variables see float32 0.05)
+        lr = float(np.float32(self.learning_rate))
         step = int(self._iterations) + 1
         for grad, var in pairs:
             grad = self._as_grad(grad, var)
@@ -200,22 +207,35 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, name="Adam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        if amsgrad:
-            raise NotImplementedError("Adam(amsgrad=True) is not supported.")
+        self.amsgrad = bool(amsgrad)
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.epsilon = float(epsilon)
 
     def _slot_names(self):
-        return ["m", "v"]
+        return ["m", "v"] + (["vhat"] if self.amsgrad else [])
 
     def _update(self, var, grad, slots, lr, step):
-        lr_t = lr * math.sqrt(1.0 - self.beta_2 ** step) / (1.0 - self.beta_1 ** step)
-        _core._adam_step(var, grad, slots[0], slots[1], lr_t,
-                         self.beta_1, self.beta_2, self.epsilon)
+        # Keras computes the bias-corrected rate in the variable's dtype from
+        # its float32 hyperparameters (so float64 variables see float32 0.9):
+        # alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        T = var.dtype.as_numpy_dtype
+        one = T(1)
+        lr32, b1, b2 = (T(np.float32(h)) for h in (lr, self.beta_1, self.beta_2))
+        lr_t = lr32 * np.sqrt(one - b2 ** T(step)) / (one - b1 ** T(step))
+        if not self.amsgrad:
+            _core._adam_step(var, grad, slots[0], slots[1], float(lr_t),
+                             self.beta_1, self.beta_2, self.epsilon)
+            return
+        m, v, v_hat = slots
+        m.assign_add((grad - m) * (1 - self.beta_1))
+        v.assign_add((tf.square(grad) - v) * (1 - self.beta_2))
+        v_hat.assign(tf.maximum(v_hat, v))
+        var.assign_sub((m * float(lr_t)) / (tf.sqrt(v_hat) + self.epsilon))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon}
+                "beta_2": self.beta_2, "epsilon": self.epsilon,
+                "amsgrad": self.amsgrad}
 
 
 class RMSprop(Optimizer):
