@@ -6,17 +6,10 @@
 #include <string.h>
 
 #include "fg_ops.h"
+#include "fg_idmap.h"
 #include "fg_thread.h"
 
 /* ---------------------------------------------------------- accumulators */
-
-static inline uint64_t hash_id(int64_t id) {
-    uint64_t x = (uint64_t)id;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
 
 fg_accumulator *fg_acc_new(void) {
     fg_accumulator *a = (fg_accumulator *)calloc(1, sizeof(fg_accumulator));
@@ -35,48 +28,17 @@ void fg_acc_free(fg_accumulator *a) {
 }
 
 fg_tensor *fg_acc_tangent(const fg_accumulator *a, int64_t id) {
-    if (a->hcount == 0) return NULL;
-    uint64_t mask = (uint64_t)a->hcap - 1;
-    for (uint64_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
-        if (a->keys[i] == id) return a->vals[i];
-        if (a->keys[i] == 0) return NULL;
-    }
-}
-
-static int acc_grow(fg_accumulator *a) {
-    int64_t ncap = a->hcap ? a->hcap * 2 : 64;
-    int64_t *nk = (int64_t *)calloc((size_t)ncap, sizeof(int64_t));
-    fg_tensor **nv = (fg_tensor **)malloc((size_t)ncap * sizeof(fg_tensor *));
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a forward accumulator");
-    }
-    uint64_t mask = (uint64_t)ncap - 1;
-    for (int64_t j = 0; j < a->hcap; j++) {
-        if (!a->keys[j]) continue;
-        uint64_t i = hash_id(a->keys[j]) & mask;
-        while (nk[i]) i = (i + 1) & mask;
-        nk[i] = a->keys[j];
-        nv[i] = a->vals[j];
-    }
-    free(a->keys);
-    free(a->vals);
-    a->keys = nk;
-    a->vals = nv;
-    a->hcap = ncap;
-    return 0;
+    int64_t i = fg_idmap_find(a->keys, a->hcap, a->hcount, id);
+    return i < 0 ? NULL : a->vals[i];
 }
 
 /* Store (adopting the reference) the tangent of the tensor with this id. */
 static int acc_set(fg_accumulator *a, int64_t id, fg_tensor *tangent) {
-    if ((a->hcount + 1) * 2 > a->hcap && acc_grow(a) < 0) {
+    if (fg_idmap_reserve(&a->keys, (void **)&a->vals, sizeof *a->vals, &a->hcap, a->hcount, 64) < 0) {
         fg_decref(tangent);
-        return -1;
+        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a forward accumulator");
     }
-    uint64_t mask = (uint64_t)a->hcap - 1;
-    uint64_t i = hash_id(id) & mask;
-    while (a->keys[i] && a->keys[i] != id) i = (i + 1) & mask;
+    int64_t i = fg_idmap_cell(a->keys, a->hcap, id);
     if (a->keys[i])
         fg_decref(a->vals[i]);
     else

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_idmap.h"
 #include "fg_kernels.h"
 #include "fg_ops.h"
 #include "fg_program_impl.h"
@@ -60,49 +61,15 @@ void fg_program_free(fg_program *p) {
 
 /* ------------------------------------------------------- id -> slot map */
 
-static inline uint64_t hash_id(int64_t id) {
-    uint64_t x = (uint64_t)id;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static int64_t map_get(const fg_program *p, int64_t id) {
-    if (!p->hcount) return -1;
-    uint64_t mask = (uint64_t)p->hcap - 1;
-    for (uint64_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
-        if (p->keys[i] == id) return p->vals[i];
-        if (p->keys[i] == 0) return -1;
-    }
+    int64_t i = fg_idmap_find(p->keys, p->hcap, p->hcount, id);
+    return i < 0 ? -1 : p->vals[i];
 }
 
 static int map_put(fg_program *p, int64_t id, int64_t slot) {
-    if ((p->hcount + 1) * 2 > p->hcap) {
-        int64_t ncap = p->hcap ? p->hcap * 2 : 256;
-        int64_t *nk = (int64_t *)calloc((size_t)ncap, sizeof(int64_t));
-        int64_t *nv = (int64_t *)malloc((size_t)ncap * sizeof(int64_t));
-        if (!nk || !nv) {
-            free(nk);
-            free(nv);
-            return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
-        }
-        for (int64_t j = 0; j < p->hcap; j++) {
-            if (!p->keys[j]) continue;
-            uint64_t i = hash_id(p->keys[j]) & (uint64_t)(ncap - 1);
-            while (nk[i]) i = (i + 1) & (uint64_t)(ncap - 1);
-            nk[i] = p->keys[j];
-            nv[i] = p->vals[j];
-        }
-        free(p->keys);
-        free(p->vals);
-        p->keys = nk;
-        p->vals = nv;
-        p->hcap = ncap;
-    }
-    uint64_t mask = (uint64_t)p->hcap - 1;
-    uint64_t i = hash_id(id) & mask;
-    while (p->keys[i] && p->keys[i] != id) i = (i + 1) & mask;
+    if (fg_idmap_reserve(&p->keys, (void **)&p->vals, sizeof *p->vals, &p->hcap, p->hcount, 256) < 0)
+        return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
+    int64_t i = fg_idmap_cell(p->keys, p->hcap, id);
     if (!p->keys[i]) p->hcount++;
     p->keys[i] = id;
     p->vals[i] = slot;

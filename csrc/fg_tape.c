@@ -4,61 +4,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_idmap.h"
 #include "fg_thread.h"
 
 int fg_tapes_recording(void) { return fg_thread()->n_active; }
 
-/* ---- id -> slot map (open addressing, linear probing) ---- */
-
-static inline uint64_t hash_id(int64_t id) {
-    uint64_t x = (uint64_t)id;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
+/* ---- id -> slot map (fg_idmap.h) ---- */
 
 int64_t fg_tape_slot(const fg_tape *t, int64_t id) {
-    if (t->hcount == 0) return -1;
-    uint64_t mask = (uint64_t)t->hcap - 1;
-    for (uint64_t i = hash_id(id) & mask;; i = (i + 1) & mask) {
-        int64_t k = t->keys[i];
-        if (k == id) return t->vals[i];
-        if (k == 0) return -1;
-    }
-}
-
-static int map_grow(fg_tape *t) {
-    int64_t ncap = t->hcap ? t->hcap * 2 : 64;
-    int64_t *nk = (int64_t *)calloc((size_t)ncap, sizeof(int64_t));
-    int64_t *nv = (int64_t *)malloc((size_t)ncap * sizeof(int64_t));
-    if (!nk || !nv) {
-        free(nk);
-        free(nv);
-        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
-    }
-    uint64_t mask = (uint64_t)ncap - 1;
-    for (int64_t j = 0; j < t->hcap; j++) {
-        if (!t->keys[j]) continue;
-        uint64_t i = hash_id(t->keys[j]) & mask;
-        while (nk[i]) i = (i + 1) & mask;
-        nk[i] = t->keys[j];
-        nv[i] = t->vals[j];
-    }
-    free(t->keys);
-    free(t->vals);
-    t->keys = nk;
-    t->vals = nv;
-    t->hcap = ncap;
-    return 0;
+    int64_t i = fg_idmap_find(t->keys, t->hcap, t->hcount, id);
+    return i < 0 ? -1 : t->vals[i];
 }
 
 /* Give id a new slot (ids are > 0). Returns the slot or -1. */
 static int64_t map_add(fg_tape *t, int64_t id) {
-    if ((t->hcount + 1) * 2 > t->hcap && map_grow(t) < 0) return -1;
-    uint64_t mask = (uint64_t)t->hcap - 1;
-    uint64_t i = hash_id(id) & mask;
-    while (t->keys[i] && t->keys[i] != id) i = (i + 1) & mask;
+    if (fg_idmap_reserve(&t->keys, (void **)&t->vals, sizeof *t->vals, &t->hcap, t->hcount, 64) < 0)
+        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
+    int64_t i = fg_idmap_cell(t->keys, t->hcap, id);
     if (!t->keys[i]) t->hcount++;
     t->keys[i] = id;
     t->vals[i] = t->n_slots++;
