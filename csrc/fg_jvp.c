@@ -372,26 +372,10 @@ int jvp_reduce_extremum(const fg_node *node, int nb, fg_tensor *const *tin, fg_t
     JVP_END;
 }
 
-/* d prod = sum_i (product of the others) dx_i, with the product of the
- * others computed without dividing by a zero, as the backward rule does. */
+/* d prod = sum_i (product of the others) dx_i (fg_rules.h, zero-safe) */
 int jvp_reduce_prod(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
-    const int dt = X(0)->dtype;
-    int64_t dt64 = dt;
-    int64_t at[1 + FG_MAX_NDIM];
-    at[0] = 1;
-    for (int i = 0; i < X(0)->ndim; i++) at[1 + i] = node->attrs[1 + i];
-    uint8_t mask[FG_MAX_NDIM];
-    for (int i = 0; i < X(0)->ndim; i++) mask[i] = node->attrs[1 + i] != 0;
-    fg_tensor *zero = cst(dt, 0), *one = cst(dt, 1);
-    fg_tensor *iszero = ap2(c, FG_OP_EQUAL, X(0), zero);
-    fg_tensor *xs = WHERE(iszero, one, X(0));
-    fg_tensor *pnz = ap(c, FG_OP_REDUCE_PROD, 1, &xs, at, 1 + X(0)->ndim);
-    fg_tensor *nz = reduce_sum(c, ap(c, FG_OP_CAST, 1, &iszero, &dt64, 1), mask, 1);
-    fg_tensor *for_nonzero = WHERE(ap2(c, FG_OP_EQUAL, nz, zero), DIV(pnz, xs), zero);
-    fg_tensor *for_zero = WHERE(ap2(c, FG_OP_EQUAL, nz, one), pnz, zero);
-    fg_tensor *others = WHERE(iszero, for_zero, for_nonzero);
-    *tout = give(reduce_batched(c, node, nb, MUL(T(0), others)));
+    *tout = give(reduce_batched(c, node, nb, MUL(T(0), prod_of_others(c, node))));
     JVP_END;
 }
 

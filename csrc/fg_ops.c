@@ -891,29 +891,10 @@ static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gi
     RULE_END;
 }
 
-/* d prod / d x_i = product of the others. Written without dividing by a
- * zero: with no zero in the reduced group it is prod / x_i; with exactly
- * one zero only that element gets (the product of the rest); with more,
- * all are 0. Every piece is a table op, so higher orders follow. */
+/* d prod / d x_i = the product of the others (fg_rules.h, zero-safe). */
 static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) {
-        const int dt = X(0)->dtype;
-        int64_t dt64 = dt;
-        int64_t at[1 + FG_MAX_NDIM];
-        at[0] = 1;
-        for (int i = 0; i < X(0)->ndim; i++) at[1 + i] = node->attrs[1 + i];
-        uint8_t mask[FG_MAX_NDIM];
-        for (int i = 0; i < X(0)->ndim; i++) mask[i] = node->attrs[1 + i] != 0;
-        fg_tensor *zero = cst(dt, 0), *one = cst(dt, 1);
-        fg_tensor *iszero = ap2(c, FG_OP_EQUAL, X(0), zero);
-        fg_tensor *xs = WHERE(iszero, one, X(0));
-        fg_tensor *pnz = ap(c, FG_OP_REDUCE_PROD, 1, &xs, at, 1 + X(0)->ndim);
-        fg_tensor *nz = reduce_sum(c, ap(c, FG_OP_CAST, 1, &iszero, &dt64, 1), mask, 1);
-        fg_tensor *for_nonzero = WHERE(ap2(c, FG_OP_EQUAL, nz, zero), DIV(pnz, xs), zero);
-        fg_tensor *for_zero = WHERE(ap2(c, FG_OP_EQUAL, nz, one), pnz, zero);
-        gin[0] = give(MUL(keepdims_view(c, node, g), WHERE(iszero, for_zero, for_nonzero)));
-    }
+    if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), prod_of_others(c, node)));
     RULE_END;
 }
 

@@ -111,6 +111,29 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
 #define Y (node->out)
 #define DT (node->out->dtype)
 
+/* reduce_prod's derivative, d prod / d x_i = the product of the others,
+ * shaped like x. Written without dividing by a zero: with no zero in the
+ * reduced group it is prod / x_i; with exactly one zero only that element
+ * gets (the product of the rest); with more, all are 0. The backward and
+ * the JVP rule share it, so both modes agree to the last digit. */
+static inline fg_tensor *prod_of_others(rctx *c, const fg_node *node) {
+    const int dt = X(0)->dtype;
+    int64_t dt64 = dt;
+    int64_t at[1 + FG_MAX_NDIM];
+    at[0] = 1;
+    for (int i = 0; i < X(0)->ndim; i++) at[1 + i] = node->attrs[1 + i];
+    uint8_t mask[FG_MAX_NDIM];
+    for (int i = 0; i < X(0)->ndim; i++) mask[i] = node->attrs[1 + i] != 0;
+    fg_tensor *zero = cst(dt, 0), *one = cst(dt, 1);
+    fg_tensor *iszero = ap2(c, FG_OP_EQUAL, X(0), zero);
+    fg_tensor *xs = WHERE(iszero, one, X(0));
+    fg_tensor *pnz = ap(c, FG_OP_REDUCE_PROD, 1, &xs, at, 1 + X(0)->ndim);
+    fg_tensor *nz = reduce_sum(c, ap(c, FG_OP_CAST, 1, &iszero, &dt64, 1), mask, 1);
+    fg_tensor *for_nonzero = WHERE(ap2(c, FG_OP_EQUAL, nz, zero), DIV(pnz, xs), zero);
+    fg_tensor *for_zero = WHERE(ap2(c, FG_OP_EQUAL, nz, one), pnz, zero);
+    return WHERE(iszero, for_zero, for_nonzero);
+}
+
 /* The JVP rules (fg_jvp.c), named in fg_ops.def's jvp column. */
 fg_jvp_fn_t jvp_add, jvp_sub, jvp_mul, jvp_div, jvp_pow, jvp_maximum, jvp_minimum;
 fg_jvp_fn_t jvp_square_grad, jvp_reduce_sum_mul;
