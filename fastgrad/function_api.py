@@ -521,6 +521,10 @@ def _pack(skeleton, keep, is_out, outputs):
     return nest.pack_sequence_as(skeleton, [next(it) if o else k for k, o in zip(keep, is_out)])
 
 
+class _NotCompilable(Exception):
+    """A result structure _packer leaves to the generic nest walk."""
+
+
 def _packer(result, is_out, keep):
     """A function rebuilding the traced result's structure from the
     replay's output tensors. Plain tuples, lists, dicts and namedtuples
@@ -532,7 +536,7 @@ def _packer(result, is_out, keep):
     def expr(x):
         if isinstance(x, dict):
             if type(x) is not dict:
-                raise NotImplementedError
+                raise _NotCompilable
             built = {}
             for k in sorted(x, key=nest._sort_key):  # flatten's order
                 built[k] = expr(x[k])
@@ -549,7 +553,7 @@ def _packer(result, is_out, keep):
                 name = "T%d" % len(env)
                 env[name] = type(x)
                 return "%s(%s)" % (name, ", ".join(items))
-            raise NotImplementedError
+            raise _NotCompilable
         i = counters["leaf"]
         counters["leaf"] += 1
         if is_out[i]:
@@ -559,7 +563,7 @@ def _packer(result, is_out, keep):
 
     try:
         return eval("lambda o: " + expr(result), env)  # noqa: S307 - generated from the structure only
-    except NotImplementedError:
+    except _NotCompilable:
         skeleton = nest.pack_sequence_as(result, keep)
         return functools.partial(_pack, skeleton, keep, is_out)
 

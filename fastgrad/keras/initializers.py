@@ -3,6 +3,7 @@
 Random draws come from ``fastgrad.random`` so ``fastgrad.random.set_seed``
 makes model initialisation reproducible.
 """
+import abc
 import math
 
 import fastgrad as tf
@@ -41,11 +42,12 @@ def _truncated_normal(shape, mean, stddev, dtype, seed):
     return x * stddev + mean
 
 
-class Initializer:
+class Initializer(abc.ABC):
     """Base class: ``init(shape, dtype=None)`` returns a Tensor."""
 
+    @abc.abstractmethod
     def __call__(self, shape, dtype=None):
-        raise NotImplementedError
+        """A Tensor of ``shape`` and ``dtype`` (float32 by default)."""
 
     def get_config(self):
         return {}

@@ -15,6 +15,7 @@ which first squeeze a trailing dimension of 1, as Keras does.
 a ``softmax``/``sigmoid`` activation use its logits (see
 ``activations.logits_of``), as Keras 2 does.
 """
+import abc
 import warnings
 
 import fastgrad as tf
@@ -185,7 +186,7 @@ def _check_label_range(labels, depth):
 _REDUCTIONS = ("auto", "sum_over_batch_size", "sum", "none", None)
 
 
-class Loss:
+class Loss(abc.ABC):
     """Base class: ``call(y_true, y_pred)`` gives per-sample values which
     ``__call__`` reduces: ``'sum_over_batch_size'`` (the default, a mean),
     ``'sum'``, or ``'none'``; ``sample_weight`` scales the values first."""
@@ -197,8 +198,9 @@ class Loss:
         self.reduction = reduction
         self.name = name or _utils.snake_case(type(self).__name__)
 
+    @abc.abstractmethod
     def call(self, y_true, y_pred):
-        raise NotImplementedError
+        """Per-sample loss values (subclasses define it)."""
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         values = self.call(y_true, y_pred)

@@ -6,6 +6,7 @@ The state lives in non-trainable float32 ``fastgrad.Variable``s ``total``
 and ``count``. Inputs are cut from any tape with ``stop_gradient``, so a
 metric updated inside a ``GradientTape`` adds nothing to the gradient.
 """
+import abc
 import math
 
 import fastgrad as tf
@@ -23,7 +24,7 @@ mean_squared_error = losses.mean_squared_error
 mean_absolute_error = losses.mean_absolute_error
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: subclasses implement ``update_state`` and ``result``."""
 
     def __init__(self, name=None, dtype=None):
@@ -41,11 +42,13 @@ class Metric:
     def variables(self):
         return list(self._variables)
 
+    @abc.abstractmethod
     def update_state(self, *args, **kwargs):
-        raise NotImplementedError
+        """Accumulate a batch (each metric defines its arguments)."""
 
+    @abc.abstractmethod
     def result(self):
-        raise NotImplementedError
+        """The running value, a Tensor."""
 
     def reset_state(self):
         for var in self._variables:

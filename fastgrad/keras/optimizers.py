@@ -16,6 +16,7 @@ Update rules (g the gradient, lr the learning rate, t = iterations + 1):
 - RMSprop: ``ms = rho*ms + (1 - rho)*g*g``, ``d = lr*g / sqrt(ms + epsilon)``;
   ``w -= d`` (with momentum: ``mom = momentum*mom + d``, ``w -= mom``).
 """
+import abc
 import logging
 import warnings
 
@@ -29,7 +30,7 @@ from . import _utils
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class. Subclasses name their slots in ``_slot_names()`` and
     apply one step to one variable in ``_update(var, grad, slots, lr)``."""
 
@@ -168,8 +169,9 @@ class Optimizer:
     def _slot_names(self):
         return []
 
+    @abc.abstractmethod
     def _update(self, var, grad, slots, lr, step):
-        raise NotImplementedError
+        """One fused C step on var (slots from _slot_names, step counted from 1)."""
 
     def get_config(self):
         return {"name": self.name, "learning_rate": self.learning_rate}
