@@ -2647,7 +2647,7 @@ int fg_k_softmax(int dtype, const void *x, int64_t rows, int64_t cols, void *out
 
 typedef struct {
     int dtype, kind, nesterov;
-    void *var, *s1, *s2;
+    void *var, *s1, *s2, *s3;
     const void *g;
     double lr, p1, p2, eps;
 } opt_job;
@@ -2681,16 +2681,29 @@ enum { OPT_SGD, OPT_ADAM, OPT_RMSPROP };
                 }                                                             \
             }                                                                 \
         } else if (j->kind == OPT_ADAM) {                                     \
-            T *m = (T *)j->s1, *v = (T *)j->s2;                               \
+            T *m = (T *)j->s1, *v = (T *)j->s2, *vhat = (T *)j->s3;           \
             const T omb1 = (T)(1.0 - j->p1), omb2 = (T)(1.0 - j->p2);         \
             const T eps = (T)j->eps;                                          \
-            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
-                const T gi = g[i];                                            \
-                const T mi = m[i] + (gi - m[i]) * omb1;                       \
-                const T vi = v[i] + (gi * gi - v[i]) * omb2;                  \
-                m[i] = mi;                                                    \
-                v[i] = vi;                                                    \
-                var[i] -= lr * mi / (M(sqrt)(vi) + eps);                      \
+            if (!vhat) {                                                      \
+                FG_SIMD for (int64_t i = lo; i < hi; i++) {                   \
+                    const T gi = g[i];                                        \
+                    const T mi = m[i] + (gi - m[i]) * omb1;                   \
+                    const T vi = v[i] + (gi * gi - v[i]) * omb2;              \
+                    m[i] = mi;                                                \
+                    v[i] = vi;                                                \
+                    var[i] -= lr * mi / (M(sqrt)(vi) + eps);                  \
+                }                                                             \
+            } else { /* AMSGrad: the running maximum of v, as maximum() */    \
+                FG_SIMD for (int64_t i = lo; i < hi; i++) {                   \
+                    const T gi = g[i];                                        \
+                    const T mi = m[i] + (gi - m[i]) * omb1;                   \
+                    const T vi = v[i] + (gi * gi - v[i]) * omb2;              \
+                    const T hi_ = (vhat[i] > vi || vhat[i] != vhat[i]) ? vhat[i] : vi; \
+                    m[i] = mi;                                                \
+                    v[i] = vi;                                                \
+                    vhat[i] = hi_;                                            \
+                    var[i] -= lr * mi / (M(sqrt)(hi_) + eps);                 \
+                }                                                             \
             }                                                                 \
         } else {                                                              \
             T *ms = (T *)j->s1, *mom = (T *)j->s2;                            \
@@ -2760,8 +2773,8 @@ int fg_k_sgd(int dtype, void *var, const void *grad, void *velocity, int64_t n, 
     return opt_run("sgd", &j, n);
 }
 
-int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, int64_t n, double lr_t,
-              double beta1, double beta2, double eps)
+int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vhat, int64_t n,
+              double lr_t, double beta1, double beta2, double eps)
 {
     opt_job j;
     memset(&j, 0, sizeof j);
@@ -2775,6 +2788,7 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, int64_t 
     j.g = grad;
     j.s1 = m;
     j.s2 = v;
+    j.s3 = vhat;
     j.lr = lr_t;
     j.p1 = beta1;
     j.p2 = beta2;

@@ -189,7 +189,8 @@ int fg_k_softmax(int dtype, const void *x, int64_t rows, int64_t cols, void *out
 /* Fused optimizer steps over n elements, in place on var (and slots). */
 int fg_k_sgd(int dtype, void *var, const void *grad, void *velocity, int64_t n,
              double lr, double momentum, int nesterov);
-int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, int64_t n,
+/* vhat: AMSGrad's running maximum of v, or NULL for plain Adam */
+int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vhat, int64_t n,
               double lr_t, double beta1, double beta2, double eps);
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);

@@ -10,6 +10,7 @@
 #include "fg_idmap.h"
 #include "fg_kernels.h"
 #include "fg_ops.h"
+#include "fg_optim.h"
 #include "fg_program_impl.h"
 #include "fg_thread.h"
 
@@ -414,6 +415,52 @@ int fg_program_trace_assign(fg_program *p, fg_tensor **ref, int kind, fg_tensor 
     return 0;
 }
 
+int fg_program_trace_optim(fg_program *p, int kind, int n_refs, fg_tensor **const *refs, fg_tensor *grad,
+                           fg_tensor *iterations, fg_tensor *lr, const double *hyper) {
+    if (p->unsupported[0]) return 0;
+    if (n_refs < 1 || n_refs > 1 + FG_OPTIM_MAX_SLOTS)
+        return fg_error_set(FG_ERR_INVALID, "optimizer update of %d variables", n_refs);
+    int64_t in[1 + FG_OPTIM_MAX_SLOTS + 3];
+    /* the old versions first: slot_of may add variables (and move p->vars) */
+    for (int k = 0; k < n_refs; k++) {
+        pvar *v = var_find(p, (*refs[k])->id);
+        if (!v && !(v = var_new(p, refs[k], -1, NULL))) return -1;
+        in[k] = v->ver_slot[v->nver - 1];
+    }
+    fg_tensor *rest[3] = {grad, iterations, lr};
+    for (int j = 0; j < 3; j++)
+        if ((in[n_refs + j] = slot_of(p, rest[j], 1)) < 0) return -1;
+    if (GROW(p->aux, p->cap_aux, p->n_aux + (int64_t)n_refs * OPTIM_ENTRY) < 0) return -1;
+    int64_t aux = p->n_aux;
+    p->n_aux += (int64_t)n_refs * OPTIM_ENTRY;
+    for (int k = 0; k < n_refs; k++) {
+        fg_tensor *t = *refs[k];
+        int64_t s = slot_new(p, SK_VAR, t->dtype, t->ndim, t->shape);
+        if (s < 0) return -1;
+        pvar *v = var_find(p, t->id);
+        if (var_push_version(p, v, s, t) < 0) return -1;
+        int64_t *e = p->aux + aux + (int64_t)k * OPTIM_ENTRY;
+        e[OE_VAR] = v - p->vars;
+        e[OE_NEW] = s;
+        e[OE_SHADOW] = 0;
+        e[OE_PRESERVE] = 0;
+    }
+    pinstr *I = instr_new(p);
+    if (!I) return -1;
+    I->code = C_OPTIM;
+    I->op = -1;
+    I->kind = (int8_t)kind;
+    I->dtype = (int8_t)(*refs[0])->dtype;
+    if (instr_set_inputs(I, n_refs + 3, in) < 0) return -1;
+    I->attrs = (int64_t *)malloc(FG_OPTIM_NHYPER * sizeof(int64_t));
+    if (!I->attrs) return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
+    memcpy(I->attrs, hyper, FG_OPTIM_NHYPER * sizeof(double));
+    I->nattrs = FG_OPTIM_NHYPER;
+    I->out = p->aux[aux + OE_NEW];
+    I->aux = aux;
+    return 0;
+}
+
 int fg_program_set_outputs(fg_program *p, int n, fg_tensor *const *outs) {
     free(p->outs);
     p->outs = (int64_t *)malloc(((size_t)n + 1) * sizeof(int64_t));
@@ -433,7 +480,7 @@ void fg_program_get_stats(const fg_program *p, fg_program_stats *st) {
     st->n_slots = p->n_slots;
     for (int64_t i = 0; i < p->n_ins; i++) {
         st->n_guards += p->ins[i].code == C_GUARD;
-        st->n_assigns += p->ins[i].code == C_ASSIGN;
+        st->n_assigns += is_update(&p->ins[i]);
     }
     st->n_registers = p->n_regs;
     st->n_buffers = p->n_bufs;

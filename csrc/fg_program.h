@@ -62,6 +62,11 @@ int fg_program_trace_op(fg_program *p, int op, int n_in, fg_tensor *const *in,
 int fg_program_trace_guard(fg_program *p, const fg_tensor *t);
 /* *ref was just updated in place (kind) with value. */
 int fg_program_trace_assign(fg_program *p, fg_tensor **ref, int kind, fg_tensor *value);
+/* An optimizer update (fg_optim.h) just ran in place on *refs[0] (the
+ * variable) and *refs[1..n_refs) (its slots), reading grad, the step
+ * count's variable iterations and the learning rate lr. */
+int fg_program_trace_optim(fg_program *p, int kind, int n_refs, fg_tensor **const *refs, fg_tensor *grad,
+                           fg_tensor *iterations, fg_tensor *lr, const double *hyper);
 /* Something a replay cannot reproduce happened (random draws, an
  * unsupported side effect): the program must not be replayed. */
 void fg_program_trace_unsupported(fg_program *p, const char *what);

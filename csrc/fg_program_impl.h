@@ -38,6 +38,7 @@ enum {
     C_GENERIC, /* the table's forward into a temporary, copied in */
     C_GUARD,
     C_ASSIGN,
+    C_OPTIM, /* in = refs' old versions, grad, iterations, lr; aux: OPTIM_ENTRY ints per ref */
     C_FUSED, /* in = a, b, c; kind = op1, aux = op2, flags & F_RIGHT: inner result on the right */
     /* lowered stream only */
     X_ALIAS, /* a view of a value whose address changes per call */
@@ -69,9 +70,14 @@ typedef struct {
     int64_t in[3];
     int64_t *in_ext; /* n_in > 3 */
     int64_t *attrs;  /* own copy, NULL when none */
-    int64_t aux;     /* MATMUL: offset in p->aux; GUARD: offset in p->gbytes; ASSIGN: variable # */
-    int64_t aux2;    /* GUARD: byte count */
+    int64_t aux;     /* MATMUL, OPTIM: offset in p->aux; GUARD: offset in p->gbytes; ASSIGN: variable # */
+    int64_t aux2;    /* GUARD: byte count; ASSIGN: shadow register # + 1, or 0 */
 } pinstr;
+
+/* C_OPTIM's p->aux entry per updated variable */
+enum { OE_VAR, OE_NEW, OE_SHADOW, OE_PRESERVE, OPTIM_ENTRY };
+
+static inline int is_update(const pinstr *I) { return I->code == C_ASSIGN || I->code == C_OPTIM; }
 
 static inline int64_t in_slot(const pinstr *i, int j) { return i->n_in <= 3 ? i->in[j] : i->in_ext[j]; }
 

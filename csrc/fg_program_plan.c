@@ -114,8 +114,12 @@ static int hoist_guards(fg_program *p) {
         return fg_error_set(FG_ERR_NOMEM, "out of memory");
     }
     for (int64_t s = 0; s < ns; s++) producer[s] = -1;
-    for (int64_t i = 0; i < ni; i++)
-        if (p->ins[i].code != C_GUARD && p->ins[i].out >= 0) producer[p->ins[i].out] = i;
+    for (int64_t i = 0; i < ni; i++) {
+        const pinstr *I = &p->ins[i];
+        if (I->code != C_GUARD && I->out >= 0) producer[I->out] = i;
+        if (I->code == C_OPTIM) /* every variable it updates */
+            for (int k = 0; k < I->n_in - 3; k++) producer[p->aux[I->aux + k * OPTIM_ENTRY + OE_NEW]] = i;
+    }
     for (int64_t i = 0; i < ni; i++) key[i] = p->ins[i].code == C_GUARD ? producer[p->ins[i].in[0]] : i;
     /* per producer, its guards in their order: head[i] -> nxt[g] -> ... */
     int64_t *head = (int64_t *)malloc(((size_t)ni + 1) * sizeof(int64_t));
@@ -191,9 +195,16 @@ static int lower(fg_program *p) {
     }
     for (int64_t i = 0; i < p->n_ins; i++) { /* an update's new small value goes to its register too */
         pinstr *I = &p->ins[i];
-        if (I->code != C_ASSIGN) continue;
-        for (int64_t k = 0; k < p->n_shadow; k++)
-            if (p->shadow[k] == I->out) I->aux2 = k + 1;
+        if (I->code == C_ASSIGN) {
+            for (int64_t k = 0; k < p->n_shadow; k++)
+                if (p->shadow[k] == I->out) I->aux2 = k + 1;
+        } else if (I->code == C_OPTIM) {
+            for (int j = 0; j < I->n_in - 3; j++) {
+                int64_t *e = p->aux + I->aux + j * OPTIM_ENTRY;
+                for (int64_t k = 0; k < p->n_shadow; k++)
+                    if (p->shadow[k] == e[OE_NEW]) e[OE_SHADOW] = k + 1;
+            }
+        }
     }
     int64_t n = 0;
     for (int64_t i = 0; i < p->n_ins; i++) {
@@ -253,7 +264,7 @@ int fg_program_finalize(fg_program *p) {
     for (int64_t k = 0; k < p->n_outs; k++) needed[p->outs[k]] = 1;
     for (int64_t i = ni - 1; i >= 0; i--) {
         pinstr *I = &p->ins[i];
-        if (I->code == C_GUARD || I->code == C_ASSIGN || needed[I->out]) {
+        if (I->code == C_GUARD || is_update(I) || needed[I->out]) {
             live[i] = 1;
             for (int j = 0; j < I->n_in; j++) needed[in_slot(I, j)] = 1;
         }
@@ -273,7 +284,7 @@ int fg_program_finalize(fg_program *p) {
     ni = p->n_ins;
     int seen_assign = 0;
     for (int64_t i = 0; i < ni; i++) {
-        if (p->ins[i].code == C_ASSIGN) seen_assign = 1;
+        if (is_update(&p->ins[i])) seen_assign = 1;
         if (p->ins[i].code == C_GUARD && seen_assign) p->needs_rollback = 1;
     }
     /* lifetimes, on roots */
@@ -285,6 +296,9 @@ int fg_program_finalize(fg_program *p) {
     for (int64_t i = 0; i < ni; i++) {
         pinstr *I = &p->ins[i];
         if (I->code == C_ASSIGN && p->slots[p->slots[I->in[0]].root].last_use > i) I->flags |= F_PRESERVE;
+        if (I->code == C_OPTIM)
+            for (int k = 0; k < I->n_in - 3; k++)
+                p->aux[I->aux + k * OPTIM_ENTRY + OE_PRESERVE] = p->slots[p->slots[in_slot(I, k)].root].last_use > i;
     }
     /* storage: registers for values of at most 16 bytes, buffers for the
      * rest, each reused once its last reader has run */

@@ -9,6 +9,7 @@
 
 #include "fg_kernels.h"
 #include "fg_ops.h"
+#include "fg_optim.h"
 #include "fg_program_impl.h"
 
 
@@ -69,20 +70,22 @@ static int run_generic(fg_program *p, const pinstr *I) {
     return rc;
 }
 
-static int run_assign(fg_program *p, const pinstr *I) {
-    pvar *v = &p->vars[I->aux];
+/* Before an in-place update of variable v: keep its value for a rollback
+ * and for later readers of the old version (preserve), and make it ours
+ * as the eager assign does (copy-on-write: whoever holds the old value
+ * keeps it). *out: the tensor to write. */
+static int update_begin(fg_program *p, pvar *v, int preserve, fg_tensor **out) {
     fg_tensor **ref = v->cur_ref;
     fg_tensor *cur = *ref;
     if (p->needs_rollback && !v->saved) {
         fg_incref(cur);
         v->saved = cur;
     }
-    if (I->flags & F_PRESERVE) {
+    if (preserve) {
         if (GROW(p->held, p->cap_held, p->n_held) < 0) return -1;
         fg_incref(cur);
         p->held[p->n_held++] = cur;
     }
-    /* the eager assign's copy-on-write: whoever holds the old value keeps it */
     if (cur->refcnt > 1) {
         fg_tensor *fresh = fg_tensor_copy(cur);
         if (!fresh) return -1;
@@ -94,6 +97,25 @@ static int run_assign(fg_program *p, const pinstr *I) {
     } else if (fg_tensor_make_writable(cur) < 0) {
         return -1;
     }
+    *out = cur;
+    return 0;
+}
+
+/* After it: cur is the new version (slot s); shadow (register # + 1, or
+ * 0): later readers of a small value use its register. */
+static void update_end(fg_program *p, int64_t s, fg_tensor *cur, int64_t shadow) {
+    p->P[s] = cur->data;
+    p->vt[p->slots[s].loc] = cur;
+    if (shadow) {
+        void *reg = p->shadow_reg[shadow - 1];
+        memcpy(reg, cur->data, nbytes_of(p, s));
+        p->P[s] = reg;
+    }
+}
+
+static int run_assign(fg_program *p, const pinstr *I) {
+    fg_tensor *cur;
+    if (update_begin(p, &p->vars[I->aux], I->flags & F_PRESERVE, &cur) < 0) return -1;
     int64_t vs = I->in[1];
     const pslot *V = &p->slots[vs];
     if (I->kind == FG_ASSIGN) {
@@ -102,13 +124,40 @@ static int run_assign(fg_program *p, const pinstr *I) {
                            cur->shape, p->P[vs], V->ndim, shape_of(p, vs), cur->data, cur->ndim, cur->shape) < 0) {
         return -1;
     }
-    p->P[I->out] = cur->data;
-    p->vt[p->slots[I->out].loc] = cur;
-    if (I->aux2) { /* a small value: later readers use its register */
-        void *reg = p->shadow_reg[I->aux2 - 1];
-        memcpy(reg, cur->data, nbytes_of(p, I->out));
-        p->P[I->out] = reg;
+    update_end(p, I->out, cur, I->aux2);
+    return 0;
+}
+
+/* A scalar of any dtype, as a double (the optimizer's step and rate). */
+static double scalar_at(const fg_program *p, int64_t s) {
+    const void *d = p->P[s];
+    switch (p->slots[s].dtype) {
+    case FG_F32: return *(const float *)d;
+    case FG_F64: return *(const double *)d;
+    case FG_I32: return *(const int32_t *)d;
+    case FG_I64: return (double)*(const int64_t *)d;
+    default: return *(const uint8_t *)d;
     }
+}
+
+static int run_optim(fg_program *p, const pinstr *I) {
+    int n_refs = I->n_in - 3;
+    const int64_t *e = p->aux + I->aux;
+    fg_tensor *cur[1 + FG_OPTIM_MAX_SLOTS];
+    void *slots[FG_OPTIM_MAX_SLOTS];
+    for (int k = 0; k < n_refs; k++) {
+        const int64_t *ek = e + k * OPTIM_ENTRY;
+        if (update_begin(p, &p->vars[ek[OE_VAR]], (int)ek[OE_PRESERVE], &cur[k]) < 0) return -1;
+        if (k) slots[k - 1] = cur[k]->data;
+    }
+    int64_t g = in_slot(I, n_refs), it = in_slot(I, n_refs + 1), lr = in_slot(I, n_refs + 2);
+    int64_t step = (p->slots[it].dtype == FG_I64 ? *(const int64_t *)p->P[it] : (int64_t)scalar_at(p, it)) + 1;
+    double hyper[FG_OPTIM_NHYPER];
+    memcpy(hyper, I->attrs, sizeof hyper);
+    if (fg_optim_step(I->kind, cur[0]->dtype, cur[0]->size, cur[0]->data, p->P[g], slots, n_refs - 1,
+                      scalar_at(p, lr), step, hyper) < 0)
+        return -1;
+    for (int k = 0; k < n_refs; k++) update_end(p, e[k * OPTIM_ENTRY + OE_NEW], cur[k], e[k * OPTIM_ENTRY + OE_SHADOW]);
     return 0;
 }
 
@@ -219,6 +268,7 @@ static int exec_slow(fg_program *p, const pinstr *I) {
                 if (memcmp(P[a], p->gbytes + I->aux, (size_t)I->aux2) != 0) return FG_RUN_GUARD_FAILED;
                 break;
             case C_ASSIGN: rc = run_assign(p, I); break;
+            case C_OPTIM: rc = run_optim(p, I); break;
             default: rc = fg_error_set(FG_ERR_RUNTIME, "bad replay code %d", I->code);
             }
             if (rc < 0) return -1;

@@ -1485,7 +1485,7 @@ static void test_optimizers(void)
                 case 0: rc = fg_k_sgd(dt, var, g, NULL, n, lr, 0, 0); break;
                 case 1: rc = fg_k_sgd(dt, var, g, s1, n, lr, mom, 0); break;
                 case 2: rc = fg_k_sgd(dt, var, g, s1, n, lr, mom, 1); break;
-                case 3: rc = fg_k_adam(dt, var, g, s1, s2, n, lr, b1, b2, eps); break;
+                case 3: rc = fg_k_adam(dt, var, g, s1, s2, NULL, n, lr, b1, b2, eps); break;
                 case 4: rc = fg_k_rmsprop(dt, var, g, s1, NULL, n, lr, rho, 0, eps); break;
                 case 5: rc = fg_k_rmsprop(dt, var, g, s1, s2, n, lr, rho, mom, eps); break;
                 default: rc = fg_k_rmsprop(dt, var, g, s1, s2, n, lr, rho, 0, eps); break;
@@ -1534,7 +1534,7 @@ static void test_optimizers(void)
     {
         int32_t v[2], g[2];
         CHECK(fg_k_sgd(FG_I32, v, g, NULL, 2, 0.1, 0, 0) == -1, "int sgd fails");
-        CHECK(fg_k_adam(FG_BOOL, v, g, v, v, 2, 0.1, 0.9, 0.99, 1e-7) == -1, "bool adam fails");
+        CHECK(fg_k_adam(FG_BOOL, v, g, v, v, NULL, 2, 0.1, 0.9, 0.99, 1e-7) == -1, "bool adam fails");
     }
 }
 

@@ -21,9 +21,3 @@ cdef extern from "fg_kernels.h" nogil:
                           void *out, int out_ndim, const int64_t *out_shape) noexcept
     int fg_k_fill(int dtype, void *out, int64_t n, double value) noexcept
     int fg_k_range(int dtype, void *out, int64_t n, double start, double delta) noexcept
-    int fg_k_sgd(int dtype, void *var, const void *grad, void *velocity, int64_t n,
-                 double lr, double momentum, int nesterov) noexcept
-    int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, int64_t n,
-                  double lr_t, double beta1, double beta2, double eps) noexcept
-    int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
-                     double lr, double rho, double momentum, double eps) noexcept

@@ -17,6 +17,7 @@ from fastgrad._ckernels cimport *
 from fastgrad._cparallel cimport *
 from fastgrad._cgil cimport *
 from fastgrad._cprogram cimport *
+from fastgrad._coptim cimport *
 
 import weakref
 import numpy as np
@@ -1223,49 +1224,58 @@ cdef fg_tensor *_grad_for(Variable var, object grad) except NULL:
     return g
 
 
-cdef void *_slot(Variable s) except? NULL:
-    if s is None:
-        return NULL
-    s._writable()
-    return s.t.data
+OPTIM_SGD, OPTIM_ADAM, OPTIM_RMSPROP = FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP
 
 
-def _sgd_step(Variable var, grad, Variable velocity, double lr, double momentum, bint nesterov):
-    """One fused SGD (momentum, Nesterov) update of var in place."""
-    _trace_unsupported("a fused optimizer update")
+def _optimizer_step(int kind, Variable var, grad, slots, Variable iterations, _TensorBase lr,
+                    hyper):
+    """One fused optimizer update of var and its slot Variables in place
+    (csrc/fg_optim.h): the step count is iterations + 1 and the learning
+    rate lr's value (a 0-d tensor), both read in C so that a
+    fastgrad.function replay reads their values at each call."""
+    cdef double h[FG_OPTIM_NHYPER]
+    cdef void *sp[FG_OPTIM_MAX_SLOTS]
+    cdef fg_tensor **refs[1 + FG_OPTIM_MAX_SLOTS]
+    cdef int i, n = len(slots)
+    cdef Variable s
+    cdef fg_program *prog
+    if n > FG_OPTIM_MAX_SLOTS or len(hyper) > FG_OPTIM_NHYPER:
+        raise ValueError("an optimizer update takes at most %d slots and %d hyperparameters"
+                         % (FG_OPTIM_MAX_SLOTS, FG_OPTIM_NHYPER))
+    for i in range(FG_OPTIM_NHYPER):
+        h[i] = hyper[i] if i < len(hyper) else 0.0
+    if lr.t.ndim != 0 or iterations.t.ndim != 0:
+        raise ValueError("the learning rate and iterations must be scalars")
     cdef fg_tensor *g = _grad_for(var, grad)
-    var._writable()
-    cdef int rc = fg_k_sgd(var.t.dtype, var.t.data, g.data, _slot(velocity), var.t.size,
-                           lr, momentum, nesterov)
-    fg_decref(g)
-    if rc < 0:
-        raise_error()
+    try:
+        var._writable()
+        refs[0] = &var.t
+        for i in range(n):
+            s = slots[i]
+            s._writable()
+            sp[i] = s.t.data
+            refs[i + 1] = &s.t
+        if fg_optim_step(kind, var.t.dtype, var.t.size, var.t.data, g.data, sp, n,
+                         _scalar_value(lr.t), <int64_t>_scalar_value(iterations.t) + 1, h) < 0:
+            raise_error()
+        prog = fg_program_tracing()
+        if prog != NULL and fg_program_trace_optim(prog, kind, n + 1, refs, g, iterations.t,
+                                                   lr.t, h) < 0:
+            raise_error()
+    finally:
+        fg_decref(g)
 
 
-def _adam_step(Variable var, grad, Variable m, Variable v, double lr_t, double beta1,
-               double beta2, double eps):
-    """One fused Adam update (lr_t already bias-corrected)."""
-    _trace_unsupported("a fused optimizer update")
-    cdef fg_tensor *g = _grad_for(var, grad)
-    var._writable()
-    cdef int rc = fg_k_adam(var.t.dtype, var.t.data, g.data, _slot(m), _slot(v), var.t.size,
-                            lr_t, beta1, beta2, eps)
-    fg_decref(g)
-    if rc < 0:
-        raise_error()
-
-
-def _rmsprop_step(Variable var, grad, Variable ms, Variable mom, double lr, double rho,
-                  double momentum, double eps):
-    """One fused RMSprop update."""
-    _trace_unsupported("a fused optimizer update")
-    cdef fg_tensor *g = _grad_for(var, grad)
-    var._writable()
-    cdef int rc = fg_k_rmsprop(var.t.dtype, var.t.data, g.data, _slot(ms), _slot(mom),
-                               var.t.size, lr, rho, momentum, eps)
-    fg_decref(g)
-    if rc < 0:
-        raise_error()
+cdef double _scalar_value(fg_tensor *t):
+    if t.dtype == FG_F32:
+        return (<float *>t.data)[0]
+    if t.dtype == FG_F64:
+        return (<double *>t.data)[0]
+    if t.dtype == FG_I32:
+        return (<int32_t *>t.data)[0]
+    if t.dtype == FG_I64:
+        return <double>(<int64_t *>t.data)[0]
+    return (<uint8_t *>t.data)[0]
 
 # ------------------------------------------------------------ forward mode
 

@@ -41,6 +41,8 @@ cdef extern from "fg_program.h" nogil:
                             const int64_t *attrs, int nattrs, fg_tensor *out) noexcept
     int fg_program_trace_guard(fg_program *p, const fg_tensor *t) noexcept
     int fg_program_trace_assign(fg_program *p, fg_tensor **ref, int kind, fg_tensor *value) noexcept
+    int fg_program_trace_optim(fg_program *p, int kind, int n_refs, fg_tensor ***refs, fg_tensor *grad,
+                               fg_tensor *iterations, fg_tensor *lr, const double *hyper) noexcept
     void fg_program_trace_unsupported(fg_program *p, const char *what) noexcept
     const char *fg_program_unsupported(const fg_program *p) noexcept
     int fg_program_set_outputs(fg_program *p, int n, fg_tensor **outs) noexcept

@@ -149,8 +149,8 @@ def test_optimizer_defaults_and_attributes():
 
 @fastgrad_only  # tf_keras 2.11+ ignores the legacy `lr=`; TF 2.0, the seeds' TF, did not
 def test_legacy_lr_argument():
-    assert keras.optimizers.SGD(lr=0.5).learning_rate == pytest.approx(0.5)
-    assert keras.optimizers.Adam(lr=0.2).learning_rate == pytest.approx(0.2)
+    assert float(keras.optimizers.SGD(lr=0.5).learning_rate) == pytest.approx(0.5)
+    assert float(keras.optimizers.Adam(lr=0.2).learning_rate) == pytest.approx(0.2)
 
 
 def test_learning_rate_is_settable_and_iterations_count():

@@ -1,10 +1,14 @@
 """Optimizers with Keras's defaults and update rules.
 
 Each update is one fused C kernel per variable (``fastgrad._core``'s
-``_sgd_step``, ``_adam_step`` and ``_rmsprop_step``), in place on the
-variable and its slots, never a chain of tensor ops. This module holds the
-API semantics: pairing gradients with variables, skipping ``None``, slot
-creation, the ``iterations`` counter and Adam's bias correction.
+``_optimizer_step`` over csrc/fg_optim.c), in place on the variable and its
+slots, never a chain of tensor ops. The C step reads the learning rate (a
+float32 Variable, as tf_keras holds it) and the ``iterations`` counter
+itself and computes Adam's bias correction, so an ``apply_gradients``
+inside a ``fastgrad.function`` replays in C and sees a learning rate
+assigned between calls. This module holds the API semantics: pairing
+gradients with variables, skipping ``None``, slot creation and the
+``iterations`` counter.
 
 Update rules (g the gradient, lr the learning rate, t = iterations + 1):
 
@@ -41,10 +45,11 @@ class Optimizer(abc.ABC):
             raise TypeError(
                 f"Argument(s) not recognized: {sorted(kwargs)}")
         self.name = name or type(self).__name__
-        self._learning_rate = self._check_lr(learning_rate)
         self._iterations = tf.Variable(tf.constant(0, dtype=tf.int64),
                                        trainable=False,
                                        name=f"{self.name}/iteration")
+        self._lr_var = None
+        self._set_lr(self._check_lr(learning_rate))
         self._slots = {}  # id(var) -> (var, [slot Variables or None])
 
     @staticmethod
@@ -57,17 +62,38 @@ class Optimizer(abc.ABC):
                 f"`learning_rate` must be non-negative. Received: {value}")
         return value
 
+    def _set_lr(self, value):
+        self._learning_rate = value
+        if callable(value):
+            return
+        if self._lr_var is None:
+            self._lr_var = tf.Variable(np.float32(value), trainable=False,
+                                       name=f"{self.name}/learning_rate")
+        else:
+            self._lr_var.assign(np.float32(value))
+
+    def _current_lr(self):
+        """The learning rate of this step as a float32 0-d tensor."""
+        lr = self._learning_rate
+        if not callable(lr):
+            return self._lr_var
+        value = lr(self._iterations)
+        if _utils.is_tensor(value):
+            return tf.cast(value, tf.float32)
+        return tf.constant(np.float32(value))
+
     # Keras attributes -----------------------------------------------------
     @property
     def learning_rate(self):
-        """The learning rate (a float; a schedule is evaluated at the
-        current iteration). Assignable."""
+        """The learning rate: a float32 Variable, as tf_keras's (``assign``
+        works, as does setting the attribute to a number); for a schedule,
+        its value at the current iteration."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        return float(lr(self.iterations)) if callable(lr) else self._lr_var
 
     @learning_rate.setter
     def learning_rate(self, value):
-        self._learning_rate = self._check_lr(value)
+        self._set_lr(self._check_lr(value))
 
     lr = learning_rate
 
@@ -112,11 +138,12 @@ class Optimizer(abc.ABC):
             warnings.warn(msg, stacklevel=2)
         # tf_keras holds the learning rate in a float32 variable and casts it
         # to each variable's dtype (float64 variables see float32 0.05)
-        lr = float(np.float32(self.learning_rate))
-        step = int(self._iterations) + 1
+        lr = self._current_lr()
+        hyper = self._hyper()
         for grad, var in pairs:
             grad = self._as_grad(grad, var)
-            self._update(var, grad, self._slots_for(var), lr, step)
+            _core._optimizer_step(self._KIND, var, grad, self._slots_for(var),
+                                  self._iterations, lr, hyper)
         self._iterations.assign_add(1)
         return self._iterations
 
@@ -154,8 +181,7 @@ class Optimizer(abc.ABC):
     def _slots_for(self, var):
         entry = self._slots.get(id(var))
         if entry is None or entry[0] is not var:
-            slots = [self._make_slot(var, name) if name else None
-                     for name in self._slot_names()]
+            slots = [self._make_slot(var, name) for name in self._slot_names()]
             entry = (var, slots)
             self._slots[id(var)] = entry
         return entry[1]
@@ -167,17 +193,18 @@ class Optimizer(abc.ABC):
                            trainable=False, name=f"{base}/{name}")
 
     def _slot_names(self):
+        """The slots the C step updates, in its order (csrc/fg_optim.h)."""
         return []
 
     @abc.abstractmethod
-    def _update(self, var, grad, slots, lr, step):
-        """One fused C step on var (slots from _slot_names, step counted from 1)."""
+    def _hyper(self):
+        """The C step's hyperparameters for ``_KIND`` (csrc/fg_optim.h)."""
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        return {"name": self.name, "learning_rate": float(self.learning_rate)}
 
     def __repr__(self):
-        return f"<{type(self).__name__} learning_rate={self.learning_rate}>"
+        return f"<{type(self).__name__} learning_rate={float(self.learning_rate)}>"
 
 
 class SGD(Optimizer):
@@ -192,11 +219,13 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def _slot_names(self):
-        return ["momentum" if self.momentum != 0 else None]
+    _KIND = _core.OPTIM_SGD
 
-    def _update(self, var, grad, slots, lr, step):
-        _core._sgd_step(var, grad, slots[0], lr, self.momentum, self.nesterov)
+    def _slot_names(self):
+        return ["momentum"] if self.momentum != 0 else []
+
+    def _hyper(self):
+        return (self.momentum, float(self.nesterov))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum,
@@ -213,26 +242,16 @@ class Adam(Optimizer):
         self.beta_1, self.beta_2 = float(beta_1), float(beta_2)
         self.epsilon = float(epsilon)
 
+    _KIND = _core.OPTIM_ADAM
+
     def _slot_names(self):
         return ["m", "v"] + (["vhat"] if self.amsgrad else [])
 
-    def _update(self, var, grad, slots, lr, step):
-        # Keras computes the bias-corrected rate in the variable's dtype from
-        # its float32 hyperparameters (so float64 variables see float32 0.9):
-        # alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
-        T = var.dtype.as_numpy_dtype
-        one = T(1)
-        lr32, b1, b2 = (T(np.float32(h)) for h in (lr, self.beta_1, self.beta_2))
-        lr_t = lr32 * np.sqrt(one - b2 ** T(step)) / (one - b1 ** T(step))
-        if not self.amsgrad:
-            _core._adam_step(var, grad, slots[0], slots[1], float(lr_t),
-                             self.beta_1, self.beta_2, self.epsilon)
-            return
-        m, v, v_hat = slots
-        m.assign_add((grad - m) * (1 - self.beta_1))
-        v.assign_add((tf.square(grad) - v) * (1 - self.beta_2))
-        v_hat.assign(tf.maximum(v_hat, v))
-        var.assign_sub((m * float(lr_t)) / (tf.sqrt(v_hat) + self.epsilon))
+    def _hyper(self):
+        # the C step computes Keras's bias-corrected rate in the variable's
+        # dtype from float32 hyperparameters (float64 variables see float32
+        # 0.9): alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        return (self.beta_1, self.beta_2, self.epsilon, float(self.amsgrad))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1,
@@ -251,12 +270,13 @@ class RMSprop(Optimizer):
         self.rho, self.momentum = float(rho), float(momentum)
         self.epsilon = float(epsilon)
 
-    def _slot_names(self):
-        return ["velocity", "momentum" if self.momentum > 0 else None]
+    _KIND = _core.OPTIM_RMSPROP
 
-    def _update(self, var, grad, slots, lr, step):
-        _core._rmsprop_step(var, grad, slots[0], slots[1], lr, self.rho,
-                            self.momentum, self.epsilon)
+    def _slot_names(self):
+        return ["velocity"] + (["momentum"] if self.momentum > 0 else [])
+
+    def _hyper(self):
+        return (self.rho, self.momentum, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho,

@@ -1,0 +1,33 @@
+/* fg_optim.h: one optimizer update (Keras's SGD, Adam/AMSGrad, RMSprop).
+ *
+ * Plain C. Keep in sync with fastgrad/_coptim.pxd. The same call serves an
+ * eager apply_gradients and a fastgrad.function replay, so both round
+ * alike: the learning rate is read as the float32 Keras holds it in, and
+ * Adam's bias correction is computed here, in the variable's dtype, from
+ * the step count (the optimizer's iterations + 1) the caller reads at run
+ * time, never baked into a trace.
+ */
+#ifndef FG_OPTIM_H
+#define FG_OPTIM_H
+
+#include <stdint.h>
+
+enum { FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP, FG_OPTIM_NKINDS };
+
+/* hyper[] per kind:
+ *   SGD      {momentum, nesterov}
+ *   Adam     {beta_1, beta_2, epsilon, amsgrad}
+ *   RMSprop  {rho, momentum, epsilon}            */
+#define FG_OPTIM_NHYPER 4
+#define FG_OPTIM_MAX_SLOTS 3
+
+/* How many slot arrays (momentum, m/v/vhat, ...) kind uses with hyper. */
+int fg_optim_n_slots(int kind, const double *hyper);
+
+/* One update of n elements: w and slots[0..n_slots) in place, g read.
+ * lr is rounded to float32 first; step counts from 1. Returns 0, or -1
+ * with the error set (a bad kind, dtype or slot count). */
+int fg_optim_step(int kind, int dtype, int64_t n, void *w, const void *g, void *const *slots,
+                  int n_slots, double lr, int64_t step, const double *hyper);
+
+#endif

@@ -1,0 +1,13 @@
+# Declarations of csrc/fg_optim.h; keep in sync with it.
+from libc.stdint cimport int64_t
+
+cdef extern from "fg_optim.h" nogil:
+    enum:
+        FG_OPTIM_SGD
+        FG_OPTIM_ADAM
+        FG_OPTIM_RMSPROP
+        FG_OPTIM_NHYPER
+        FG_OPTIM_MAX_SLOTS
+    int fg_optim_n_slots(int kind, const double *hyper) noexcept
+    int fg_optim_step(int kind, int dtype, int64_t n, void *w, const void *g, void **slots,
+                      int n_slots, double lr, int64_t step, const double *hyper) noexcept
