@@ -11,12 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Ids are handed out in increasing order, and a tape or a trace looks up
+ * mostly the ids it just made: runs of 16 consecutive ids keep their
+ * order in one 128-byte stretch of cells, and only the runs are
+ * scattered (so a large map costs a cache miss per 16 ids, not per id,
+ * while ids that share low bits still spread over the table). */
+#define FG_IDMAP_RUN_BITS 4
 static inline uint64_t fg_hash_id(int64_t id) {
-    uint64_t x = (uint64_t)id;
+    uint64_t x = (uint64_t)id >> FG_IDMAP_RUN_BITS;
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
     x ^= x >> 33;
-    return x;
+    return (x << FG_IDMAP_RUN_BITS) | ((uint64_t)id & ((1u << FG_IDMAP_RUN_BITS) - 1));
 }
 
 /* The cell holding id, or the empty cell where it would go (cap > 0). */

@@ -100,8 +100,10 @@ struct fg_program {
     int64_t n_ins, cap_ins;
     int64_t *shapes;
     int64_t n_shapes, cap_shapes;
-    int64_t *keys, *vals; /* tensor id -> slot */
+    int64_t *keys, *vals; /* tensor id -> slot, for ids from before the trace */
     int64_t hcap, hcount;
+    int32_t *dense;       /* id - dense_base -> slot + 1 (0: none), for the ids made while tracing */
+    int64_t dense_base, dense_cap;
     fg_tensor **consts;
     int64_t n_consts, cap_consts;
     int64_t *arg_slot;

@@ -623,6 +623,32 @@ def test_program_is_compact():
     assert st["registers"] < 16
 
 
+def test_trace_maps_tensors_made_far_apart():
+    # the trace keeps the ids it makes in a dense array and older or far
+    # away ones in a hash map: values made on both sides of a long run of
+    # untraced tensors, and on another thread meanwhile, are all found
+    made = []
+
+    def body(x):
+        with tf.GradientTape() as t:
+            t.watch(x)
+            a = tf.sin(x) * 2.0
+            junk = [tf.constant(float(i)) for i in range(30000)]  # ids, no ops
+            worker = threading.Thread(target=lambda: made.append(
+                [tf.constant(1.0) + 1.0 for _ in range(3000)]))
+            worker.start()
+            worker.join()
+            b = a * x + junk[7]
+            c = tf.exp(b) + a
+        return c, t.gradient(c, x)
+
+    f = tf.function(body)
+    for v in [0.3, -1.2, 2.5]:
+        x = tf.constant(v)
+        _same(f(x), body(x))
+    assert f.experimental_get_tracing_count() == 1
+
+
 def test_gradients_in_nested_function_and_second_call():
     @tf.function
     def inner(x):
