@@ -13,6 +13,10 @@ Groups:
               gradients: goal <= 10 ns/op, i.e. <= 10 us per call
   chain_100k  the same x25,000 (100,000 ops): goal <= 1 ms per call
   mlp_step    Dense(128, relu) -> Dense(1), batch 32, MSE, SGD update: goal <= 15 us
+  adam_step   the same MLP as a Keras-style step: Sequential-free Dense
+              weights, tape, gradient and keras Adam.apply_gradients in one
+              function (JAX: the Adam update written out under jit; torch:
+              torch.optim.Adam)
   first_call  trace cost of a fresh function (chain_1k goal < 20 ms)
 """
 import numpy as np
@@ -244,6 +248,92 @@ def test_mlp_step_torch_eager(benchmark):
         with torch.no_grad():
             for p, g in zip(ps, grads):
                 p.sub_(0.01 * g)
+        return loss
+
+    benchmark(run)
+
+
+# ------------------------------------------------------------ Adam step (keras optimizer)
+
+
+def _fg_adam_step():
+    d = _mlp_data()
+    vs = [fg.Variable(d[k]) for k in ("w1", "b1", "w2", "b2")]
+    opt = fg.keras.optimizers.Adam(0.001)
+
+    def step(x, y):
+        with fg.GradientTape() as tape:
+            h = fg.nn.relu(fg.matmul(x, vs[0]) + vs[1])
+            loss = fg.reduce_mean(fg.square(fg.matmul(h, vs[2]) + vs[3] - y))
+        opt.apply_gradients(zip(tape.gradient(loss, vs), vs))
+        return loss
+
+    return step, fg.constant(d["x"]), fg.constant(d["y"])
+
+
+@pytest.mark.benchmark(group="adam_step")
+def test_adam_step_fastgrad_function(benchmark):
+    step, x, y = _fg_adam_step()
+    f = fg.function(step)
+    f(x, y)
+    f(x, y)
+    benchmark(f, x, y)
+    assert f.experimental_get_tracing_count() == 2  # slots made on the first call
+
+
+@pytest.mark.benchmark(group="adam_step")
+def test_adam_step_fastgrad_eager(benchmark):
+    step, x, y = _fg_adam_step()
+    benchmark(step, x, y)
+
+
+@pytest.mark.benchmark(group="adam_step")
+def test_adam_step_jax_jit(benchmark):
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    d = _mlp_data()
+    b1, b2, eps, lr = 0.9, 0.999, 1e-7, 0.001
+
+    def loss(p, x, y):
+        h = jax.nn.relu(x @ p[0] + p[1])
+        return jnp.mean(jnp.square(h @ p[2] + p[3] - y))
+
+    @jax.jit
+    def step(p, m, v, t, x, y):
+        value, g = jax.value_and_grad(loss)(p, x, y)
+        t = t + 1
+        lr_t = lr * jnp.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        m = [a + (gi - a) * (1 - b1) for a, gi in zip(m, g)]
+        v = [a + (gi * gi - a) * (1 - b2) for a, gi in zip(v, g)]
+        p = [a - lr_t * mi / (jnp.sqrt(vi) + eps) for a, mi, vi in zip(p, m, v)]
+        return p, m, v, t, value
+
+    p = [jnp.asarray(d[k]) for k in ("w1", "b1", "w2", "b2")]
+    state = [p, [jnp.zeros_like(a) for a in p], [jnp.zeros_like(a) for a in p], jnp.float32(0)]
+    x, y = jnp.asarray(d["x"]), jnp.asarray(d["y"])
+
+    def run():
+        *state[:], value = step(*state, x, y)
+        value.block_until_ready()
+
+    run()
+    benchmark(run)
+
+
+@pytest.mark.benchmark(group="adam_step")
+def test_adam_step_torch_eager(benchmark):
+    torch = pytest.importorskip("torch")
+    d = _mlp_data()
+    ps = [torch.tensor(d[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2")]
+    opt = torch.optim.Adam(ps, lr=0.001, eps=1e-7)
+    x, y = torch.tensor(d["x"]), torch.tensor(d["y"])
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        h = torch.relu(x @ ps[0] + ps[1])
+        loss = torch.mean(torch.square(h @ ps[2] + ps[3] - y))
+        loss.backward()
+        opt.step()
         return loss
 
     benchmark(run)

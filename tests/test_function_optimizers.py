@@ -252,3 +252,32 @@ def test_optimizer_step_rejects_a_gradient_of_another_shape_in_a_replay():
         step(tf.constant(np.ones(4, np.float32)))
     step(tf.constant(np.ones(3, np.float32)))  # still usable
     np.testing.assert_allclose(w.numpy(), 0.7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "rmsprop"])
+def test_fit_traces_its_step_and_matches_run_eagerly_bitwise(optimizer):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(70, 5)).astype(np.float32)
+    y = (x @ rng.normal(size=(5, 1))).astype(np.float32)
+
+    def train(run_eagerly):
+        keras.backend.clear_session()
+        tf.random.set_seed(4)
+        model = keras.Sequential([keras.layers.Dense(8, activation="relu", input_shape=(5,)),
+                                  keras.layers.Dense(1)])
+        model.compile(optimizer=optimizer, loss="mse", metrics=["mae"], run_eagerly=run_eagerly)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            hist = model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
+        return model, hist.history
+
+    traced_model, traced = train(False)
+    eager_model, eager = train(True)
+    assert traced == eager
+    for a, b in zip(traced_model.trainable_variables, eager_model.trainable_variables):
+        assert a.numpy().tobytes() == b.numpy().tobytes()
+    step = traced_model._train_function
+    # batches of 16 and the last of 6: one trace each, plus the first
+    # call that made the optimizer's slots (SGD has none)
+    assert step.experimental_get_tracing_count() == (2 if optimizer == "sgd" else 3)
+    assert eager_model._train_function is None

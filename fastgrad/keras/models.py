@@ -252,6 +252,7 @@ class Sequential:
         loss_fn = getattr(self._loss_obj, "fn", self._loss_obj)
         self.compiled_metrics = [metrics_mod.get(m, loss=loss_fn) for m in metrics]
         self.run_eagerly = run_eagerly
+        self._train_function = None
 
     @property
     def metrics(self):
@@ -275,13 +276,23 @@ class Sequential:
         self.optimizer.apply_gradients(zip(grads, tvars))
         return loss, y_pred
 
+    def _step(self):
+        """The train step fit and train_on_batch call: as in tf.keras, a
+        traced function (fastgrad.function: forward, gradient and
+        optimizer update replayed in C) unless ``run_eagerly``."""
+        if self.run_eagerly:
+            return self._train_step
+        if getattr(self, "_train_function", None) is None:
+            self._train_function = tf.function(self._train_step)
+        return self._train_function
+
     def train_on_batch(self, x, y, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics)."""
         self._check_compiled("training")
         x, y = self._prepare(x, y)
         for m in self.compiled_metrics:
             m.reset_state()
-        loss, y_pred = self._train_step(x, y, self.trainable_variables)
+        loss, y_pred = self._step()(x, y, self.trainable_variables)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
         return self._results(float(loss), return_dict)
@@ -333,6 +344,7 @@ class Sequential:
         for cb in cbs:
             cb.on_train_begin()
         tvars = self.trainable_variables if self.built else None
+        train_step = self._step()
         for epoch in range(initial_epoch, epochs):
             for m in self.compiled_metrics:
                 m.reset_state()
@@ -355,7 +367,7 @@ class Sequential:
                     tvars = self.trainable_variables
                 for cb in cbs:
                     cb.on_train_batch_begin(step)
-                loss, y_pred = self._train_step(xb, yb, tvars)
+                loss, y_pred = train_step(xb, yb, tvars)
                 loss_sum += float(loss) * (hi - lo)
                 seen += hi - lo
                 for m in self.compiled_metrics:
