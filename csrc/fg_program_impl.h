@@ -141,10 +141,13 @@ struct fg_program {
 };
 
 
-/* Grow *arr (elements of size sz) to hold n+1. */
+/* Grow *arr (elements of size sz) to hold n+1. Past a megabyte it grows
+ * fourfold: realloc copies (into pages the kernel must fault in), and a
+ * long trace spent half its page faults in those copies at twofold. */
 static inline int grow(void **arr, int64_t *cap, int64_t n, size_t sz) {
     if (n < *cap) return 0;
-    int64_t ncap = *cap ? *cap * 2 : 16;
+    int64_t factor = (size_t)*cap * sz >= ((size_t)1 << 20) ? 4 : 2;
+    int64_t ncap = *cap ? *cap * factor : 16;
     while (ncap <= n) ncap *= 2;
     void *na = realloc(*arr, (size_t)ncap * sz);
     if (!na) return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
