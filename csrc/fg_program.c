@@ -108,6 +108,8 @@ static int map_put(fg_program *p, int64_t id, int64_t slot) {
 /* ---------------------------------------------------------------- slots */
 
 static int64_t slot_new(fg_program *p, int kind, int dtype, int ndim, const int64_t *shape) {
+    if (p->n_slots >= FG_PROGRAM_MAX || p->n_shapes >= FG_PROGRAM_MAX - FG_MAX_NDIM)
+        return fg_error_set(FG_ERR_NOMEM, "function too large to record (over %d values)", FG_PROGRAM_MAX);
     if (GROW(p->slots, p->cap_slots, p->n_slots) < 0) return -1;
     if (ndim && GROW(p->shapes, p->cap_shapes, p->n_shapes + ndim) < 0) return -1;
     int64_t s = p->n_slots++;
@@ -116,13 +118,13 @@ static int64_t slot_new(fg_program *p, int kind, int dtype, int ndim, const int6
     S->kind = (int8_t)kind;
     S->dtype = (int8_t)dtype;
     S->ndim = (int8_t)ndim;
-    S->shape_off = p->n_shapes;
+    S->shape_off = (int32_t)p->n_shapes;
     S->size = 1;
     for (int i = 0; i < ndim; i++) {
         p->shapes[p->n_shapes++] = shape[i];
         S->size *= shape[i];
     }
-    S->root = s;
+    S->root = (int32_t)s;
     S->last_use = -1;
     S->storage = kind == SK_OP ? ST_NONE : ST_EXTERN;
     return s;
@@ -158,7 +160,7 @@ static int var_push_version(fg_program *p, pvar *v, int64_t slot, const fg_tenso
     v->ver_slot[v->nver] = slot;
     v->ver_ptr[v->nver] = t;
     v->nver++;
-    p->slots[slot].loc = p->n_vt++;
+    p->slots[slot].loc = (int32_t)p->n_vt++;
     p->slots[slot].index = (int32_t)(v - p->vars);
     return 0;
 }
@@ -248,6 +250,10 @@ void fg_program_trace_unsupported(fg_program *p, const char *what) {
 const char *fg_program_unsupported(const fg_program *p) { return p->unsupported[0] ? p->unsupported : NULL; }
 
 static pinstr *instr_new(fg_program *p) {
+    if (p->n_ins >= FG_PROGRAM_MAX) {
+        fg_error_set(FG_ERR_NOMEM, "function too large to record (over %d instructions)", FG_PROGRAM_MAX);
+        return NULL;
+    }
     if (GROW(p->ins, p->cap_ins, p->n_ins) < 0) return NULL;
     pinstr *I = &p->ins[p->n_ins++];
     memset(I, 0, sizeof(*I));
@@ -262,7 +268,7 @@ static int instr_set_inputs(pinstr *I, int n, const int64_t *slots) {
         if (!I->in_ext) return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
         memcpy(I->in_ext, slots, (size_t)n * sizeof(int64_t));
     } else {
-        for (int j = 0; j < n; j++) I->in[j] = slots[j];
+        for (int j = 0; j < n; j++) I->in[j] = (int32_t)slots[j];
     }
     return 0;
 }
@@ -409,7 +415,7 @@ int fg_program_trace_guard(fg_program *p, const fg_tensor *t) {
     I->code = C_GUARD;
     I->op = -1;
     I->n_in = 1;
-    I->in[0] = s;
+    I->in[0] = (int32_t)s;
     I->out = -1;
     I->aux = p->n_gbytes;
     I->aux2 = (int64_t)n;
@@ -437,8 +443,8 @@ int fg_program_trace_assign(fg_program *p, fg_tensor **ref, int kind, fg_tensor 
     I->kind = (int8_t)kind;
     I->dtype = (int8_t)t->dtype;
     I->n_in = 2;
-    I->in[0] = old;
-    I->in[1] = val;
+    I->in[0] = (int32_t)old;
+    I->in[1] = (int32_t)val;
     I->out = s;
     I->aux = v - p->vars;
     return 0;

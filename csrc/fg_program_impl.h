@@ -17,15 +17,19 @@
 enum { SK_ARG, SK_CONST, SK_VAR, SK_OP };
 enum { ST_NONE, ST_EXTERN, ST_REG, ST_BUF, ST_ALIAS };
 
+/* 32 bytes: a long trace writes one per value, and its page faults and
+ * finalize's passes scale with the bytes. Slot, instruction and shape
+ * counts are kept below FG_PROGRAM_MAX (fg_program.c checks). */
 typedef struct {
     int8_t kind, dtype, ndim, storage;
     int32_t index;     /* ARG: argument #, CONST: constant #, VAR: variable # */
-    int64_t shape_off; /* ndim entries of p->shapes */
+    int32_t shape_off; /* ndim entries of p->shapes */
+    int32_t root;      /* the slot whose storage this one views (itself if none) */
     int64_t size;      /* elements */
-    int64_t root;      /* the slot whose storage this one views (itself if none) */
-    int64_t last_use;  /* finalize: last instruction reading the root */
-    int64_t loc;       /* REG: cell, BUF: buffer #, VAR: version # (p->vt) */
+    int32_t last_use;  /* finalize: last instruction reading the root */
+    int32_t loc;       /* REG: cell, BUF: buffer #, VAR: version # (p->vt) */
 } pslot;
+#define FG_PROGRAM_MAX (INT32_MAX - 2)
 
 /* replay codes */
 enum {
@@ -62,17 +66,18 @@ typedef struct {
 #define F_PRESERVE 1 /* ASSIGN: the old value is read later: keep it */
 #define F_RIGHT 2
 
-typedef struct {
+typedef struct { /* 64 bytes, slots as int32 (see pslot) */
     int16_t code, op;
     int8_t dtype, kind, flags, _pad;
     int32_t n_in, nattrs;
-    int64_t out;
-    int64_t in[3];
+    int32_t out;
+    int32_t in[3];
     int64_t *in_ext; /* n_in > 3 */
     int64_t *attrs;  /* own copy, NULL when none */
     int64_t aux;     /* MATMUL, OPTIM: offset in p->aux; GUARD: offset in p->gbytes; ASSIGN: variable # */
     int64_t aux2;    /* GUARD: byte count; ASSIGN: shadow register # + 1, or 0 */
 } pinstr;
+_Static_assert(sizeof(void *) != 8 || (sizeof(pslot) == 32 && sizeof(pinstr) == 64), "program records stay compact");
 
 /* C_OPTIM's p->aux entry per updated variable */
 enum { OE_VAR, OE_NEW, OE_SHADOW, OE_PRESERVE, OPTIM_ENTRY };

@@ -9,7 +9,7 @@
 
 /* ------------------------------------------------------------- finalize */
 
-#define NEVER INT64_MAX
+#define NEVER INT32_MAX /* pslot.last_use */
 
 /* A free list of storage locations for one size class. */
 typedef struct {
@@ -290,7 +290,7 @@ int fg_program_finalize(fg_program *p) {
     /* lifetimes, on roots */
     for (int64_t i = 0; i < ni; i++) {
         pinstr *I = &p->ins[i];
-        for (int j = 0; j < I->n_in; j++) p->slots[p->slots[in_slot(I, j)].root].last_use = i;
+        for (int j = 0; j < I->n_in; j++) p->slots[p->slots[in_slot(I, j)].root].last_use = (int32_t)i;
     }
     for (int64_t k = 0; k < p->n_outs; k++) p->slots[p->slots[p->outs[k]].root].last_use = NEVER;
     for (int64_t i = 0; i < ni; i++) {
@@ -311,13 +311,13 @@ int fg_program_finalize(fg_program *p) {
             freelist *f = pool_class(small ? &regs : &bufs, small ? 16 : nb);
             if (!f) goto done;
             if (f->n) {
-                S->loc = f->loc[--f->n];
+                S->loc = (int32_t)f->loc[--f->n];
             } else if (small) {
-                S->loc = p->n_regs++;
+                S->loc = (int32_t)p->n_regs++;
             } else {
                 if (GROW(buf_bytes, cap_buf, p->n_bufs) < 0) goto done;
                 buf_bytes[p->n_bufs] = nb;
-                S->loc = p->n_bufs++;
+                S->loc = (int32_t)p->n_bufs++;
             }
             S->storage = small ? ST_REG : ST_BUF;
         }
