@@ -179,7 +179,9 @@ def _mlp_data(seed=0):
         x=rng.normal(size=(32, 8)).astype(np.float32), y=rng.normal(size=(32, 1)).astype(np.float32))
 
 
-def _fg_mlp_step():
+def _fg_mlp_step(optimizer=None):
+    """The seed-004 MLP step; the update is plain SGD assigns, or
+    ``optimizer.apply_gradients`` (a keras optimizer) when given."""
     d = _mlp_data()
     vs = [fg.Variable(d[k]) for k in ("w1", "b1", "w2", "b2")]
 
@@ -187,8 +189,12 @@ def _fg_mlp_step():
         with fg.GradientTape() as tape:
             h = fg.nn.relu(fg.matmul(x, vs[0]) + vs[1])
             loss = fg.reduce_mean(fg.square(fg.matmul(h, vs[2]) + vs[3] - y))
-        for v, g in zip(vs, tape.gradient(loss, vs)):
-            v.assign_sub(0.01 * g)
+        grads = tape.gradient(loss, vs)
+        if optimizer is not None:
+            optimizer.apply_gradients(zip(grads, vs))
+        else:
+            for v, g in zip(vs, grads):
+                v.assign_sub(0.01 * g)
         return loss
 
     return step, fg.constant(d["x"]), fg.constant(d["y"])
@@ -208,8 +214,8 @@ def test_mlp_step_fastgrad_eager(benchmark):
     benchmark(step, x, y)
 
 
-@pytest.mark.benchmark(group="mlp_step")
-def test_mlp_step_jax_jit(benchmark):
+def _jax_mlp():
+    """JAX, its MLP loss, the initial parameters and the batch."""
     jax = pytest.importorskip("jax")
     jnp = jax.numpy
     d = _mlp_data()
@@ -218,13 +224,20 @@ def test_mlp_step_jax_jit(benchmark):
         h = jax.nn.relu(x @ p[0] + p[1])
         return jnp.mean(jnp.square(h @ p[2] + p[3] - y))
 
+    params = [jnp.asarray(d[k]) for k in ("w1", "b1", "w2", "b2")]
+    return jax, loss, params, jnp.asarray(d["x"]), jnp.asarray(d["y"])
+
+
+@pytest.mark.benchmark(group="mlp_step")
+def test_mlp_step_jax_jit(benchmark):
+    jax, loss, params, x, y = _jax_mlp()
+
     @jax.jit
     def step(p, x, y):
         value, g = jax.value_and_grad(loss)(p, x, y)
         return [a - 0.01 * b for a, b in zip(p, g)], value
 
-    state = [[jnp.asarray(d[k]) for k in ("w1", "b1", "w2", "b2")]]
-    x, y = jnp.asarray(d["x"]), jnp.asarray(d["y"])
+    state = [params]
 
     def run():
         state[0], value = step(state[0], x, y)
@@ -257,18 +270,7 @@ def test_mlp_step_torch_eager(benchmark):
 
 
 def _fg_adam_step():
-    d = _mlp_data()
-    vs = [fg.Variable(d[k]) for k in ("w1", "b1", "w2", "b2")]
-    opt = fg.keras.optimizers.Adam(0.001)
-
-    def step(x, y):
-        with fg.GradientTape() as tape:
-            h = fg.nn.relu(fg.matmul(x, vs[0]) + vs[1])
-            loss = fg.reduce_mean(fg.square(fg.matmul(h, vs[2]) + vs[3] - y))
-        opt.apply_gradients(zip(tape.gradient(loss, vs), vs))
-        return loss
-
-    return step, fg.constant(d["x"]), fg.constant(d["y"])
+    return _fg_mlp_step(fg.keras.optimizers.Adam(0.001))
 
 
 @pytest.mark.benchmark(group="adam_step")
@@ -289,14 +291,9 @@ def test_adam_step_fastgrad_eager(benchmark):
 
 @pytest.mark.benchmark(group="adam_step")
 def test_adam_step_jax_jit(benchmark):
-    jax = pytest.importorskip("jax")
+    jax, loss, p, x, y = _jax_mlp()
     jnp = jax.numpy
-    d = _mlp_data()
     b1, b2, eps, lr = 0.9, 0.999, 1e-7, 0.001
-
-    def loss(p, x, y):
-        h = jax.nn.relu(x @ p[0] + p[1])
-        return jnp.mean(jnp.square(h @ p[2] + p[3] - y))
 
     @jax.jit
     def step(p, m, v, t, x, y):
@@ -308,9 +305,7 @@ def test_adam_step_jax_jit(benchmark):
         p = [a - lr_t * mi / (jnp.sqrt(vi) + eps) for a, mi, vi in zip(p, m, v)]
         return p, m, v, t, value
 
-    p = [jnp.asarray(d[k]) for k in ("w1", "b1", "w2", "b2")]
     state = [p, [jnp.zeros_like(a) for a in p], [jnp.zeros_like(a) for a in p], jnp.float32(0)]
-    x, y = jnp.asarray(d["x"]), jnp.asarray(d["y"])
 
     def run():
         *state[:], value = step(*state, x, y)
