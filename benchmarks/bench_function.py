@@ -17,7 +17,12 @@ Groups:
               weights, tape, gradient and keras Adam.apply_gradients in one
               function (JAX: the Adam update written out under jit; torch:
               torch.optim.Adam)
-  first_call  trace cost of a fresh function (chain_1k goal < 20 ms)
+  first_call  trace cost of a fresh function (chain_1k goal < 20 ms), beside
+              a fresh jax.jit and tf.function of the same bodies
+
+TensorFlow peers (tf.function) run the very same step bodies with
+``tensorflow`` in place of fastgrad; install tensorflow-cpu in its own
+virtualenv (its NumPy and ml_dtypes pins differ from JAX's).
 """
 import numpy as np
 import pytest
@@ -31,17 +36,37 @@ CHAIN_SHORT, CHAIN_LONG = 250, 25000
 # ------------------------------------------------------------ gradient descent
 
 
-def _fg_gd_step(x):
-    with fg.GradientTape() as tape:
+# The step bodies take the library as an argument: fastgrad by default,
+# TensorFlow itself for the tf.function peers (the code is the same).
+
+
+def _fg_gd_step(x, tf=fg):
+    with tf.GradientTape() as tape:
         z = x ** 2 - x * 2 + 1
     x.assign_sub(LR * tape.gradient(z, x))
+
+
+def _tf():
+    tf = pytest.importorskip("tensorflow")
+    tf.config.threading.set_inter_op_parallelism_threads(1)  # noqa: ignored once initialised
+    return tf
+
+
+@pytest.mark.benchmark(group="gd_step")
+def test_gd_step_tf_function(benchmark):
+    tf = _tf()
+    x = tf.Variable(0.0)
+    step = tf.function(lambda: _fg_gd_step(x, tf))
+    step()
+    benchmark(step)
 
 
 @pytest.mark.benchmark(group="gd_step")
 def test_gd_step_fastgrad_function(benchmark):
     x = fg.Variable(0.0)
     step = fg.function(lambda: _fg_gd_step(x))
-    step()
+    for _ in range(100):  # converged (0.8**100), however few rounds follow
+        step()
     benchmark(step)
     assert abs(float(x) - 1.0) < 1e-5
 
@@ -87,15 +112,24 @@ def test_gd_step_torch_eager(benchmark):
 # ------------------------------------------------------------ scalar chains
 
 
-def _fg_chain(n):
+def _fg_chain(n, tf=fg):
     def chain(x1, x2):
-        with fg.GradientTape() as t:
+        with tf.GradientTape() as t:
             t.watch([x1, x2])
-            z = fg.constant(0.0)
+            z = tf.constant(0.0)
             for _ in range(n):
                 z = z + (x1 * x2 + x1) * 0.001
         return z, t.gradient(z, [x1, x2])
     return chain
+
+
+@pytest.mark.benchmark(group="chain_1k")
+def test_chain_1k_tf_function(benchmark):
+    tf = _tf()
+    f = tf.function(_fg_chain(CHAIN_SHORT, tf))
+    x1, x2 = tf.constant(0.5), tf.constant(1.5)
+    f(x1, x2)
+    benchmark(f, x1, x2)
 
 
 def _chain_case(benchmark, n, traced):
@@ -179,16 +213,16 @@ def _mlp_data(seed=0):
         x=rng.normal(size=(32, 8)).astype(np.float32), y=rng.normal(size=(32, 1)).astype(np.float32))
 
 
-def _fg_mlp_step(optimizer=None):
+def _fg_mlp_step(optimizer=None, tf=fg):
     """The seed-004 MLP step; the update is plain SGD assigns, or
     ``optimizer.apply_gradients`` (a keras optimizer) when given."""
     d = _mlp_data()
-    vs = [fg.Variable(d[k]) for k in ("w1", "b1", "w2", "b2")]
+    vs = [tf.Variable(d[k]) for k in ("w1", "b1", "w2", "b2")]
 
     def step(x, y):
-        with fg.GradientTape() as tape:
-            h = fg.nn.relu(fg.matmul(x, vs[0]) + vs[1])
-            loss = fg.reduce_mean(fg.square(fg.matmul(h, vs[2]) + vs[3] - y))
+        with tf.GradientTape() as tape:
+            h = tf.nn.relu(tf.matmul(x, vs[0]) + vs[1])
+            loss = tf.reduce_mean(tf.square(tf.matmul(h, vs[2]) + vs[3] - y))
         grads = tape.gradient(loss, vs)
         if optimizer is not None:
             optimizer.apply_gradients(zip(grads, vs))
@@ -197,7 +231,16 @@ def _fg_mlp_step(optimizer=None):
                 v.assign_sub(0.01 * g)
         return loss
 
-    return step, fg.constant(d["x"]), fg.constant(d["y"])
+    return step, tf.constant(d["x"]), tf.constant(d["y"])
+
+
+@pytest.mark.benchmark(group="mlp_step")
+def test_mlp_step_tf_function(benchmark):
+    tf = _tf()
+    step, x, y = _fg_mlp_step(tf=tf)
+    f = tf.function(step)
+    f(x, y)
+    benchmark(f, x, y)
 
 
 @pytest.mark.benchmark(group="mlp_step")
@@ -361,3 +404,69 @@ def test_first_call_mlp_step(benchmark):
 def test_first_call_gd_step(benchmark):
     x = fg.Variable(0.0)
     benchmark.pedantic(lambda: fg.function(lambda: _fg_gd_step(x))(), rounds=30)
+
+
+# The peers' first calls: a fresh jax.jit / tf.function of the same body
+# each round (trace, compile or graph optimisation, and one run).
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_chain_1k_jax_jit(benchmark):
+    jax = pytest.importorskip("jax")
+
+    def fresh():
+        def chain(x1, x2):
+            z = 0.0
+            for _ in range(CHAIN_SHORT):
+                z = z + (x1 * x2 + x1) * 0.001
+            return z
+        f = jax.jit(jax.value_and_grad(chain, argnums=(0, 1)))
+        jax.block_until_ready(f(jax.numpy.float32(0.5), jax.numpy.float32(1.5)))
+
+    benchmark.pedantic(fresh, rounds=5)
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_gd_step_jax_jit(benchmark):
+    jax = pytest.importorskip("jax")
+
+    def fresh():
+        step = jax.jit(lambda x: x - LR * jax.grad(lambda x: x ** 2 - x * 2 + 1)(x))
+        step(jax.numpy.float32(0.0)).block_until_ready()
+
+    benchmark.pedantic(fresh, rounds=10)
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_mlp_step_jax_jit(benchmark):
+    jax, loss, params, x, y = _jax_mlp()
+
+    def fresh():
+        def step(p, x, y):
+            value, g = jax.value_and_grad(lambda p: loss(p, x, y))(p)
+            return [a - 0.01 * b for a, b in zip(p, g)], value
+        jax.jit(step)(params, x, y)[1].block_until_ready()
+
+    benchmark.pedantic(fresh, rounds=10)
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_chain_1k_tf_function(benchmark):
+    tf = _tf()
+    x1, x2 = tf.constant(0.5), tf.constant(1.5)
+    body = _fg_chain(CHAIN_SHORT, tf)
+    benchmark.pedantic(lambda: tf.function(body)(x1, x2), rounds=5)
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_gd_step_tf_function(benchmark):
+    tf = _tf()
+    x = tf.Variable(0.0)
+    benchmark.pedantic(lambda: tf.function(lambda: _fg_gd_step(x, tf))(), rounds=10)
+
+
+@pytest.mark.benchmark(group="first_call")
+def test_first_call_mlp_step_tf_function(benchmark):
+    tf = _tf()
+    step, x, y = _fg_mlp_step(tf=tf)
+    benchmark.pedantic(lambda: tf.function(step)(x, y), rounds=10)
