@@ -17,8 +17,11 @@ Where this differs from TF or from a plain replay:
 - A call made while a GradientTape records runs the Python function inline,
   so the tape sees its ops (TF records the call as one op).
 - Programs are specialised to concrete shapes: a ``None`` dimension in an
-  ``input_signature`` accepts any size and each new size is traced once.
-  ``reduce_retracing`` is accepted; tracing a new shape is cheap here.
+  ``input_signature`` (or one ``reduce_retracing`` widened, as TF does)
+  accepts any size, and each new size is recorded once more, running the
+  Python function again. ``experimental_get_tracing_count`` counts as TF
+  does, the signatures, not these recordings, and the retracing warning
+  follows it.
 - What a replay cannot repeat makes a signature run eagerly, with one
   warning: random draws, the fused optimizer updates, Variables created on
   every call, and guards that fail call after call (``float(x)`` of an
@@ -168,6 +171,28 @@ class _Signature:
         return _python_key(x)
 
 
+_NO_MATCH = object()
+
+
+def _is_tensor_key(k):
+    return type(k) is tuple and len(k) == 3 and k[0] == "tensor"
+
+
+def _widen(a, b):
+    """The most specific signature key covering keys a and b when they
+    differ only in tensor dimensions (those become None), else _NO_MATCH."""
+    if _is_tensor_key(a) or _is_tensor_key(b):
+        if not (_is_tensor_key(a) and _is_tensor_key(b)) or a[1] != b[1] or len(a[2]) != len(b[2]):
+            return _NO_MATCH
+        return ("tensor", a[1], tuple(x if x == y else None for x, y in zip(a[2], b[2])))
+    if type(a) is tuple and type(b) is tuple:
+        if len(a) != len(b):
+            return _NO_MATCH
+        parts = tuple(_widen(x, y) for x, y in zip(a, b))
+        return _NO_MATCH if any(p is _NO_MATCH for p in parts) else parts
+    return a if type(a) is type(b) and a == b else _NO_MATCH
+
+
 def _split_repeats(sig, args, kwargs):
     """Give each place a repeated Tensor is passed its own alias, so the
     trace sees distinct inputs (replays are passed the tensor per place)."""
@@ -222,6 +247,7 @@ class Function(_core._FunctionCore):
         self._input_signature = None if input_signature is None else tuple(input_signature)
         self._reduce_retracing = bool(reduce_retracing)
         self._cache = {}
+        self._concrete = []  # the signatures TF would hold concrete functions for
         self._tracing_count = 0
         self._calls_per_tracing = []
         self._call_count = 0
@@ -399,8 +425,11 @@ class Function(_core._FunctionCore):
             prog.end()
         if restart:
             return self._trace(sig, entry, args, kwargs)
-        self._tracing_count += 1
-        self._note_call(True)
+        # TF's count: a new concrete function, not a new size under a
+        # relaxed signature (input_signature's None dims, reduce_retracing)
+        counted = entry is not None or self._new_concrete_signature(sig.key)
+        self._tracing_count += counted
+        self._note_call(counted)
         flat = nest.flatten(result)
         is_out = [isinstance(x, _TensorBase) and not isinstance(x, Variable) for x in flat]
         prog.set_outputs([x for x, o in zip(flat, is_out) if o])
@@ -433,6 +462,31 @@ class Function(_core._FunctionCore):
         else:
             self._fast_program = None
         return result
+
+    def _new_concrete_signature(self, key):
+        """Whether TF would trace a new concrete function for a call with this
+        signature key; if so, remember its signature. With an input_signature
+        there is one; with reduce_retracing a new key widens a known one of
+        the same structure (dims that differ become None), as TF's most
+        specific common supertype; otherwise every key is its own."""
+        if key is None:
+            return True
+        if self._input_signature is not None:
+            first = not self._concrete
+            self._concrete = [None]
+            return first
+        if not self._reduce_retracing:
+            return True
+        for c in self._concrete:
+            if _widen(c, key) == c:
+                return False
+        for i, c in enumerate(self._concrete):
+            wide = _widen(c, key)
+            if wide is not _NO_MATCH:
+                self._concrete[i] = wide
+                return True
+        self._concrete.append(key)
+        return True
 
     def _go_eager(self, entry, why):
         entry.eager = why

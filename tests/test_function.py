@@ -233,6 +233,43 @@ def test_retrace_exactly_when_signature_changes():
     np.testing.assert_array_equal(f(tf.constant(7.0), 3), 21.0)
 
 
+def test_input_signature_with_none_dims_is_one_trace_as_tf():
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+    def f(x):
+        return tf.reduce_sum(x * x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no retracing warning either
+        for n in range(2, 9):
+            assert float(f(tf.ones(n))) == n
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_reduce_retracing_widens_dims_as_tf():
+    # TF 2.21's counts, call by call: a second size widens the signature to
+    # None; a Python argument or dtype of its own is a new signature
+    @tf.function(reduce_retracing=True)
+    def h(x):
+        return tf.reduce_sum(x * x)
+
+    counts = []
+    for shape in [(2, 3), (4, 3), (4, 5), (7, 9), (2,)]:
+        assert float(h(tf.ones(shape))) == np.prod(shape)
+        counts.append(h.experimental_get_tracing_count())
+    assert counts == [1, 2, 3, 3, 4]
+
+    @tf.function(reduce_retracing=True)
+    def k(x, n):
+        return x * n
+
+    counts = []
+    for x, n in [(tf.ones(2), 1), (tf.ones(3), 1), (tf.ones(3), 2), (tf.ones(4), 2), (tf.ones(5), 1),
+                 (tf.ones(2, tf.float64), 1)]:
+        np.testing.assert_array_equal(k(x, n), np.full(x.shape, n))
+        counts.append(k.experimental_get_tracing_count())
+    assert counts == [1, 2, 3, 4, 4, 5]
+
+
 def test_python_float_arguments_retrace_per_value_as_tf():
     f = tf.function(lambda x: x + 1)
     for i in range(8):
