@@ -14,6 +14,8 @@ Where this differs from TF or from a plain replay:
 
 - Python side effects (``print``, appending to a list) happen when the
   function is traced, as in TF; printing a tensor records no guard.
+- Python and NumPy numbers returned become tensors, as TF's outputs do;
+  strings and other objects are returned as they are (no string tensors).
 - A call made while a GradientTape records runs the Python function inline,
   so the tape sees its ops (TF records the call as one op).
 - Programs are specialised to concrete shapes: a ``None`` dimension in an
@@ -430,6 +432,7 @@ class Function(_core._FunctionCore):
         counted = entry is not None or self._new_concrete_signature(sig.key)
         self._tracing_count += counted
         self._note_call(counted)
+        result = _numbers_to_tensors(result)
         flat = nest.flatten(result)
         is_out = [isinstance(x, _TensorBase) and not isinstance(x, Variable) for x in flat]
         prog.set_outputs([x for x, o in zip(flat, is_out) if o])
@@ -568,6 +571,19 @@ class Function(_core._FunctionCore):
             for v, old in before:
                 if not np.array_equal(old, v.numpy(), equal_nan=True):
                     v.assign(old)
+
+
+def _numbers_to_tensors(result):
+    """Python and NumPy numbers a traced function returns become tensors,
+    as TF's graph outputs do (3 -> an int32 tensor); other objects (None,
+    strings, ...) are returned as they are."""
+    def convert(x):
+        if type(x) in (bool, int, float) or isinstance(x, (np.ndarray, np.generic)):
+            return _core.convert_to_tensor(x)
+        return x
+    if result is None or isinstance(result, _TensorBase):
+        return result
+    return nest.map_structure(convert, result) if nest.is_nested(result) else convert(result)
 
 
 def _pack(skeleton, keep, is_out, outputs):

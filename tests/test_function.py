@@ -233,6 +233,20 @@ def test_retrace_exactly_when_signature_changes():
     np.testing.assert_array_equal(f(tf.constant(7.0), 3), 21.0)
 
 
+def test_python_numbers_returned_become_tensors_as_tf():
+    @tf.function
+    def f(x):
+        return 3, 2.5, x * 2, "label", None
+
+    for v in [1.0, 4.0]:  # the trace, then a replay
+        three, half, y, label, none = f(tf.constant(v))
+        assert tf.is_tensor(three) and three.dtype == tf.int32 and int(three) == 3
+        assert tf.is_tensor(half) and half.dtype == tf.float32 and float(half) == 2.5
+        assert float(y) == 2 * v and none is None
+    assert f.experimental_get_tracing_count() == 1
+    assert tf.is_tensor(tf.function(lambda: 7)()) and int(tf.function(lambda: 7)()) == 7
+
+
 def test_input_signature_with_none_dims_is_one_trace_as_tf():
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
     def f(x):
