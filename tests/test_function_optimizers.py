@@ -281,3 +281,19 @@ def test_fit_traces_its_step_and_matches_run_eagerly_bitwise(optimizer):
     # call that made the optimizer's slots (SGD has none)
     assert step.experimental_get_tracing_count() == (2 if optimizer == "sgd" else 3)
     assert eager_model._train_function is None
+
+
+def test_fit_after_adding_a_layer_trains_the_new_layer_too():
+    # the same batch shapes before and after: only a fresh trace sees the layer
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(32, 3)).astype(np.float32)
+    y = rng.normal(size=(32, 2)).astype(np.float32)
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    model.add(keras.layers.Dense(2))  # no compile again: fit must see the new layer
+    model(x[:1])
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    after = [v.numpy() for v in model.trainable_variables]
+    assert len(before) == 4 and all(not np.array_equal(a, b) for a, b in zip(before, after))

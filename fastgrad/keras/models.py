@@ -42,6 +42,7 @@ class Sequential:
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
+        self._train_function = None
         for layer in layers or []:
             self.add(layer)
 
@@ -62,6 +63,7 @@ class Sequential:
                              f"have unique names. Name '{layer.name}' is "
                              f"already the name of a layer in this model.")
         self._layers.append(layer)
+        self._train_function = None  # its trace read the old layers' variables
         self._propagate_shapes()
 
     def pop(self):
@@ -69,6 +71,7 @@ class Sequential:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
         self._output_shapes.pop(id(layer), None)
+        self._train_function = None
         return layer
 
     @property
@@ -277,13 +280,19 @@ class Sequential:
         return loss, y_pred
 
     def _step(self):
-        """The train step fit and train_on_batch call: as in tf.keras, a
-        traced function (fastgrad.function: forward, gradient and
-        optimizer update replayed in C) unless ``run_eagerly``."""
+        """The train step fit and train_on_batch call, ``step(x, y)`` on
+        tensors: as in tf.keras, a traced function (fastgrad.function:
+        forward, gradient and optimizer update replayed in C) unless
+        ``run_eagerly``. The traced one reads the trainable variables as
+        closure variables, so a call passes two plain tensors and takes
+        the compiled fast path."""
+        def train_function(x, y):
+            return self._train_step(x, y, self.trainable_variables)
+
         if self.run_eagerly:
-            return self._train_step
-        if getattr(self, "_train_function", None) is None:
-            self._train_function = tf.function(self._train_step)
+            return train_function
+        if self._train_function is None:
+            self._train_function = tf.function(train_function)
         return self._train_function
 
     def train_on_batch(self, x, y, return_dict=False):
@@ -292,7 +301,7 @@ class Sequential:
         x, y = self._prepare(x, y)
         for m in self.compiled_metrics:
             m.reset_state()
-        loss, y_pred = self._step()(x, y, self.trainable_variables)
+        loss, y_pred = self._step()(tf.constant(x), tf.constant(y))
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
         return self._results(float(loss), return_dict)
@@ -343,7 +352,6 @@ class Sequential:
         self.stop_training = False
         for cb in cbs:
             cb.on_train_begin()
-        tvars = self.trainable_variables if self.built else None
         train_step = self._step()
         for epoch in range(initial_epoch, epochs):
             for m in self.compiled_metrics:
@@ -362,12 +370,11 @@ class Sequential:
                 else:
                     idx = order[lo:hi]
                     xb, yb = x[idx], y[idx]
-                if tvars is None:  # first call builds the model
+                if not self.built:  # the first batch builds the model
                     self(xb[:1])
-                    tvars = self.trainable_variables
                 for cb in cbs:
                     cb.on_train_batch_begin(step)
-                loss, y_pred = train_step(xb, yb, tvars)
+                loss, y_pred = train_step(tf.constant(xb), tf.constant(yb))
                 loss_sum += float(loss) * (hi - lo)
                 seen += hi - lo
                 for m in self.compiled_metrics:
