@@ -1084,6 +1084,9 @@ int fg_op_lookup(const char *name) {
 
 const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
 
+int fg_op_is_binary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_binary; }
+int fg_op_is_unary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_unary; }
+
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
     const fg_opdef *d = &fg_ops[op];
     if (d->n_in >= 0 && d->n_in != n_in) {

@@ -55,6 +55,10 @@ extern const fg_opdef fg_ops[FG_NUM_OPS];
 
 int fg_op_lookup(const char *name); /* -1 when unknown */
 const char *fg_op_name(int op);
+/* Ops whose forward is the elementwise fg_k_binary (broadcasting) or
+ * fg_k_unary kernel of the op's kind: what a replay may call directly. */
+int fg_op_is_binary(int op);
+int fg_op_is_unary(int op);
 
 /* Run op on inputs; record it on every recording tape of this thread
  * that watches an input. Returns a new reference, or NULL with the error

@@ -273,8 +273,6 @@ static int instr_set_inputs(pinstr *I, int n, const int64_t *slots) {
     return 0;
 }
 
-static int is_binary_op(int op) { return op >= FG_OP_ADD && op <= FG_OP_SQRT_GRAD; }
-static int is_unary_op(int op) { return op >= FG_OP_NEG && op <= FG_OP_LOGICAL_NOT; }
 
 /* Decide how a replay runs op, from the traced inputs and output. */
 static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, int nattrs,
@@ -282,7 +280,7 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
     const fg_opdef *d = &fg_ops[op];
     I->kind = (int8_t)d->kind;
     I->dtype = (int8_t)in[0]->dtype;
-    if (is_binary_op(op)) {
+    if (fg_op_is_binary(op)) {
         int dt = in[0]->dtype;
         int is_int = dt == FG_I32 || dt == FG_I64;
         if (is_int && (d->kind == FG_B_DIV || d->kind == FG_B_POW)) return C_GENERIC; /* data-dependent errors */
@@ -291,7 +289,7 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
             return (dt == FG_F32 ? C_ADD_F32 : C_ADD_F64) + d->kind;
         return C_BIN;
     }
-    if (is_unary_op(op)) return C_UNARY;
+    if (fg_op_is_unary(op)) return C_UNARY;
     switch (op) {
     case FG_OP_IDENTITY:
     case FG_OP_RESHAPE:
@@ -516,6 +514,7 @@ void fg_program_get_stats(const fg_program *p, fg_program_stats *st) {
     for (int64_t i = 0; i < p->n_ins; i++) {
         st->n_guards += p->ins[i].code == C_GUARD;
         st->n_assigns += is_update(&p->ins[i]);
+        st->n_generic += p->ins[i].code == C_GENERIC;
     }
     st->n_registers = p->n_regs;
     st->n_buffers = p->n_bufs;

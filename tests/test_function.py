@@ -701,6 +701,25 @@ def test_trace_maps_tensors_made_far_apart():
     assert f.experimental_get_tracing_count() == 1
 
 
+@fastgrad_only
+def test_elementwise_ops_replay_through_their_kernels():
+    # every unary/binary op of the table (the fused *_grad ones included)
+    # runs its kernel in place, never the generic forward-and-copy path
+    x = tf.constant(np.linspace(0.1, 2.0, 64, dtype=np.float32).reshape(8, 8))
+
+    @tf.function
+    def f(x):
+        with tf.GradientTape() as t:
+            t.watch(x)
+            y = tf.reduce_sum(tf.square(tf.tanh(x)) + tf.sqrt(x) + tf.sigmoid(x) + tf.nn.relu(x - 1.0))
+        return y, t.gradient(y, x)
+
+    f(x)
+    prog = f._fast_program
+    assert prog.stats()["generic"] == 0
+    _same(f(x * 0.5), f.python_function(x * 0.5))
+
+
 def test_gradients_in_nested_function_and_second_call():
     @tf.function
     def inner(x):
