@@ -137,32 +137,8 @@ DEF_F2I(f64_to_i64, double, int64_t, INT64_MIN, INT64_MAX, 9223372036854775808.0
 /* ------------------------------------------------------------------------ */
 /* Parallel driver                                                          */
 
-typedef void (*range_fn)(void *ctx, int64_t lo, int64_t hi);
-
-/* Runs fn over [0, n) in nt contiguous pieces whose edges are multiples of
- * grain (so neighbouring threads do not write the same cache line). */
-static void run_range(int nt, int64_t n, int64_t grain, range_fn fn, void *ctx)
-{
-    int64_t units;
-    if (n <= 0) return;
-    if (grain < 1) grain = 1;
-    units = (n + grain - 1) / grain;
-    if (nt > units) nt = (int)units;
-    if (nt <= 1) {
-        fn(ctx, 0, n);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel for num_threads(nt) schedule(static)
-#endif
-    for (int t = 0; t < nt; t++) {
-        int64_t q = units / nt, r = units % nt;
-        int64_t lo = (q * t + (t < r ? t : r)) * grain;
-        int64_t hi = lo + (q + (t < r)) * grain;
-        if (hi > n) hi = n;
-        if (lo < hi) fn(ctx, lo, hi);
-    }
-}
+typedef fg_range_fn range_fn;
+#define run_range fg_parallel_range
 
 struct mem_job {
     char *dst;

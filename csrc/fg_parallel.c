@@ -82,6 +82,29 @@ int fg_thread_index(void)
 #endif
 }
 
+void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *ctx)
+{
+    int64_t units;
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    units = (n + grain - 1) / grain;
+    if (nt > units) nt = (int)units;
+    if (nt <= 1) {
+        fn(ctx, 0, n);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(nt) schedule(static)
+#endif
+    for (int t = 0; t < nt; t++) {
+        int64_t q = units / nt, r = units % nt;
+        int64_t lo = (q * t + (t < r ? t : r)) * grain;
+        int64_t hi = lo + (q + (t < r)) * grain;
+        if (hi > n) hi = n;
+        if (lo < hi) fn(ctx, lo, hi);
+    }
+}
+
 int fg_threads_for(int64_t n)
 {
     if (n < FG_PARALLEL_MIN_ELEMENTS) return 1;

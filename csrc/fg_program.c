@@ -30,6 +30,11 @@ void fg_program_free(fg_program *p) {
         free(p->ins[i].in_ext);
         free(p->ins[i].attrs);
     }
+    for (int64_t i = 0; i < p->n_sub; i++) {
+        free(p->sub[i].in_ext);
+        free(p->sub[i].attrs);
+    }
+    free(p->sub);
     for (int64_t i = 0; i < p->n_consts; i++) fg_decref(p->consts[i]);
     for (int64_t i = 0; i < p->n_vars; i++) {
         free(p->vars[i].ver_slot);
@@ -520,6 +525,7 @@ void fg_program_get_stats(const fg_program *p, fg_program_stats *st) {
     st->n_buffers = p->n_bufs;
     st->buffer_bytes = p->buffer_bytes;
     st->n_fused = p->n_fused;
+    st->n_chained = p->n_chained;
     for (int64_t i = 0; i < p->n_x; i++) st->n_direct += p->x[i].code != X_SLOW && p->x[i].code != X_END;
     st->n_outputs = p->n_outs;
     st->n_args = p->n_args;

@@ -97,6 +97,7 @@ typedef struct {
     int64_t n_fused;       /* elementwise instructions merged into chains */
     int64_t n_direct;      /* instructions the replay loop runs inline (0-d float ops) */
     int64_t n_generic;     /* instructions replayed through the table's forward and a copy */
+    int64_t n_chained;     /* elementwise instructions replayed block by block in chains */
     int64_t n_outputs;
     int64_t n_args;
     int64_t n_var_args;

@@ -15,7 +15,7 @@
 /* ------------------------------------------------------------ structures */
 
 enum { SK_ARG, SK_CONST, SK_VAR, SK_OP };
-enum { ST_NONE, ST_EXTERN, ST_REG, ST_BUF, ST_ALIAS };
+enum { ST_NONE, ST_EXTERN, ST_REG, ST_BUF, ST_ALIAS, ST_SCRATCH /* a chain's block-sized temporary, loc = its # */ };
 
 /* 32 bytes: a long trace writes one per value, and its page faults and
  * finalize's passes scale with the bytes. Slot, instruction and shape
@@ -44,6 +44,8 @@ enum {
     C_ASSIGN,
     C_OPTIM, /* in = refs' old versions, grad, iterations, lr; aux: OPTIM_ENTRY ints per ref */
     C_FUSED, /* in = a, b, c; kind = op1, aux = op2, flags & F_RIGHT: inner result on the right */
+    C_CHAIN, /* elementwise ops over one size run block by block: aux = first in p->sub, aux2 = count,
+              * nattrs = block temporaries, out = a slot of the chain's size */
     /* lowered stream only */
     X_ALIAS, /* a view of a value whose address changes per call */
     X_SLOW,  /* anything else: a = the pinstr */
@@ -137,6 +139,10 @@ struct fg_program {
     fg_tensor *const *cur_args;
     fg_tensor **held;
     int64_t n_held, cap_held;
+    /* the members of elementwise chains (C_CHAIN), in order */
+    pinstr *sub;
+    int64_t n_sub, cap_sub;
+    int64_t n_chained;
     /* lowered stream and the small values copied into registers per call */
     xinstr *x;
     int64_t n_x;

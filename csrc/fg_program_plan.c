@@ -98,6 +98,133 @@ static int fuse(fg_program *p) {
     return 0;
 }
 
+/* ------------------------------------------------------ elementwise chains */
+
+/* Runs of consecutive elementwise ops over one large size replay block by
+ * block (fg_program_run.c): the values only the run reads live in
+ * block-sized temporaries that stay in cache instead of full buffers, so
+ * x*w+b -> tanh -> square makes one pass over memory, not four. Each
+ * member still calls its own kernel on each block, so every element is
+ * computed exactly as the whole-array op computes it. */
+#define CHAIN_MIN_SIZE 65536
+#define CHAIN_MAX_TEMPS 16
+
+/* an op a chain may hold: every operand of the output's shape or a single element */
+static int chainable(const fg_program *p, const pinstr *I) {
+    if (I->code != C_UNARY && I->code != C_BIN) return 0;
+    const pslot *O = &p->slots[I->out];
+    if (O->size < CHAIN_MIN_SIZE || !fg_dtype_is_float(O->dtype) || O->dtype != I->dtype) return 0;
+    for (int j = 0; j < I->n_in; j++) {
+        int64_t s = in_slot(I, j);
+        const pslot *S = &p->slots[s];
+        if (S->dtype != O->dtype) return 0;
+        if (S->size == 1 && I->code == C_BIN) continue;
+        if (S->size != O->size || S->ndim != O->ndim ||
+            memcmp(shape_of(p, s), shape_of(p, I->out), (size_t)O->ndim * sizeof(int64_t)) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Find the chains and give the values used only inside one a block
+ * temporary (ST_SCRATCH); *starts/*lens list the chains (before storage
+ * planning, which leaves temporaries alone). */
+static int find_chains(fg_program *p, int64_t **starts, int64_t **lens, int64_t *n_chains) {
+    int64_t ns = p->n_slots, ni = p->n_ins, cap = 0;
+    int32_t *uses = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
+    int64_t *chain_of = (int64_t *)malloc(((size_t)ns + 1) * sizeof(int64_t));
+    if (!uses || !chain_of) {
+        free(uses);
+        free(chain_of);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    *starts = *lens = NULL;
+    *n_chains = 0;
+    for (int64_t s = 0; s < ns; s++) chain_of[s] = 1; /* < 0: made by the chain at hand, uses left */
+    for (int64_t k = 0; k < p->n_outs; k++) uses[p->outs[k]] += 2; /* never a temporary */
+    for (int64_t i = 0; i < ni; i++)
+        for (int j = 0; j < p->ins[i].n_in; j++) uses[in_slot(&p->ins[i], j)]++;
+    for (int64_t i = 0; i < ni;) {
+        int64_t j = i;
+        while (j < ni && chainable(p, &p->ins[j]) && p->slots[p->ins[j].out].size == p->slots[p->ins[i].out].size &&
+               p->ins[j].dtype == p->ins[i].dtype)
+            j++;
+        if (j - i < 2) {
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        /* values made in [i, j) and read only there */
+        for (int64_t k = i; k < j; k++) chain_of[p->ins[k].out] = -uses[p->ins[k].out];
+        for (int64_t k = i; k < j; k++)
+            for (int m = 0; m < p->ins[k].n_in; m++) {
+                int64_t s = in_slot(&p->ins[k], m);
+                if (chain_of[s] < 0) chain_of[s]++; /* one use found inside */
+            }
+        int temps = 0;
+        for (int64_t k = i; k < j; k++) {
+            int64_t s = p->ins[k].out;
+            if (chain_of[s] == 0 && p->slots[s].root == s && temps < CHAIN_MAX_TEMPS &&
+                p->slots[s].storage == ST_NONE && uses[s] > 0) {
+                p->slots[s].storage = ST_SCRATCH;
+                p->slots[s].loc = temps++;
+            }
+            chain_of[s] = 1;
+        }
+        if (grow((void **)starts, &cap, *n_chains, sizeof(int64_t)) < 0) goto oom;
+        int64_t cap2 = cap;
+        int64_t *nl = (int64_t *)realloc(*lens, (size_t)cap2 * sizeof(int64_t));
+        if (!nl) goto oom;
+        *lens = nl;
+        (*starts)[*n_chains] = i;
+        (*lens)[*n_chains] = j - i;
+        (*n_chains)++;
+        i = j;
+    }
+    free(uses);
+    free(chain_of);
+    return 0;
+oom:
+    free(uses);
+    free(chain_of);
+    return fg_error_set(FG_ERR_NOMEM, "out of memory");
+}
+
+/* After storage planning: each chain becomes one C_CHAIN instruction,
+ * its members moved to p->sub. */
+static int collapse_chains(fg_program *p, const int64_t *starts, const int64_t *lens, int64_t n_chains) {
+    if (!n_chains) return 0;
+    int64_t n = 0, c = 0;
+    for (int64_t i = 0; i < p->n_ins;) {
+        if (c < n_chains && starts[c] == i) {
+            int64_t len = lens[c++], first = p->n_sub;
+            int temps = 0;
+            for (int64_t k = i; k < i + len; k++) {
+                if (GROW(p->sub, p->cap_sub, p->n_sub) < 0) return -1;
+                p->sub[p->n_sub++] = p->ins[k];
+                const pslot *O = &p->slots[p->ins[k].out];
+                if (O->storage == ST_SCRATCH && O->loc + 1 > temps) temps = O->loc + 1;
+            }
+            pinstr *C = &p->ins[n++];
+            int64_t out = p->sub[first].out;
+            int dtype = p->sub[first].dtype;
+            memset(C, 0, sizeof(*C));
+            C->code = C_CHAIN;
+            C->op = -1;
+            C->dtype = (int8_t)dtype;
+            C->out = (int32_t)out;
+            C->aux = first;
+            C->aux2 = len;
+            C->nattrs = temps;
+            p->n_chained += len;
+            i += len;
+        } else {
+            p->ins[n++] = p->ins[i++];
+        }
+    }
+    p->n_ins = n;
+    return 0;
+}
+
 /* Check each guard as soon as its value exists: a replay taking another
  * branch stops before doing the work (and the updates) of this one. */
 static int hoist_guards(fg_program *p) {
@@ -255,6 +382,7 @@ int fg_program_finalize(fg_program *p) {
     int rc = -1;
     pool regs = {0}, bufs = {0};
     size_t *buf_bytes = NULL;
+    int64_t *chain_start = NULL, *chain_len = NULL, n_chains = 0;
     int64_t cap_buf = 0;
     if (!needed || !live) {
         fg_error_set(FG_ERR_NOMEM, "out of memory");
@@ -280,7 +408,7 @@ int fg_program_finalize(fg_program *p) {
         p->ins[n++] = *I;
     }
     p->n_ins = ni = n;
-    if (fuse(p) < 0 || hoist_guards(p) < 0) goto done;
+    if (fuse(p) < 0 || hoist_guards(p) < 0 || find_chains(p, &chain_start, &chain_len, &n_chains) < 0) goto done;
     ni = p->n_ins;
     int seen_assign = 0;
     for (int64_t i = 0; i < ni; i++) {
@@ -359,13 +487,15 @@ int fg_program_finalize(fg_program *p) {
         pslot *R = &p->slots[p->slots[p->outs[k]].root];
         if (R->storage == ST_BUF) p->esc[p->n_esc++] = R->loc;
     }
-    if (lower(p) < 0) goto done;
+    if (collapse_chains(p, chain_start, chain_len, n_chains) < 0 || lower(p) < 0) goto done;
     p->finalized = 1;
     rc = 0;
 done:
     free(needed);
     free(live);
     free(buf_bytes);
+    free(chain_start);
+    free(chain_len);
     pool_free(&regs);
     pool_free(&bufs);
     return rc;

@@ -25,6 +25,7 @@ cdef extern from "fg_program.h" nogil:
         int64_t n_fused
         int64_t n_direct
         int64_t n_generic
+        int64_t n_chained
         int64_t n_outputs
         int64_t n_args
         int64_t n_var_args

@@ -155,7 +155,8 @@ cdef class _Program:
         return dict(traced=st.n_traced, instructions=st.n_instrs, slots=st.n_slots,
                     guards=st.n_guards, assigns=st.n_assigns, registers=st.n_registers,
                     buffers=st.n_buffers, buffer_bytes=st.buffer_bytes, fused=st.n_fused,
-                    direct=st.n_direct, generic=st.n_generic, outputs=st.n_outputs, args=st.n_args, var_args=st.n_var_args,
+                    direct=st.n_direct, generic=st.n_generic, chained=st.n_chained,
+                    outputs=st.n_outputs, args=st.n_args, var_args=st.n_var_args,
                     variables=st.n_vars)
 
     cdef object _outputs(self, fg_tensor **outs):

@@ -720,6 +720,47 @@ def test_elementwise_ops_replay_through_their_kernels():
     _same(f(x * 0.5), f.python_function(x * 0.5))
 
 
+@fastgrad_only
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_elementwise_chains_replay_bitwise(dtype, threads):
+    # large elementwise runs replay block by block (block temporaries in
+    # cache); every element must still be the eager one, whatever the
+    # thread count, with a size that is no multiple of the block
+    rng = np.random.default_rng(5)
+    n = 70001
+    w, b = tf.Variable(dtype(0.7)), tf.Variable(dtype(-0.2))
+
+    def step(x):
+        with tf.GradientTape() as t:
+            t.watch(x)
+            y = tf.tanh(x * w + b)                      # a chain with temporaries
+            z = tf.square(y) + tf.sin(y) * 0.5 - tf.exp(-y)
+            loss = tf.reduce_sum(z)
+        return loss, y, t.gradient(loss, [x, w, b])
+
+    long_chain = lambda x: tf.abs(tf.sqrt(tf.abs(  # noqa: E731  (more temporaries than a chain keeps)
+        tf.reduce_sum(tf.stack([x])) * 0.0 + x)) * 1.5 + 0.25)
+    def deep(x):
+        y = x
+        for i in range(20):
+            y = tf.sigmoid(y * 1.01 + 0.1) if i % 2 else tf.tanh(y - 0.05)
+        return y, long_chain(x)
+
+    old = tf.get_num_threads()
+    tf.set_num_threads(threads)
+    try:
+        for fn in (step, deep):
+            f = tf.function(fn)
+            f(tf.constant(rng.normal(size=n).astype(dtype)))
+            assert f._fast_program.stats()["chained"] >= 4
+            for _ in range(2):
+                x = tf.constant(rng.normal(size=n).astype(dtype))
+                _same(f(x), fn(x))
+    finally:
+        tf.set_num_threads(old)
+
+
 def test_gradients_in_nested_function_and_second_call():
     @tf.function
     def inner(x):
