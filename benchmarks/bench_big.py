@@ -62,9 +62,12 @@ def threads(request):
     tf.set_num_threads(old)
 
 
+@pytest.mark.parametrize("traced", [False, True], ids=["eager", "function"])
 @pytest.mark.parametrize("threads", THREADS, indirect=True)
 @pytest.mark.parametrize("case", CASES)
-def test_fastgrad(benchmark, case, threads):
+def test_fastgrad(benchmark, case, threads, traced):
+    """Eager, and as a fastgrad.function (buffers planned once; the
+    elementwise runs replayed block by block, see fg_program_plan.c)."""
     benchmark.group = f"big-{case}"
     x_np, w_np, b_np = _data(case)
     x, w, b = tf.constant(x_np), tf.Variable(w_np), tf.Variable(b_np)
@@ -75,6 +78,9 @@ def test_fastgrad(benchmark, case, threads):
         gw, gb = tape.gradient(loss, [w, b])
         return loss, gw, gb
 
+    if traced:
+        step = tf.function(step)
+        step()
     loss, gw, gb = benchmark(step)
     _check(case, loss.numpy(), gw.numpy(), gb.numpy())
 
