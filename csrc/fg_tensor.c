@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static const size_t dtype_sizes[FG_NDTYPES] = {4, 8, 4, 8, 1};
 static const char *dtype_names[FG_NDTYPES] = {"float32", "float64", "int32", "int64", "bool"};
@@ -48,6 +51,8 @@ static fg_tensor *tensor_struct_alloc(fg_thread_state *s) {
 #define CACHE_MIN_BYTES ((size_t)1 << 16)
 #define CACHE_MAX_BYTES ((size_t)32 << 20)
 #define CACHE_TOTAL_BYTES ((size_t)96 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN_BYTES CACHE_MAX_BYTES
 
 static size_t buffer_capacity(size_t nbytes) {
     size_t rounded = (nbytes + 63) & ~(size_t)63;
@@ -94,6 +99,16 @@ static fg_buffer *buffer_new(size_t nbytes) {
     }
     fg_buffer *b = (fg_buffer *)malloc(sizeof(fg_buffer));
     if (!b) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (rounded >= HUGE_MIN_BYTES) {
+        /* Arrays past the cache's size come fresh from the kernel on every
+         * op: 4 KB pages cost a fault each (16k for 64 MB, most of an
+         * eager step), transparent huge pages one per 2 MB. */
+        size_t huge = (rounded + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        b->data = aligned_alloc(HUGE_PAGE, huge);
+        if (b->data) madvise(b->data, huge, MADV_HUGEPAGE);
+    } else
+#endif
     b->data = aligned_alloc(64, rounded);
     if (!b->data) {
         free(b);
