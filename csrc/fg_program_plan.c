@@ -100,30 +100,33 @@ static int fuse(fg_program *p) {
 
 /* ------------------------------------------------------ elementwise chains */
 
-/* Runs of consecutive elementwise ops over one large size replay block by
- * block (fg_program_run.c): the values only the run reads live in
+/* Runs of consecutive elementwise ops over one large shape replay block by
+ * block (fg_program_run.c): blocks of whole rows of the leading dimension,
+ * so an operand broadcast along it (a bias row, a scalar) is read whole
+ * and any other one is sliced. The values only the run reads live in
  * block-sized temporaries that stay in cache instead of full buffers, so
  * x*w+b -> tanh -> square makes one pass over memory, not four. Each
  * member still calls its own kernel on each block, so every element is
  * computed exactly as the whole-array op computes it. */
 #define CHAIN_MIN_SIZE 65536
 #define CHAIN_MAX_TEMPS 16
+#define CHAIN_MAX_ROW 16384 /* elements of one leading-dimension row: fg_program_run.c's block */
 
-/* an op a chain may hold: every operand of the output's shape or a single element */
+static int same_shape(const fg_program *p, int64_t a, int64_t b) {
+    return p->slots[a].ndim == p->slots[b].ndim &&
+           memcmp(shape_of(p, a), shape_of(p, b), (size_t)p->slots[a].ndim * sizeof(int64_t)) == 0;
+}
+
+/* an op a chain may hold: float, elementwise, rows of at most CHAIN_MAX_ROW */
 static int chainable(const fg_program *p, const pinstr *I) {
     if (I->code != C_UNARY && I->code != C_BIN) return 0;
     const pslot *O = &p->slots[I->out];
-    if (O->size < CHAIN_MIN_SIZE || !fg_dtype_is_float(O->dtype) || O->dtype != I->dtype) return 0;
-    for (int j = 0; j < I->n_in; j++) {
-        int64_t s = in_slot(I, j);
-        const pslot *S = &p->slots[s];
-        if (S->dtype != O->dtype) return 0;
-        if (S->size == 1 && I->code == C_BIN) continue;
-        if (S->size != O->size || S->ndim != O->ndim ||
-            memcmp(shape_of(p, s), shape_of(p, I->out), (size_t)O->ndim * sizeof(int64_t)) != 0)
-            return 0;
-    }
-    return 1;
+    if (O->size < CHAIN_MIN_SIZE || !fg_dtype_is_float(O->dtype) || O->dtype != I->dtype || O->ndim < 1) return 0;
+    int64_t rows = shape_of(p, I->out)[0];
+    if (rows < 2 || O->size / rows > CHAIN_MAX_ROW) return 0;
+    for (int j = 0; j < I->n_in; j++)
+        if (p->slots[in_slot(I, j)].dtype != O->dtype) return 0;
+    return I->code == C_BIN || same_shape(p, in_slot(I, 0), I->out);
 }
 
 /* Find the chains and give the values used only inside one a block
@@ -146,7 +149,7 @@ static int find_chains(fg_program *p, int64_t **starts, int64_t **lens, int64_t 
         for (int j = 0; j < p->ins[i].n_in; j++) uses[in_slot(&p->ins[i], j)]++;
     for (int64_t i = 0; i < ni;) {
         int64_t j = i;
-        while (j < ni && chainable(p, &p->ins[j]) && p->slots[p->ins[j].out].size == p->slots[p->ins[i].out].size &&
+        while (j < ni && chainable(p, &p->ins[j]) && same_shape(p, p->ins[j].out, p->ins[i].out) &&
                p->ins[j].dtype == p->ins[i].dtype)
             j++;
         if (j - i < 2) {

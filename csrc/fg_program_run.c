@@ -164,11 +164,12 @@ static int run_optim(fg_program *p, const pinstr *I) {
 
 /* ----------------------------------------------------- elementwise chains */
 
-/* Elements per block: a chain's few temporaries (64 KB each in float32)
- * stay in L2, and each stream is long enough for the hardware
- * prefetchers (2048 measured no faster than the unfused replay). Kernels
- * called on a block start no threads of their own: inside this team
- * fg_threads_for says 1. */
+/* Elements per block, about: a chain's few temporaries (64 KB each in
+ * float32) stay in L2, and each stream is long enough for the hardware
+ * prefetchers (2048 measured no faster than the unfused replay). A block
+ * is whole rows of the leading dimension (fg_program_plan.c keeps rows
+ * at most this long). Kernels called on a block start no threads of
+ * their own: inside this team fg_threads_for says 1. */
 #define CHAIN_BLOCK 16384
 
 typedef struct {
@@ -177,37 +178,51 @@ typedef struct {
     int64_t n_sub;
     int temps;
     size_t esize;
+    int ndim;                 /* the chain's shape: rows x inner */
+    const int64_t *shape;
+    int64_t inner, rows_per_block;
     volatile int failed;
 } chain_job;
 
-static void *chain_operand(const chain_job *j, char *scratch, int64_t s, int64_t at) {
+/* Operand s for rows [row, row + nrows): its address and block shape. An
+ * operand broadcast along the leading dimension is read whole. */
+static void *chain_operand(const chain_job *j, char *scratch, int64_t s, int64_t row, int64_t nrows,
+                           int64_t *shape, int *ndim) {
     const pslot *S = &j->p->slots[s];
-    if (S->storage == ST_SCRATCH) return scratch + (size_t)S->loc * CHAIN_BLOCK * j->esize;
-    if (S->size == 1) return j->p->P[s];
-    return (char *)j->p->P[s] + (size_t)at * j->esize;
+    const int64_t *full = shape_of(j->p, s);
+    *ndim = S->ndim;
+    memcpy(shape, full, (size_t)S->ndim * sizeof(int64_t));
+    if (S->storage == ST_SCRATCH) {
+        shape[0] = nrows;
+        return scratch + (size_t)S->loc * (size_t)(j->rows_per_block * j->inner) * j->esize;
+    }
+    if (S->ndim < j->ndim || full[0] == 1) return j->p->P[s];
+    shape[0] = nrows;
+    return (char *)j->p->P[s] + (size_t)(row * (S->size / full[0])) * j->esize;
 }
 
 static void chain_range(void *ctx, int64_t lo, int64_t hi) {
     chain_job *j = (chain_job *)ctx;
     char *scratch = NULL;
-    if (j->temps && !(scratch = (char *)malloc((size_t)j->temps * CHAIN_BLOCK * j->esize))) {
+    size_t block_bytes = (size_t)(j->rows_per_block * j->inner) * j->esize;
+    if (j->temps && !(scratch = (char *)malloc((size_t)j->temps * block_bytes))) {
         j->failed = 1;
         return;
     }
-    for (int64_t at = lo; at < hi && !j->failed; at += CHAIN_BLOCK) {
-        int64_t n = hi - at < CHAIN_BLOCK ? hi - at : CHAIN_BLOCK;
+    int64_t sa[FG_MAX_NDIM], sb[FG_MAX_NDIM], so[FG_MAX_NDIM];
+    int na, nb, no;
+    for (int64_t row = lo; row < hi && !j->failed; row += j->rows_per_block) {
+        int64_t nrows = hi - row < j->rows_per_block ? hi - row : j->rows_per_block;
         for (int64_t k = 0; k < j->n_sub; k++) {
             const pinstr *S = &j->sub[k];
-            void *o = chain_operand(j, scratch, S->out, at);
-            void *a = chain_operand(j, scratch, S->in[0], at);
+            void *o = chain_operand(j, scratch, S->out, row, nrows, so, &no);
+            void *a = chain_operand(j, scratch, S->in[0], row, nrows, sa, &na);
             int rc;
             if (S->code == C_UNARY) {
-                rc = fg_k_unary(S->kind, S->dtype, a, o, n);
+                rc = fg_k_unary(S->kind, S->dtype, a, o, nrows * j->inner);
             } else {
-                void *b = chain_operand(j, scratch, S->in[1], at);
-                int na = j->p->slots[S->in[0]].size == 1 && n != 1 ? 0 : 1;
-                int nb = j->p->slots[S->in[1]].size == 1 && n != 1 ? 0 : 1;
-                rc = fg_k_binary(S->kind, S->dtype, a, na, &n, b, nb, &n, o, 1, &n);
+                void *b = chain_operand(j, scratch, S->in[1], row, nrows, sb, &nb);
+                rc = fg_k_binary(S->kind, S->dtype, a, na, sa, b, nb, sb, o, no, so);
             }
             if (rc < 0) {
                 j->failed = 1;
@@ -220,14 +235,18 @@ static void chain_range(void *ctx, int64_t lo, int64_t hi) {
 
 static int run_chain(fg_program *p, const pinstr *I) {
     chain_job j;
+    const pslot *O = &p->slots[I->out];
     j.p = p;
     j.sub = p->sub + I->aux;
     j.n_sub = I->aux2;
     j.temps = I->nattrs;
     j.esize = fg_dtype_size(I->dtype);
+    j.ndim = O->ndim;
+    j.shape = shape_of(p, I->out);
+    j.inner = O->size / j.shape[0];
+    j.rows_per_block = CHAIN_BLOCK / j.inner > 1 ? CHAIN_BLOCK / j.inner : 1;
     j.failed = 0;
-    int64_t n = p->slots[I->out].size;
-    fg_parallel_range(fg_threads_for(n), n, CHAIN_BLOCK, chain_range, &j);
+    fg_parallel_range(fg_threads_for(O->size), j.shape[0], j.rows_per_block, chain_range, &j);
     if (j.failed) return fg_error_set(FG_ERR_NOMEM, "out of memory replaying an elementwise chain");
     return 0;
 }

@@ -747,15 +747,27 @@ def test_elementwise_chains_replay_bitwise(dtype, threads):
             y = tf.sigmoid(y * 1.01 + 0.1) if i % 2 else tf.tanh(y - 0.05)
         return y, long_chain(x)
 
+    # 2-D: blocks of whole rows; a bias row and a column broadcast into them
+    shape2 = (301, 257)
+    row = tf.Variable(rng.normal(size=257).astype(dtype))
+    col = tf.constant(rng.normal(size=(301, 1)).astype(dtype))
+
+    def rows(x):
+        with tf.GradientTape() as t:
+            t.watch(x)
+            h = tf.nn.relu(x * row + col) - tf.sigmoid(x) * 2.0
+            loss = tf.reduce_sum(tf.square(h))
+        return loss, h, t.gradient(loss, [x, row])
+
     old = tf.get_num_threads()
     tf.set_num_threads(threads)
     try:
-        for fn in (step, deep):
+        for fn, size in ((step, n), (deep, n), (rows, shape2)):
             f = tf.function(fn)
-            f(tf.constant(rng.normal(size=n).astype(dtype)))
+            f(tf.constant(rng.normal(size=size).astype(dtype)))
             assert f._fast_program.stats()["chained"] >= 4
             for _ in range(2):
-                x = tf.constant(rng.normal(size=n).astype(dtype))
+                x = tf.constant(rng.normal(size=size).astype(dtype))
                 _same(f(x), fn(x))
     finally:
         tf.set_num_threads(old)
