@@ -201,7 +201,8 @@ class Optimizer(abc.ABC):
         """The C step's hyperparameters for ``_KIND`` (csrc/fg_optim.h)."""
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": float(self.learning_rate)}
+        # tf_keras reports the float32 variable's value as a NumPy float32
+        return {"name": self.name, "learning_rate": np.float32(float(self.learning_rate))}
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={float(self.learning_rate)}>"
