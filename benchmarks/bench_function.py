@@ -290,12 +290,17 @@ def test_mlp_step_jax_jit(benchmark):
     benchmark(run)
 
 
-@pytest.mark.benchmark(group="mlp_step")
-def test_mlp_step_torch_eager(benchmark):
+def _torch_mlp():
+    """torch, the MLP's parameters (requiring grad) and the batch."""
     torch = pytest.importorskip("torch")
     d = _mlp_data()
     ps = [torch.tensor(d[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2")]
-    x, y = torch.tensor(d["x"]), torch.tensor(d["y"])
+    return torch, ps, torch.tensor(d["x"]), torch.tensor(d["y"])
+
+
+@pytest.mark.benchmark(group="mlp_step")
+def test_mlp_step_torch_eager(benchmark):
+    torch, ps, x, y = _torch_mlp()
 
     def run():
         h = torch.relu(x @ ps[0] + ps[1])
@@ -360,11 +365,8 @@ def test_adam_step_jax_jit(benchmark):
 
 @pytest.mark.benchmark(group="adam_step")
 def test_adam_step_torch_eager(benchmark):
-    torch = pytest.importorskip("torch")
-    d = _mlp_data()
-    ps = [torch.tensor(d[k], requires_grad=True) for k in ("w1", "b1", "w2", "b2")]
+    torch, ps, x, y = _torch_mlp()
     opt = torch.optim.Adam(ps, lr=0.001, eps=1e-7)
-    x, y = torch.tensor(d["x"]), torch.tensor(d["y"])
 
     def run():
         opt.zero_grad(set_to_none=True)
