@@ -282,6 +282,14 @@ def test_fit_traces_its_step_and_matches_run_eagerly_bitwise(optimizer):
     # call that made the optimizer's slots (SGD has none)
     assert step.experimental_get_tracing_count() == (2 if optimizer == "sgd" else 3)
     assert eager_model._train_function is None
+    # evaluate and predict trace their steps too, with the eager numbers
+    assert traced_model.evaluate(x, y, batch_size=16, verbose=0) == \
+        eager_model.evaluate(x, y, batch_size=16, verbose=0)
+    assert traced_model.predict(x, batch_size=16, verbose=0).tobytes() == \
+        eager_model.predict(x, batch_size=16, verbose=0).tobytes()
+    assert traced_model._test_function.experimental_get_tracing_count() == 2
+    assert traced_model._predict_function.experimental_get_tracing_count() == 2
+    assert eager_model._test_function is None and eager_model._predict_function is None
 
 
 def test_fit_after_adding_a_layer_trains_the_new_layer_too():

@@ -42,7 +42,8 @@ class Sequential:
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
-        self._train_function = None
+        self.run_eagerly = None
+        self._reset_functions()
         for layer in layers or []:
             self.add(layer)
 
@@ -63,7 +64,7 @@ class Sequential:
                              f"have unique names. Name '{layer.name}' is "
                              f"already the name of a layer in this model.")
         self._layers.append(layer)
-        self._train_function = None  # its trace read the old layers' variables
+        self._reset_functions()  # their traces read the old layers' variables
         self._propagate_shapes()
 
     def pop(self):
@@ -71,7 +72,7 @@ class Sequential:
             raise TypeError("There are no layers in the model.")
         layer = self._layers.pop()
         self._output_shapes.pop(id(layer), None)
-        self._train_function = None
+        self._reset_functions()
         return layer
 
     @property
@@ -255,7 +256,7 @@ class Sequential:
         loss_fn = getattr(self._loss_obj, "fn", self._loss_obj)
         self.compiled_metrics = [metrics_mod.get(m, loss=loss_fn) for m in metrics]
         self.run_eagerly = run_eagerly
-        self._train_function = None
+        self._reset_functions()
 
     @property
     def metrics(self):
@@ -279,21 +280,39 @@ class Sequential:
         self.optimizer.apply_gradients(zip(grads, tvars))
         return loss, y_pred
 
+    def _reset_functions(self):
+        self._train_function = self._test_function = self._predict_function = None
+
+    def _traced(self, attr, fn):
+        """fn, or (as tf.keras does unless ``run_eagerly``) the
+        fastgrad.function of it kept in attr: recorded once per batch
+        shape, replayed in C. fn takes plain tensors and reads the
+        variables as closure variables, so calls take the compiled fast
+        path."""
+        if self.run_eagerly:
+            return fn
+        traced = getattr(self, attr)
+        if traced is None:
+            traced = tf.function(fn)
+            setattr(self, attr, traced)
+        return traced
+
     def _step(self):
-        """The train step fit and train_on_batch call, ``step(x, y)`` on
-        tensors: as in tf.keras, a traced function (fastgrad.function:
-        forward, gradient and optimizer update replayed in C) unless
-        ``run_eagerly``. The traced one reads the trainable variables as
-        closure variables, so a call passes two plain tensors and takes
-        the compiled fast path."""
+        """The train step fit and train_on_batch call: ``step(x, y)`` ->
+        (loss, predictions), forward, gradient and optimizer update."""
         def train_function(x, y):
             return self._train_step(x, y, self.trainable_variables)
+        return self._traced("_train_function", train_function)
 
-        if self.run_eagerly:
-            return train_function
-        if self._train_function is None:
-            self._train_function = tf.function(train_function)
-        return self._train_function
+    def _test_step(self):
+        """``step(x, y)`` -> (loss, predictions), for evaluate."""
+        def test_function(x, y):
+            y_pred = self(x)
+            return self._loss_obj(y, y_pred), y_pred
+        return self._traced("_test_function", test_function)
+
+    def _predict_step(self):
+        return self._traced("_predict_function", lambda x: self(x))
 
     def train_on_batch(self, x, y, return_dict=False):
         """One optimizer step on one batch; returns the loss (and metrics)."""
@@ -411,10 +430,11 @@ class Sequential:
         n = len(x)
         steps = max(1, math.ceil(n / batch_size))
         loss_sum = 0.0
+        test_step = self._test_step()
         for step in range(steps):
             lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-            y_pred = self(x[lo:hi])
-            loss_sum += float(self._loss_obj(y[lo:hi], y_pred)) * (hi - lo)
+            loss, y_pred = test_step(tf.constant(x[lo:hi]), tf.constant(y[lo:hi]))
+            loss_sum += float(loss) * (hi - lo)
             for m in self.compiled_metrics:
                 m.update_state(y[lo:hi], y_pred)
             if bar is not None and bar.wants_update(step + 1):
@@ -450,8 +470,9 @@ class Sequential:
         steps = max(1, math.ceil(n / batch_size))
         bar = Progbar(steps, verbose=verbose)
         outs = []
+        predict_step = self._predict_step()
         for step in range(steps):
-            outs.append(np.asarray(self(x[step * batch_size:(step + 1) * batch_size])))
+            outs.append(np.asarray(predict_step(tf.constant(x[step * batch_size:(step + 1) * batch_size]))))
             if bar.wants_update(step + 1):
                 bar.update(step + 1)
         return np.concatenate(outs, axis=0)
