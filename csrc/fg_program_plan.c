@@ -130,9 +130,13 @@ static int chainable(const fg_program *p, const pinstr *I) {
 }
 
 /* Find the chains and give the values used only inside one a block
- * temporary (ST_SCRATCH); *starts/*lens list the chains (before storage
- * planning, which leaves temporaries alone). */
-static int find_chains(fg_program *p, int64_t **starts, int64_t **lens, int64_t *n_chains) {
+ * temporary (ST_SCRATCH); *chains lists them as (first, count) pairs.
+ * Runs before storage planning, which leaves temporaries alone and may
+ * give a member's output the buffer of an operand an earlier member read
+ * for the last time: safe block by block, since that operand has the
+ * output's size, so it is sliced (an operand read whole is broadcast,
+ * smaller, and never shares a size class with the chain's values). */
+static int find_chains(fg_program *p, int64_t **chains, int64_t *n_chains) {
     int64_t ns = p->n_slots, ni = p->n_ins, cap = 0;
     int32_t *uses = (int32_t *)calloc((size_t)ns + 1, sizeof(int32_t));
     int64_t *chain_of = (int64_t *)malloc(((size_t)ns + 1) * sizeof(int64_t));
@@ -141,7 +145,7 @@ static int find_chains(fg_program *p, int64_t **starts, int64_t **lens, int64_t 
         free(chain_of);
         return fg_error_set(FG_ERR_NOMEM, "out of memory");
     }
-    *starts = *lens = NULL;
+    *chains = NULL;
     *n_chains = 0;
     for (int64_t s = 0; s < ns; s++) chain_of[s] = 1; /* < 0: made by the chain at hand, uses left */
     for (int64_t k = 0; k < p->n_outs; k++) uses[p->outs[k]] += 2; /* never a temporary */
@@ -173,13 +177,9 @@ static int find_chains(fg_program *p, int64_t **starts, int64_t **lens, int64_t 
             }
             chain_of[s] = 1;
         }
-        if (grow((void **)starts, &cap, *n_chains, sizeof(int64_t)) < 0) goto oom;
-        int64_t cap2 = cap;
-        int64_t *nl = (int64_t *)realloc(*lens, (size_t)cap2 * sizeof(int64_t));
-        if (!nl) goto oom;
-        *lens = nl;
-        (*starts)[*n_chains] = i;
-        (*lens)[*n_chains] = j - i;
+        if (grow((void **)chains, &cap, 2 * *n_chains + 1, sizeof(int64_t)) < 0) goto oom;
+        (*chains)[2 * *n_chains] = i;
+        (*chains)[2 * *n_chains + 1] = j - i;
         (*n_chains)++;
         i = j;
     }
@@ -194,12 +194,13 @@ oom:
 
 /* After storage planning: each chain becomes one C_CHAIN instruction,
  * its members moved to p->sub. */
-static int collapse_chains(fg_program *p, const int64_t *starts, const int64_t *lens, int64_t n_chains) {
+static int collapse_chains(fg_program *p, const int64_t *chains, int64_t n_chains) {
     if (!n_chains) return 0;
     int64_t n = 0, c = 0;
     for (int64_t i = 0; i < p->n_ins;) {
-        if (c < n_chains && starts[c] == i) {
-            int64_t len = lens[c++], first = p->n_sub;
+        if (c < n_chains && chains[2 * c] == i) {
+            int64_t len = chains[2 * c + 1], first = p->n_sub;
+            c++;
             int temps = 0;
             for (int64_t k = i; k < i + len; k++) {
                 if (GROW(p->sub, p->cap_sub, p->n_sub) < 0) return -1;
@@ -385,7 +386,7 @@ int fg_program_finalize(fg_program *p) {
     int rc = -1;
     pool regs = {0}, bufs = {0};
     size_t *buf_bytes = NULL;
-    int64_t *chain_start = NULL, *chain_len = NULL, n_chains = 0;
+    int64_t *chains = NULL, n_chains = 0;
     int64_t cap_buf = 0;
     if (!needed || !live) {
         fg_error_set(FG_ERR_NOMEM, "out of memory");
@@ -411,7 +412,7 @@ int fg_program_finalize(fg_program *p) {
         p->ins[n++] = *I;
     }
     p->n_ins = ni = n;
-    if (fuse(p) < 0 || hoist_guards(p) < 0 || find_chains(p, &chain_start, &chain_len, &n_chains) < 0) goto done;
+    if (fuse(p) < 0 || hoist_guards(p) < 0 || find_chains(p, &chains, &n_chains) < 0) goto done;
     ni = p->n_ins;
     int seen_assign = 0;
     for (int64_t i = 0; i < ni; i++) {
@@ -490,15 +491,14 @@ int fg_program_finalize(fg_program *p) {
         pslot *R = &p->slots[p->slots[p->outs[k]].root];
         if (R->storage == ST_BUF) p->esc[p->n_esc++] = R->loc;
     }
-    if (collapse_chains(p, chain_start, chain_len, n_chains) < 0 || lower(p) < 0) goto done;
+    if (collapse_chains(p, chains, n_chains) < 0 || lower(p) < 0) goto done;
     p->finalized = 1;
     rc = 0;
 done:
     free(needed);
     free(live);
     free(buf_bytes);
-    free(chain_start);
-    free(chain_len);
+    free(chains);
     pool_free(&regs);
     pool_free(&bufs);
     return rc;
