@@ -46,4 +46,33 @@ static inline int64_t fg_idmap_find(const int64_t *keys, int64_t cap, int64_t co
 int fg_idmap_reserve(int64_t **keys, void **vals, size_t val_size, int64_t *cap, int64_t count,
                      int64_t min_cap);
 
+/* id -> slot (>= 0) for a tape or a traced program. Both look up mostly
+ * the ids they have just made, and a thread hands those out in
+ * increasing order: ids from `base` on index a dense array (no probing,
+ * sequential memory); older ids (sources, arguments, captured constants)
+ * and any far past the dense range go to the hash map. A dense hit wins
+ * (a later put of the same id lands there). Zero-initialised = empty,
+ * with no dense range until fg_slotmap_start. */
+typedef struct {
+    int64_t *keys, *vals;
+    int64_t hcap, hcount;
+    int32_t *dense; /* id - base -> slot + 1, 0: none */
+    int64_t base, dense_cap, n_dense;
+} fg_slotmap;
+
+static inline int64_t fg_slotmap_get(const fg_slotmap *m, int64_t id) {
+    uint64_t k = (uint64_t)(id - m->base);
+    if (k < (uint64_t)m->dense_cap && m->dense[k]) return m->dense[k] - 1;
+    int64_t i = fg_idmap_find(m->keys, m->hcap, m->hcount, id);
+    return i < 0 ? -1 : m->vals[i];
+}
+
+/* Ids from base on (base > 0, the next id this thread hands out) go dense. */
+void fg_slotmap_start(fg_slotmap *m, int64_t base);
+/* 0, or -1 when out of memory (the caller sets the error in its words). */
+int fg_slotmap_put(fg_slotmap *m, int64_t id, int64_t slot);
+/* Empty it, keeping its memory; ids from base on go dense. */
+void fg_slotmap_clear(fg_slotmap *m, int64_t base);
+void fg_slotmap_free(fg_slotmap *m);
+
 #endif

@@ -45,9 +45,7 @@ void fg_program_free(fg_program *p) {
     free(p->slots);
     free(p->ins);
     free(p->shapes);
-    free(p->keys);
-    free(p->vals);
-    free(p->dense);
+    fg_slotmap_free(&p->ids);
     free(p->consts);
     free(p->arg_slot);
     free(p->vars);
@@ -68,45 +66,10 @@ void fg_program_free(fg_program *p) {
 
 /* ------------------------------------------------------- id -> slot map */
 
-/* A trace looks up mostly the ids it has just made, and this thread hands
- * those out in increasing order: they index a dense array from the first
- * id of the trace (no probing, sequential memory). Older ids (arguments,
- * captured constants) and any far outside the dense range go to the hash
- * map; a dense hit wins (a later put of the same id lands there). */
-static int64_t map_get(const fg_program *p, int64_t id) {
-    uint64_t k = (uint64_t)(id - p->dense_base);
-    if (k < (uint64_t)p->dense_cap && p->dense[k]) return p->dense[k] - 1;
-    int64_t i = fg_idmap_find(p->keys, p->hcap, p->hcount, id);
-    return i < 0 ? -1 : p->vals[i];
-}
-
-static int dense_reserve(fg_program *p, int64_t k) {
-    int64_t ncap = p->dense_cap ? p->dense_cap : 1024;
-    while (ncap <= k) ncap *= 2;
-    int32_t *nd = (int32_t *)realloc(p->dense, (size_t)ncap * sizeof(int32_t));
-    if (!nd) return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
-    memset(nd + p->dense_cap, 0, (size_t)(ncap - p->dense_cap) * sizeof(int32_t));
-    p->dense = nd;
-    p->dense_cap = ncap;
-    return 0;
-}
+static int64_t map_get(const fg_program *p, int64_t id) { return fg_slotmap_get(&p->ids, id); }
 
 static int map_put(fg_program *p, int64_t id, int64_t slot) {
-    int64_t k = id - p->dense_base;
-    /* dense while the array stays within a few times the slots it maps
-     * (ids other threads took in between leave gaps) */
-    if (p->dense_base > 0 && k >= 0 && slot < INT32_MAX &&
-        (k < p->dense_cap || k < 4 * (p->n_slots + 4096))) {
-        if (k >= p->dense_cap && dense_reserve(p, k) < 0) return -1;
-        p->dense[k] = (int32_t)(slot + 1);
-        return 0;
-    }
-    if (fg_idmap_reserve(&p->keys, (void **)&p->vals, sizeof *p->vals, &p->hcap, p->hcount, 256) < 0)
-        return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
-    int64_t i = fg_idmap_cell(p->keys, p->hcap, id);
-    if (!p->keys[i]) p->hcount++;
-    p->keys[i] = id;
-    p->vals[i] = slot;
+    if (fg_slotmap_put(&p->ids, id, slot) < 0) return fg_error_set(FG_ERR_NOMEM, "out of memory recording a function");
     return 0;
 }
 
@@ -217,7 +180,7 @@ int fg_program_begin(fg_program *p) {
         return fg_error_set(FG_ERR_RUNTIME, "a function is already being traced on this thread");
     if (p->finalized) return fg_error_set(FG_ERR_RUNTIME, "this program was already traced");
     ts->tracing = p;
-    if (!p->dense_base) p->dense_base = fg_next_id(); /* ids from here on are made by the trace */
+    fg_slotmap_start(&p->ids, fg_next_id()); /* ids from here on are made by the trace */
     return 0;
 }
 

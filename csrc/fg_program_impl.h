@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fg_idmap.h"
 #include "fg_program.h"
 #include "fg_tensor.h"
 
@@ -107,10 +108,7 @@ struct fg_program {
     int64_t n_ins, cap_ins;
     int64_t *shapes;
     int64_t n_shapes, cap_shapes;
-    int64_t *keys, *vals; /* tensor id -> slot, for ids from before the trace */
-    int64_t hcap, hcount;
-    int32_t *dense;       /* id - dense_base -> slot + 1 (0: none), for the ids made while tracing */
-    int64_t dense_base, dense_cap;
+    fg_slotmap ids; /* tensor id -> slot; dense from the trace's first id */
     fg_tensor **consts;
     int64_t n_consts, cap_consts;
     int64_t *arg_slot;

@@ -11,20 +11,12 @@ int fg_tapes_recording(void) { return fg_thread()->n_active; }
 
 /* ---- id -> slot map (fg_idmap.h) ---- */
 
-int64_t fg_tape_slot(const fg_tape *t, int64_t id) {
-    int64_t i = fg_idmap_find(t->keys, t->hcap, t->hcount, id);
-    return i < 0 ? -1 : t->vals[i];
-}
+int64_t fg_tape_slot(const fg_tape *t, int64_t id) { return fg_slotmap_get(&t->ids, id); }
 
 /* Give id a new slot (ids are > 0). Returns the slot or -1. */
 static int64_t map_add(fg_tape *t, int64_t id) {
-    if (fg_idmap_reserve(&t->keys, (void **)&t->vals, sizeof *t->vals, &t->hcap, t->hcount, 64) < 0)
-        return fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
-    int64_t i = fg_idmap_cell(t->keys, t->hcap, id);
-    if (!t->keys[i]) t->hcount++;
-    t->keys[i] = id;
-    t->vals[i] = t->n_slots++;
-    return t->vals[i];
+    if (fg_slotmap_put(&t->ids, id, t->n_slots) < 0) return fg_error_set(FG_ERR_NOMEM, "out of memory growing a tape");
+    return t->n_slots++;
 }
 
 /* ---- tapes ---- */
@@ -37,6 +29,7 @@ fg_tape *fg_tape_new(int persistent, int watch_accessed_variables) {
     }
     t->persistent = persistent;
     t->watch_accessed_variables = watch_accessed_variables;
+    fg_slotmap_start(&t->ids, fg_next_id()); /* what it records is made from now on */
     return t;
 }
 
@@ -59,8 +52,7 @@ static void node_release(fg_node *n) {
 void fg_tape_release(fg_tape *t) {
     for (int64_t i = 0; i < t->n_nodes; i++) node_release(&t->nodes[i]);
     t->n_nodes = 0;
-    if (t->keys) memset(t->keys, 0, (size_t)t->hcap * sizeof(int64_t));
-    t->hcount = 0;
+    fg_slotmap_clear(&t->ids, fg_next_id());
     t->n_slots = 0;
 }
 
@@ -74,8 +66,7 @@ void fg_tape_free(fg_tape *t) {
     if (t->recording) fg_tape_pop(t);
     fg_tape_clear(t);
     free(t->nodes);
-    free(t->keys);
-    free(t->vals);
+    fg_slotmap_free(&t->ids);
     free(t->accessed);
     free(t);
 }

@@ -11,6 +11,7 @@
 #ifndef FG_TAPE_H
 #define FG_TAPE_H
 
+#include "fg_idmap.h"
 #include "fg_ops.h"
 #include "fg_tensor.h"
 
@@ -36,9 +37,7 @@ typedef struct fg_node {
 typedef struct fg_tape {
     fg_node *nodes;
     int64_t n_nodes, cap_nodes;
-    /* open-addressing map: tensor id -> slot */
-    int64_t *keys, *vals;
-    int64_t hcap, hcount;
+    fg_slotmap ids; /* tensor id -> slot; dense from the tape's creation */
     int64_t n_slots;
     int persistent;
     int watch_accessed_variables;
