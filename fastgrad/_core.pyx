@@ -113,6 +113,35 @@ cdef inline Tensor wrap(fg_tensor *t):
     return r
 
 
+cdef object _NO_LEAF = object()
+
+
+cdef object _unsupported_leaf(object value):
+    """The first leaf of value that is no number, string, array or tensor
+    (TF names it in its conversion error), else _NO_LEAF."""
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            leaf = _unsupported_leaf(v)
+            if leaf is not _NO_LEAF:
+                return leaf
+        return _NO_LEAF
+    if isinstance(value, (bool, int, float, complex, str, bytes, np.ndarray, np.generic, _TensorBase)):
+        return _NO_LEAF
+    return value
+
+
+cdef int _check_convertible(object value, cnp.ndarray arr) except -1:
+    """TF's ValueError for objects of types it cannot convert (strings get
+    the callers' TypeError: TF would make a string tensor)."""
+    if arr.dtype.kind != "O":
+        return 0
+    leaf = _unsupported_leaf(value)
+    if leaf is not _NO_LEAF:
+        raise ValueError("Attempt to convert a value (%r) with an unsupported type (%s) to a Tensor."
+                         % (leaf, type(leaf)))
+    return 0
+
+
 cdef fg_tensor *from_array(object value, int dtype) except NULL:
     """New fg_tensor holding a copy of value (anything np.asarray takes)."""
     cdef cnp.ndarray arr
@@ -128,6 +157,7 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         if "inhomogeneous" in str(e):
             raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
         raise
+    _check_convertible(value, arr)
     if dtype < 0:
         if arr.dtype.kind == "f" and not numpy_data:
             dtype = FG_F32            # Python floats become float32, as in TF

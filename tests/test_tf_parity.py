@@ -247,6 +247,34 @@ def test_shape_op_errors(thunk, exc, text):
     _raises(exc, text, thunk)
 
 
+class _Opaque:
+    def __repr__(self):
+        return "<opaque>"
+
+
+@pytest.mark.parametrize(
+    "thunk, text",
+    [
+        (lambda: tf.constant(_Opaque()), "(<opaque>) with an unsupported type (<class 'test_tf_parity._Opaque'>)"),
+        (lambda: tf.convert_to_tensor(_Opaque()), "(<opaque>) with an unsupported type"),
+        (lambda: tf.constant(1.0) + _Opaque(), "(<opaque>) with an unsupported type"),
+        (lambda: tf.constant(1.0) == _Opaque(), "(<opaque>) with an unsupported type"),
+        (lambda: tf.exp(_Opaque()), "(<opaque>) with an unsupported type"),
+        (lambda: tf.constant([1.0]) + [_Opaque()], "(<opaque>) with an unsupported type"),
+        (lambda: tf.constant({"a": 1}), "({'a': 1}) with an unsupported type (<class 'dict'>)"),
+        (lambda: tf.Variable(_Opaque()), "(<opaque>) with an unsupported type"),
+        (lambda: tf.reduce_sum(_Opaque()), "(<opaque>) with an unsupported type"),
+    ],
+)
+def test_objects_of_unsupported_types_raise_tfs_value_error(thunk, text):
+    # TF 2.21: ValueError("Attempt to convert a value (...) with an
+    # unsupported type (...) to a Tensor."), the innermost object named
+    with pytest.raises(ValueError) as info:
+        thunk()
+    assert str(info.value).startswith("Attempt to convert a value ") and text in str(info.value)
+    assert str(info.value).endswith("to a Tensor.")
+
+
 def test_shape_op_values():
     assert tf.expand_dims(tf.ones((2, 3)), [0]).shape == (1, 2, 3)
     assert tf.transpose(tf.ones((2, 3)), [-1, 0]).shape == (3, 2)
