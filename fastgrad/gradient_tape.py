@@ -69,8 +69,8 @@ class GradientTape(_core._Tape):
         """Watch a tensor, a Variable or a nest of them."""
         for t in nest.flatten(tensor):
             if not isinstance(t, _TensorBase):
-                raise ValueError("Passed in object of type %s, not tf.Tensor or tf.Variable"
-                                 % type(t))
+                raise ValueError("Passed in object %s of type '%s', not tf.Tensor or tf.Variable or "
+                                 "ExtensionType." % (t, type(t).__name__))
             if not self._watch_one(t):
                 _log.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", t.dtype)
                 warnings.warn("The dtype of the watched tensor must be floating (e.g. tf.float32), "

@@ -247,6 +247,17 @@ def test_shape_op_errors(thunk, exc, text):
     _raises(exc, text, thunk)
 
 
+@pytest.mark.parametrize("value, text", [
+    (2.0, "Passed in object 2.0 of type 'float', not tf.Tensor or tf.Variable or ExtensionType."),
+    ("a", "Passed in object a of type 'str', not tf.Tensor or tf.Variable or ExtensionType."),
+    ([1.0], "Passed in object 1.0 of type 'float', not tf.Tensor or tf.Variable or ExtensionType."),
+])
+def test_watching_a_non_tensor_raises_tfs_value_error(value, text):
+    # TF 2.21's text, word for word
+    with tf.GradientTape() as t:
+        _raises(ValueError, text, lambda: t.watch(value))
+
+
 class _Opaque:
     def __repr__(self):
         return "<opaque>"
