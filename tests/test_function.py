@@ -773,6 +773,41 @@ def test_elementwise_chains_replay_bitwise(dtype, threads):
         tf.set_num_threads(old)
 
 
+@fastgrad_only
+@pytest.mark.parametrize("seed", range(6))
+def test_random_elementwise_chains_replay_bitwise(seed):
+    # random runs of unary and binary ops over a large 2-D shape, operands
+    # drawn full-shape or broadcast (scalar, row, column, [1, 1]), with the
+    # gradient: the chained replay must equal eager bit for bit
+    rng = np.random.default_rng(1000 + seed)
+    dtype = (np.float32, np.float64)[seed % 2]
+    shape = (int(rng.integers(140, 400)), int(rng.integers(520, 700)))  # >= 65536 elements
+    unary = [tf.tanh, tf.sigmoid, tf.sin, tf.square, tf.abs, tf.nn.relu, tf.exp, lambda v: -v]
+    binary = [tf.add, tf.subtract, tf.multiply, tf.maximum, tf.minimum]
+    operands = [rng.normal(size=s).astype(dtype) * 0.5 for s in
+                [(), (shape[1],), (shape[0], 1), (1, 1), shape, shape]]
+    plan = [(int(rng.integers(0, 2)), int(rng.integers(0, 8)), int(rng.integers(0, len(operands))))
+            for _ in range(int(rng.integers(4, 14)))]
+    consts = [tf.constant(o) for o in operands]
+
+    def fn(x):
+        with tf.GradientTape() as t:
+            t.watch(x)
+            y = x
+            for is_binary, k, j in plan:
+                y = binary[k % len(binary)](y, consts[j]) if is_binary else unary[k](y)
+                y = tf.tanh(y) if k == 4 else y  # keep exp and squares in range
+            loss = tf.reduce_sum(y)
+        return loss, y, t.gradient(loss, x)
+
+    f = tf.function(fn)
+    f(tf.constant(rng.normal(size=shape).astype(dtype)))
+    assert f._fast_program.stats()["chained"] >= 2
+    for _ in range(2):
+        x = tf.constant(rng.normal(size=shape).astype(dtype))
+        _same(f(x), fn(x))
+
+
 def test_gradients_in_nested_function_and_second_call():
     @tf.function
     def inner(x):
