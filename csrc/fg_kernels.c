@@ -137,6 +137,7 @@ DEF_F2I(f64_to_i64, double, int64_t, INT64_MIN, INT64_MAX, 9223372036854775808.0
 /* ------------------------------------------------------------------------ */
 /* Parallel driver                                                          */
 
+/* the kernels' short names for fg_parallel.h's driver */
 typedef fg_range_fn range_fn;
 #define run_range fg_parallel_range
 

@@ -26,13 +26,30 @@ static double adam_rate(int dtype, double lr, double beta1, double beta2, int64_
     return l * sqrt(1.0 - pow(b2, t)) / (1.0 - pow(b1, t));
 }
 
+/* A scalar of any dtype as a double (the rate), or as an integer (the step). */
+static double scalar_f64(const void *d, int dtype) {
+    switch (dtype) {
+    case FG_F32: return *(const float *)d;
+    case FG_F64: return *(const double *)d;
+    case FG_I32: return *(const int32_t *)d;
+    case FG_I64: return (double)*(const int64_t *)d;
+    default: return *(const uint8_t *)d;
+    }
+}
+
+static int64_t scalar_i64(const void *d, int dtype) {
+    return dtype == FG_I64 ? *(const int64_t *)d : (int64_t)scalar_f64(d, dtype);
+}
+
 int fg_optim_step(int kind, int dtype, int64_t n, void *w, const void *g, void *const *slots,
-                  int n_slots, double lr, int64_t step, const double *hyper) {
+                  int n_slots, const void *lr_data, int lr_dtype, const void *iterations, int it_dtype,
+                  const double *hyper) {
     int want = fg_optim_n_slots(kind, hyper);
     if (want < 0) return fg_error_set(FG_ERR_INVALID, "unknown optimizer kind %d", kind);
     if (n_slots != want)
         return fg_error_set(FG_ERR_INVALID, "optimizer update needs %d slot variables, got %d", want, n_slots);
-    lr = (float)lr; /* tf_keras's learning rate is a float32 variable */
+    const double lr = (float)scalar_f64(lr_data, lr_dtype); /* tf_keras's rate is a float32 variable */
+    const int64_t step = scalar_i64(iterations, it_dtype) + 1;
     switch (kind) {
     case FG_OPTIM_SGD:
         return fg_k_sgd(dtype, w, g, n_slots ? slots[0] : NULL, n, lr, hyper[0], hyper[1] != 0);

@@ -25,9 +25,12 @@ enum { FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP, FG_OPTIM_NKINDS };
 int fg_optim_n_slots(int kind, const double *hyper);
 
 /* One update of n elements: w and slots[0..n_slots) in place, g read.
- * lr is rounded to float32 first; step counts from 1. Returns 0, or -1
- * with the error set (a bad kind, dtype or slot count). */
+ * lr and iterations point at scalars of dtypes lr_dtype and it_dtype (the
+ * optimizer's variables, read now): the rate is rounded to float32 and
+ * the step is iterations + 1. Returns 0, or -1 with the error set (a bad
+ * kind, dtype or slot count). */
 int fg_optim_step(int kind, int dtype, int64_t n, void *w, const void *g, void *const *slots,
-                  int n_slots, double lr, int64_t step, const double *hyper);
+                  int n_slots, const void *lr, int lr_dtype, const void *iterations, int it_dtype,
+                  const double *hyper);
 
 #endif

@@ -241,7 +241,6 @@ static int instr_set_inputs(pinstr *I, int n, const int64_t *slots) {
     return 0;
 }
 
-
 /* Decide how a replay runs op, from the traced inputs and output. */
 static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, int nattrs,
                        const int64_t *attrs, const fg_tensor *out) {

@@ -94,7 +94,7 @@ typedef struct {
     int64_t n_registers;   /* 16-byte register cells */
     int64_t n_buffers;
     int64_t buffer_bytes;
-    int64_t n_fused;       /* elementwise instructions merged into chains */
+    int64_t n_fused;       /* 0-d float ops merged in pairs */
     int64_t n_direct;      /* instructions the replay loop runs inline (0-d float ops) */
     int64_t n_generic;     /* instructions replayed through the table's forward and a copy */
     int64_t n_chained;     /* elementwise instructions replayed block by block in chains */

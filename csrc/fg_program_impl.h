@@ -45,8 +45,8 @@ enum {
     C_ASSIGN,
     C_OPTIM, /* in = refs' old versions, grad, iterations, lr; aux: OPTIM_ENTRY ints per ref */
     C_FUSED, /* in = a, b, c; kind = op1, aux = op2, flags & F_RIGHT: inner result on the right */
-    C_CHAIN, /* elementwise ops over one size run block by block: aux = first in p->sub, aux2 = count,
-              * nattrs = block temporaries, out = a slot of the chain's size */
+    C_CHAIN, /* elementwise ops over one shape run block by block: aux = first in p->sub, aux2 = count,
+              * nattrs = block temporaries, out = a slot of the chain's shape */
     /* lowered stream only */
     X_ALIAS, /* a view of a value whose address changes per call */
     X_SLOW,  /* anything else: a = the pinstr */

@@ -170,8 +170,7 @@ static int find_chains(fg_program *p, int64_t **chains, int64_t *n_chains) {
         int temps = 0;
         for (int64_t k = i; k < j; k++) {
             int64_t s = p->ins[k].out;
-            if (chain_of[s] == 0 && p->slots[s].root == s && temps < CHAIN_MAX_TEMPS &&
-                p->slots[s].storage == ST_NONE && uses[s] > 0) {
+            if (chain_of[s] == 0 && uses[s] > 0 && temps < CHAIN_MAX_TEMPS) {
                 p->slots[s].storage = ST_SCRATCH;
                 p->slots[s].loc = temps++;
             }

@@ -129,18 +129,6 @@ static int run_assign(fg_program *p, const pinstr *I) {
     return 0;
 }
 
-/* A scalar of any dtype, as a double (the optimizer's step and rate). */
-static double scalar_at(const fg_program *p, int64_t s) {
-    const void *d = p->P[s];
-    switch (p->slots[s].dtype) {
-    case FG_F32: return *(const float *)d;
-    case FG_F64: return *(const double *)d;
-    case FG_I32: return *(const int32_t *)d;
-    case FG_I64: return (double)*(const int64_t *)d;
-    default: return *(const uint8_t *)d;
-    }
-}
-
 static int run_optim(fg_program *p, const pinstr *I) {
     int n_refs = I->n_in - 3;
     const int64_t *e = p->aux + I->aux;
@@ -152,11 +140,10 @@ static int run_optim(fg_program *p, const pinstr *I) {
         if (k) slots[k - 1] = cur[k]->data;
     }
     int64_t g = in_slot(I, n_refs), it = in_slot(I, n_refs + 1), lr = in_slot(I, n_refs + 2);
-    int64_t step = (p->slots[it].dtype == FG_I64 ? *(const int64_t *)p->P[it] : (int64_t)scalar_at(p, it)) + 1;
     double hyper[FG_OPTIM_NHYPER];
     memcpy(hyper, I->attrs, sizeof hyper);
     if (fg_optim_step(I->kind, cur[0]->dtype, cur[0]->size, cur[0]->data, p->P[g], slots, n_refs - 1,
-                      scalar_at(p, lr), step, hyper) < 0)
+                      p->P[lr], p->slots[lr].dtype, p->P[it], p->slots[it].dtype, hyper) < 0)
         return -1;
     for (int k = 0; k < n_refs; k++) update_end(p, e[k * OPTIM_ENTRY + OE_NEW], cur[k], e[k * OPTIM_ENTRY + OE_SHADOW]);
     return 0;
@@ -178,8 +165,7 @@ typedef struct {
     int64_t n_sub;
     int temps;
     size_t esize;
-    int ndim;                 /* the chain's shape: rows x inner */
-    const int64_t *shape;
+    int ndim;                 /* the chain's rank; its shape is rows x inner */
     int64_t inner, rows_per_block;
     volatile int failed;
 } chain_job;
@@ -242,11 +228,11 @@ static int run_chain(fg_program *p, const pinstr *I) {
     j.temps = I->nattrs;
     j.esize = fg_dtype_size(I->dtype);
     j.ndim = O->ndim;
-    j.shape = shape_of(p, I->out);
-    j.inner = O->size / j.shape[0];
+    int64_t rows = shape_of(p, I->out)[0];
+    j.inner = O->size / rows;
     j.rows_per_block = CHAIN_BLOCK / j.inner > 1 ? CHAIN_BLOCK / j.inner : 1;
     j.failed = 0;
-    fg_parallel_range(fg_threads_for(O->size), j.shape[0], j.rows_per_block, chain_range, &j);
+    fg_parallel_range(fg_threads_for(O->size), rows, j.rows_per_block, chain_range, &j);
     if (j.failed) return fg_error_set(FG_ERR_NOMEM, "out of memory replaying an elementwise chain");
     return 0;
 }

@@ -8,6 +8,6 @@ cdef extern from "fg_optim.h" nogil:
         FG_OPTIM_RMSPROP
         FG_OPTIM_NHYPER
         FG_OPTIM_MAX_SLOTS
-    int fg_optim_n_slots(int kind, const double *hyper) noexcept
     int fg_optim_step(int kind, int dtype, int64_t n, void *w, const void *g, void **slots,
-                      int n_slots, double lr, int64_t step, const double *hyper) noexcept
+                      int n_slots, const void *lr, int lr_dtype, const void *iterations,
+                      int it_dtype, const double *hyper) noexcept

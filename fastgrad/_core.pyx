@@ -1286,7 +1286,7 @@ def _optimizer_step(int kind, Variable var, grad, slots, Variable iterations, _T
             sp[i] = s.t.data
             refs[i + 1] = &s.t
         if fg_optim_step(kind, var.t.dtype, var.t.size, var.t.data, g.data, sp, n,
-                         _scalar_value(lr.t), <int64_t>_scalar_value(iterations.t) + 1, h) < 0:
+                         lr.t.data, lr.t.dtype, iterations.t.data, iterations.t.dtype, h) < 0:
             raise_error()
         prog = fg_program_tracing()
         if prog != NULL and fg_program_trace_optim(prog, kind, n + 1, refs, g, iterations.t,
@@ -1295,17 +1295,6 @@ def _optimizer_step(int kind, Variable var, grad, slots, Variable iterations, _T
     finally:
         fg_decref(g)
 
-
-cdef double _scalar_value(fg_tensor *t):
-    if t.dtype == FG_F32:
-        return (<float *>t.data)[0]
-    if t.dtype == FG_F64:
-        return (<double *>t.data)[0]
-    if t.dtype == FG_I32:
-        return (<int32_t *>t.data)[0]
-    if t.dtype == FG_I64:
-        return <double>(<int64_t *>t.data)[0]
-    return (<uint8_t *>t.data)[0]
 
 # ------------------------------------------------------------ forward mode
 

@@ -25,8 +25,7 @@ Where this differs from TF or from a plain replay:
   does, the signatures, not these recordings, and the retracing warning
   follows it.
 - What a replay cannot repeat makes a signature run eagerly, with one
-  warning: random draws, the fused optimizer updates, Variables created on
-  every call, and guards that fail call after call (``float(x)`` of an
+  warning: random draws, Variables created on every call, and guards that fail call after call (``float(x)`` of an
   input, a step counter read with ``int(...)``).
 
 >>> import fastgrad as tf

@@ -720,6 +720,17 @@ def test_elementwise_ops_replay_through_their_kernels():
     _same(f(x * 0.5), f.python_function(x * 0.5))
 
 
+def _check_chained_replay(fn, draw, min_chained):
+    """fn as a fastgrad.function chains at least min_chained instructions
+    and replays bitwise as eager on new inputs from draw()."""
+    f = tf.function(fn)
+    f(draw())
+    assert f._fast_program.stats()["chained"] >= min_chained
+    for _ in range(2):
+        x = draw()
+        _same(f(x), fn(x))
+
+
 @fastgrad_only
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -739,13 +750,11 @@ def test_elementwise_chains_replay_bitwise(dtype, threads):
             loss = tf.reduce_sum(z)
         return loss, y, t.gradient(loss, [x, w, b])
 
-    long_chain = lambda x: tf.abs(tf.sqrt(tf.abs(  # noqa: E731  (more temporaries than a chain keeps)
-        tf.reduce_sum(tf.stack([x])) * 0.0 + x)) * 1.5 + 0.25)
-    def deep(x):
+    def deep(x):  # a 50-op run: more temporaries than a chain keeps
         y = x
         for i in range(20):
             y = tf.sigmoid(y * 1.01 + 0.1) if i % 2 else tf.tanh(y - 0.05)
-        return y, long_chain(x)
+        return y, tf.sqrt(tf.abs(x)) * 1.5 + 0.25
 
     # 2-D: blocks of whole rows; a bias row and a column broadcast into them
     shape2 = (301, 257)
@@ -763,12 +772,7 @@ def test_elementwise_chains_replay_bitwise(dtype, threads):
     tf.set_num_threads(threads)
     try:
         for fn, size in ((step, n), (deep, n), (rows, shape2)):
-            f = tf.function(fn)
-            f(tf.constant(rng.normal(size=size).astype(dtype)))
-            assert f._fast_program.stats()["chained"] >= 4
-            for _ in range(2):
-                x = tf.constant(rng.normal(size=size).astype(dtype))
-                _same(f(x), fn(x))
+            _check_chained_replay(fn, lambda: tf.constant(rng.normal(size=size).astype(dtype)), 4)
     finally:
         tf.set_num_threads(old)
 
@@ -800,12 +804,7 @@ def test_random_elementwise_chains_replay_bitwise(seed):
             loss = tf.reduce_sum(y)
         return loss, y, t.gradient(loss, x)
 
-    f = tf.function(fn)
-    f(tf.constant(rng.normal(size=shape).astype(dtype)))
-    assert f._fast_program.stats()["chained"] >= 2
-    for _ in range(2):
-        x = tf.constant(rng.normal(size=shape).astype(dtype))
-        _same(f(x), fn(x))
+    _check_chained_replay(fn, lambda: tf.constant(rng.normal(size=shape).astype(dtype)), 2)
 
 
 def test_gradients_in_nested_function_and_second_call():

@@ -472,7 +472,8 @@ class Sequential:
         outs = []
         predict_step = self._predict_step()
         for step in range(steps):
-            outs.append(np.asarray(predict_step(tf.constant(x[step * batch_size:(step + 1) * batch_size]))))
+            batch = tf.constant(x[step * batch_size:(step + 1) * batch_size])
+            outs.append(np.asarray(predict_step(batch)))
             if bar.wants_update(step + 1):
                 bar.update(step + 1)
         return np.concatenate(outs, axis=0)

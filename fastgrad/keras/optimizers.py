@@ -50,7 +50,7 @@ class Optimizer(abc.ABC):
                                        name=f"{self.name}/iteration")
         self._lr_var = None
         self._set_lr(self._check_lr(learning_rate))
-        self._slots = {}  # id(var) -> (var, [slot Variables or None])
+        self._slots = {}  # id(var) -> (var, [its slot Variables, _slot_names' order])
 
     @staticmethod
     def _check_lr(value):
@@ -105,7 +105,7 @@ class Optimizer(abc.ABC):
 
     @property
     def variables(self):
-        slots = [s for _, ss in self._slots.values() for s in ss if s is not None]
+        slots = [s for _, ss in self._slots.values() for s in ss]
         return [self._iterations] + slots
 
     # updates --------------------------------------------------------------
