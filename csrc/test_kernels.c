@@ -2,6 +2,7 @@
  * reference loops (computed in double, or exactly for integers).
  *
  * gcc -O2 -fopenmp -Icsrc csrc/test_kernels.c csrc/fg_*.c -lm -o /tmp/test_kernels
+ * (tests/test_c_units.py builds it so, with -O3, and runs it)
  * (without fg_tensor.c: add -DFG_TEST_STUB_ERROR and drop it)
  *
  * The whole suite runs once with 1 thread and once with 4, and several
