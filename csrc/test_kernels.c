@@ -3,7 +3,7 @@
  *
  * gcc -O2 -fopenmp -Icsrc csrc/test_kernels.c csrc/fg_*.c -lm -o /tmp/test_kernels
  * (tests/test_c_units.py builds it so, with -O3, and runs it)
- * (without fg_tensor.c: add -DFG_TEST_STUB_ERROR and drop it)
+ * (or, with -DFG_TEST_STUB_ERROR, only csrc/fg_k_*.c and csrc/fg_parallel.c)
  *
  * The whole suite runs once with 1 thread and once with 4, and several
  * cases are big enough to take the parallel paths.

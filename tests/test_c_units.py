@@ -4,8 +4,8 @@ csrc/ knows nothing of Python, so its own tests are plain C programs:
 test_kernels.c checks every kernel against reference loops (with 1 and 4
 threads), test_program.c traces and replays a program from C. Each is
 compiled here with the optimisation flags setup.py uses for the extension
-(and OpenMP when the compiler has it) and must exit 0. Skipped only when no C compiler
-is found.
+(and OpenMP when the compiler has it) and must exit 0. Skipped only when no
+C compiler is found.
 """
 import glob
 import os
