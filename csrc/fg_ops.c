@@ -697,7 +697,7 @@ static int fwd_reduce_mean_int(const fg_opdef *d, fg_tensor *const *in, int n_in
 /* inputs (indices, on_value, off_value); attrs = [depth, axis] */
 static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
                        fg_tensor **out) {
-    (void)n_in, (void)nattrs;
+    (void)n_in;
     fg_tensor *idx = in[0], *on = in[1], *off = in[2];
     int64_t depth = attrs[0], axis = attrs[1];
     if (idx->dtype != FG_I32 && idx->dtype != FG_I64)
@@ -713,6 +713,12 @@ static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
                             idx->ndim + 1, (long long)axis, d->tf_name);
     if (idx->ndim + 1 > FG_MAX_NDIM)
         return fg_error_set(FG_ERR_INVALID, "one_hot result rank %d exceeds %d", idx->ndim + 1, FG_MAX_NDIM);
+    for (int64_t i = 0; nattrs > 2 && attrs[2] && i < idx->size; i++) {
+        int64_t v = idx->dtype == FG_I32 ? ((const int32_t *)idx->data)[i] : ((const int64_t *)idx->data)[i];
+        if (v < 0 || v >= depth)
+            return fg_error_set(FG_ERR_INVALID, "Received a label value of %lld which is outside the valid range of [0, %lld).",
+                                (long long)v, (long long)depth);
+    }
     int ax = (int)(axis < 0 ? idx->ndim : axis);
     int64_t shape[FG_MAX_NDIM], outer = 1, inner = 1;
     for (int i = 0, k = 0; i <= idx->ndim; i++) shape[i] = i == ax ? depth : idx->shape[k++];
