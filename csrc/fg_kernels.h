@@ -37,6 +37,9 @@ typedef enum {
     FG_U_RECIPROCAL,
     FG_U_RSQRT,
     FG_U_LOGICAL_NOT, /* bool -> bool */
+    FG_U_FLOOR,
+    FG_U_CEIL,
+    FG_U_ROUND,       /* half to even; integers unchanged */
     FG_U_NKINDS
 } fg_unary_kind;
 
@@ -68,6 +71,7 @@ typedef enum {
     FG_B_XLOGY,         /* a == 0 ? 0 : a*log(b) */
     FG_B_DIV_NO_NAN,    /* b == 0 ? 0 : a/b */
     FG_B_SQUARE_GRAD,   /* b * (a + a), a = x: square's rule in one pass */
+    FG_B_TRUNCDIV,      /* a / b rounded toward zero (C's integer division) */
     FG_B_NKINDS
 } fg_binary_kind;
 
@@ -194,5 +198,7 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vh
               double lr_t, double beta1, double beta2, double eps);
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);
+
+typedef enum { FG_S_SUM = 0, FG_S_PROD } fg_scan_kind; /* fg_scan.c */
 
 #endif

@@ -16,6 +16,7 @@
 #include "fg_gil.h"
 #include "fg_tape.h"
 #include "fg_rules.h"
+#include "fg_forward_util.h"
 #include "fg_forward.h"
 #include "fg_program.h"
 #include "fg_thread.h"
@@ -24,19 +25,6 @@
 #define R1 FG_READS_IN(1)
 #define R2 FG_READS_IN(2)
 #define RO FG_READS_OUT
-
-/* TensorFlow's names for dtypes, as its messages print them */
-static const char *tf_dtype(int dtype) {
-    static const char *names[FG_NDTYPES] = {"float", "double", "int32", "int64", "bool"};
-    return (dtype >= 0 && dtype < FG_NDTYPES) ? names[dtype] : "unknown";
-}
-
-static int dtype_mismatch(const fg_opdef *d, int input, int expected, int got) {
-    return fg_error_set(FG_ERR_INVALID,
-                        "cannot compute %s as input #%d(zero-based) was expected to be a %s tensor "
-                        "but is a %s tensor [Op:%s]",
-                        d->tf_name, input, tf_dtype(expected), tf_dtype(got), d->tf_name);
-}
 
 int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out) {
     int nd = a_ndim > b_ndim ? a_ndim : b_ndim;
@@ -52,18 +40,6 @@ int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t 
     }
     return nd;
 }
-
-/* Allocate the output and run a kernel with the GIL released when large. */
-#define RUN_KERNEL(out, call)                               \
-    do {                                                    \
-        void *tok_ = fg_gil_release_if((out)->size);        \
-        int rc_ = (call);                                   \
-        fg_gil_acquire(tok_);                               \
-        if (rc_ < 0) {                                      \
-            fg_decref(out);                                 \
-            return -1;                                      \
-        }                                                   \
-    } while (0)
 
 static int is_bool_result(int kind) {
     return kind >= FG_B_EQ && kind <= FG_B_LOGICAL_OR;
@@ -104,7 +80,7 @@ static fg_tensor *scalar_binary(int kind, const fg_tensor *a, const fg_tensor *b
     return o;
 }
 
-static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
@@ -122,7 +98,7 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
                 return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
         }
     }
-    if (d->kind == FG_B_DIV && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
+    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV) && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
         /* integer (floor) division: TF refuses a zero divisor */
         for (int64_t i = 0; i < b->size; i++) {
             int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
@@ -137,7 +113,7 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     return 0;
 }
 
-static int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *x = in[0];
@@ -155,14 +131,14 @@ static int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const in
     return 0;
 }
 
-static int fwd_identity(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_identity(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                         int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)attrs, (void)nattrs;
     *out = fg_tensor_alias(in[0], in[0]->ndim, in[0]->shape);
     return *out ? 0 : -1;
 }
 
-static int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                     int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -175,7 +151,7 @@ static int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int
     return 0;
 }
 
-static int fwd_where(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_where(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *c = in[0], *x = in[1], *y = in[2];
@@ -208,7 +184,7 @@ static int reduced_shape(const fg_tensor *x, const int64_t *attrs, int64_t *shap
     return nd;
 }
 
-static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -226,18 +202,12 @@ static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     for (int i = 0; i < x->ndim; i++) mask[i] = attrs[1 + i] != 0;
     fg_tensor *o = fg_tensor_new(x->dtype, nd, shape);
     if (!o) return -1;
-    void *tok = fg_gil_release_if(x->size);
-    int rc = fg_k_reduce(d->kind, x->dtype, x->data, x->ndim, x->shape, mask, o->data);
-    fg_gil_acquire(tok);
-    if (rc < 0) {
-        fg_decref(o);
-        return -1;
-    }
+    RUN_KERNEL_WORK(o, x->size, fg_k_reduce(d->kind, x->dtype, x->data, x->ndim, x->shape, mask, o->data));
     *out = o;
     return 0;
 }
 
-static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                               int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *a = in[0], *b = in[1];
@@ -262,7 +232,7 @@ static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in,
     return 0;
 }
 
-static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                             int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -281,7 +251,7 @@ static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, c
 }
 
 /* attrs = [ndim, shape...], at most one -1 */
-static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                        int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -320,7 +290,7 @@ static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
     return *out ? 0 : -1;
 }
 
-static int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                          int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -350,7 +320,7 @@ static int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, cons
 }
 
 /* attrs = [transpose_a, transpose_b] */
-static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
@@ -398,19 +368,14 @@ static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     if (!o) return -1;
     /* BLAS may start its own threads: it runs with the GIL released but
      * never inside an OpenMP region of ours. */
-    void *tok = fg_gil_release_if(o->size * (ka > 0 ? ka : 1));
-    int rc = fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb);
-    fg_gil_acquire(tok);
-    if (rc < 0) {
-        fg_decref(o);
-        return -1;
-    }
+    RUN_KERNEL_WORK(o, o->size * (ka > 0 ? ka : 1),
+                    fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb));
     *out = o;
     return 0;
 }
 
 /* attrs = [start[nd], step[nd], len[nd]] */
-static int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -432,7 +397,7 @@ static int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const in
 }
 
 /* attrs = [ndim, input shape[nd], start[nd], step[nd], len[nd]] */
-static int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                           int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *g = in[0];
@@ -446,7 +411,7 @@ static int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, con
 }
 
 /* attrs = [axis] */
-static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)nattrs;
     if (n_in < 1) return fg_error_set(FG_ERR_INVALID, "ConcatOp needs at least one input [Op:%s]", d->tf_name);
@@ -507,7 +472,7 @@ static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 }
 
 /* attrs = multiples per dim */
-static int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                     int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -541,7 +506,7 @@ static int check_indices(const fg_opdef *d, const fg_tensor *idx, int64_t dim) {
 }
 
 /* attrs = [axis]; output shape params[:axis] + indices.shape + params[axis+1:] */
-static int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *p = in[0], *idx = in[1];
@@ -566,7 +531,7 @@ static int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 }
 
 /* attrs = [axis, ndim, params shape...]; inputs (g, indices) */
-static int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                            int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *g = in[0], *idx = in[1];
@@ -579,7 +544,7 @@ static int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, co
     return 0;
 }
 
-static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                        int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *x = in[0];
@@ -596,7 +561,7 @@ static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
     return 0;
 }
 
-static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)in, (void)n_in, (void)attrs, (void)nattrs, (void)out;
     return fg_error_set(FG_ERR_RUNTIME, "%s is recorded by fg_tape_record_custom, never applied", d->name);
@@ -607,24 +572,51 @@ static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 /* The rule helpers (rctx, ap, MUL, ..., RULE_BEGIN/RULE_END, X, Y) are in
  * fg_rules.h, so that other rule files can share them. */
 
-static int bwd_add(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    (void)node;
-    if (need[0]) gin[0] = give(g);
-    if (need[1]) gin[1] = give(g);
-    return 0;
-}
-
-static int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)node;
     if (need[0]) gin[0] = give(g);
     return 0;
 }
 
-static int bwd_sub(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+/* ---- elementwise ops: one local derivative serves both modes ----
+ *
+ * d_OP(c, node, i, v, to) is v times d out / d input i (fg_deriv_fn). The
+ * backward rule is bwd_elementwise (v = g, `to` the input, whose shape the
+ * sweep sums the result to) and the JVP is jvp_elementwise in fg_jvp.c (v
+ * = the input's tangent, `to` NULL); so both modes agree to the last digit
+ * and a new elementwise op writes no rule of its own. */
+#define DERIV(name) fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
+#define UNUSED_DERIV_ARGS (void)node, (void)i, (void)to
+/* a derivative that is zero: TF's backward answers zeros (not None), its
+ * forward mode no tangent */
+#define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
+
+int bwd_elementwise(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(g);
-    if (need[1]) gin[1] = give(NEG(g));
+    const fg_opdef *d = &fg_ops[node->op];
+    for (int i = 0; i < node->n_in && !c->failed; i++)
+        if (need[i] && !((d->nondiff >> i) & 1)) gin[i] = give(d->deriv(c, node, i, g, X(i)));
     RULE_END;
+}
+
+DERIV(add) {
+    UNUSED_DERIV_ARGS;
+    return v;
+}
+
+DERIV(sub) {
+    (void)node, (void)to;
+    return i == 0 ? v : NEG(v);
+}
+
+DERIV(identity) {
+    UNUSED_DERIV_ARGS;
+    return v;
+}
+
+DERIV(neg) {
+    UNUSED_DERIV_ARGS;
+    return NEG(v);
 }
 
 /* The gradient of the factor `to` of a product whose other factor is
@@ -648,219 +640,181 @@ static fg_tensor *factor_grad(rctx *c, fg_tensor *g, fg_tensor *other, const fg_
     return s;
 }
 
-static int bwd_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(factor_grad(c, g, X(1), X(0)));
-    if (need[1]) gin[1] = give(factor_grad(c, g, X(0), X(1)));
-    RULE_END;
+DERIV(mul) {
+    fg_tensor *other = X(1 - i);
+    if (to) return factor_grad(c, v, other, to);
+    return i == 0 ? MUL(v, other) : MUL(other, v);
 }
 
-static int bwd_div(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, X(1)));
-    if (need[1]) gin[1] = give(MUL(g, DIV(DIV(NEG(X(0)), X(1)), X(1))));
-    RULE_END;
+DERIV(div) {
+    if (i == 0) return DIV(v, X(1));
+    (void)to;
+    return MUL(v, DIV(DIV(NEG(X(0)), X(1)), X(1)));
 }
 
-static int bwd_pow(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
+/* TF's DivNoNan gradients: div_no_nan in place of every division */
+DERIV(div_no_nan) {
+    (void)to;
+    if (i == 0) return ap2(c, FG_OP_DIV_NO_NAN, v, X(1));
+    return MUL(v, ap2(c, FG_OP_DIV_NO_NAN, ap2(c, FG_OP_DIV_NO_NAN, NEG(X(0)), X(1)), X(1)));
+}
+
+DERIV(pow) {
+    (void)to;
     int dt = X(0)->dtype;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1)))));
-    if (need[1]) {
-        /* TF: log(x) taken as 0 where x <= 0 */
-        fg_tensor *zero = cst(dt, 0);
-        fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
-        gin[1] = give(MUL(MUL(g, Y), logx));
-    }
-    RULE_END;
+    if (i == 0) return MUL(MUL(v, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1))));
+    /* TF: log(x) taken as 0 where x <= 0 */
+    fg_tensor *zero = cst(dt, 0);
+    fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
+    return MUL(MUL(v, Y), logx);
 }
 
-/* TF sends the gradient of a tie to the first operand. */
-static int extremum_rule(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need, int cmp) {
-    RULE_BEGIN;
-    fg_tensor *mask = ap2(c, cmp, X(0), X(1));
-    fg_tensor *zero = cst(g->dtype, 0);
-    if (need[0]) gin[0] = give(WHERE(mask, g, zero));
-    if (need[1]) gin[1] = give(WHERE(mask, zero, g));
-    RULE_END;
+/* TF sends the gradient of a tie to the first operand. The mask is shared
+ * by both inputs' partials (c->memo). */
+static fg_tensor *extremum_deriv(rctx *c, const fg_node *node, int i, fg_tensor *v, int cmp) {
+    if (!c->memo) c->memo = ap2(c, cmp, X(0), X(1));
+    fg_tensor *zero = cst(v ? v->dtype : DT, 0);
+    return i == 0 ? WHERE(c->memo, v, zero) : WHERE(c->memo, zero, v);
 }
-static int bwd_maximum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return extremum_rule(node, g, gin, need, FG_OP_GREATER_EQUAL);
+DERIV(maximum) {
+    (void)to;
+    return extremum_deriv(c, node, i, v, FG_OP_GREATER_EQUAL);
 }
-static int bwd_minimum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return extremum_rule(node, g, gin, need, FG_OP_LESS_EQUAL);
+DERIV(minimum) {
+    (void)to;
+    return extremum_deriv(c, node, i, v, FG_OP_LESS_EQUAL);
 }
 
 /* tanh_grad(y, h) = h * (1 - y^2) */
-static int bwd_tanh_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), MUL(X(0), cst(DT, -2))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_TANH_GRAD, X(0), g));
-    RULE_END;
+DERIV(tanh_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(v, X(1)), MUL(X(0), cst(DT, -2)));
+    return ap2(c, FG_OP_TANH_GRAD, X(0), v);
 }
 
 /* sigmoid_grad(y, h) = h * y * (1 - y) */
-static int bwd_sigmoid_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2)))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SIGMOID_GRAD, X(0), g));
-    RULE_END;
+DERIV(sigmoid_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(v, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2))));
+    return ap2(c, FG_OP_SIGMOID_GRAD, X(0), v);
 }
 
 /* relu_grad(x, h) = x > 0 ? h : 0; flat in x */
-static int bwd_relu_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(zeros_like(c, X(0)));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
-    RULE_END;
+DERIV(relu_grad) {
+    if (i == 0) return ZERO_DERIV;
+    return ap2(c, FG_OP_RELU_GRAD, X(0), v);
 }
 
 /* sqrt_grad(y, h) = 0.5 * h / y = out */
-static int bwd_sqrt_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(DIV(MUL(g, Y), X(0))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQRT_GRAD, X(0), g));
-    RULE_END;
+DERIV(sqrt_grad) {
+    (void)to;
+    if (i == 0) return NEG(DIV(MUL(v, Y), X(0)));
+    return ap2(c, FG_OP_SQRT_GRAD, X(0), v);
 }
 
-/* square_grad(x, h) = 2 x h: symmetric, so each input's gradient is the
- * same op on the other one. */
-static int bwd_square_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(1), g));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g));
-    RULE_END;
+/* square_grad(x, h) = 2 x h: symmetric, so each input's partial is the
+ * same op on the other one */
+DERIV(square_grad) {
+    (void)to;
+    return ap2(c, FG_OP_SQUARE_GRAD, X(1 - i), v);
 }
 
-static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(g));
-    RULE_END;
+DERIV(square) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SQUARE_GRAD, X(0), v); /* one pass, not two */
 }
 
-static int bwd_square(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g)); /* one pass, not two */
-    RULE_END;
+DERIV(sqrt) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SQRT_GRAD, Y, v);
 }
 
-static int bwd_sqrt(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQRT_GRAD, Y, g));
-    RULE_END;
+DERIV(exp) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, Y);
 }
 
-static int bwd_exp(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, Y));
-    RULE_END;
+DERIV(log) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, X(0));
 }
 
-static int bwd_log(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, X(0)));
-    RULE_END;
+DERIV(log1p) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, ADD(X(0), cst(DT, 1)));
 }
 
-static int bwd_log1p(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, ADD(X(0), cst(DT, 1))));
-    RULE_END;
+DERIV(sin) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_COS, X(0)));
 }
 
-static int bwd_sin(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_COS, X(0))));
-    RULE_END;
+DERIV(cos) {
+    UNUSED_DERIV_ARGS;
+    return NEG(MUL(v, ap1(c, FG_OP_SIN, X(0))));
 }
 
-static int bwd_cos(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SIN, X(0)))));
-    RULE_END;
+DERIV(tan) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1)));
 }
 
-static int bwd_tan(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1))));
-    RULE_END;
+DERIV(tanh) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_TANH_GRAD, Y, v);
 }
 
-static int bwd_tanh(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_TANH_GRAD, Y, g));
-    RULE_END;
+DERIV(sigmoid) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SIGMOID_GRAD, Y, v);
 }
 
-static int bwd_sigmoid(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SIGMOID_GRAD, Y, g));
-    RULE_END;
+DERIV(abs) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_SIGN, X(0)));
 }
 
-static int bwd_abs(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGN, X(0))));
-    RULE_END;
+/* piecewise constant */
+DERIV(zero) {
+    (void)node, (void)i, (void)v;
+    return ZERO_DERIV;
 }
 
-/* Piecewise constant: TF answers zeros, not "unconnected". */
-static int bwd_zero(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    (void)g;
-    for (int i = 0; i < node->n_in; i++)
-        if (need[i]) gin[i] = give(zeros_like(c, X(i)));
-    RULE_END;
+DERIV(relu) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_RELU_GRAD, X(0), v);
 }
 
-static int bwd_relu(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
-    RULE_END;
+DERIV(softplus) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_SIGMOID, X(0)));
 }
 
-static int bwd_softplus(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGMOID, X(0))));
-    RULE_END;
+DERIV(reciprocal) {
+    UNUSED_DERIV_ARGS;
+    return NEG(MUL(v, ap1(c, FG_OP_SQUARE, Y)));
 }
 
-static int bwd_reciprocal(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SQUARE, Y))));
-    RULE_END;
+/* Between float dtypes the derivative is a cast back (reverse) or along
+ * (forward); an integer or bool end has none: None, as TF. */
+DERIV(cast) {
+    (void)i;
+    if (!fg_dtype_is_float(X(0)->dtype) || !fg_dtype_is_float(Y->dtype) || !v) return NULL;
+    int64_t dst = to ? to->dtype : Y->dtype;
+    return v->dtype == dst ? v : ap(c, FG_OP_CAST, 1, &v, &dst, 1);
 }
 
-static int bwd_cast(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0] && fg_dtype_is_float(X(0)->dtype)) {
-        int64_t dst = X(0)->dtype;
-        gin[0] = give(ap(c, FG_OP_CAST, 1, &g, &dst, 1));
-    }
-    RULE_END;
-}
-
-static int bwd_where(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    fg_tensor *zero = cst(g->dtype, 0);
-    if (need[1]) gin[1] = give(WHERE(X(0), g, zero));
-    if (need[2]) gin[2] = give(WHERE(X(0), zero, g));
-    RULE_END;
-}
-
-/* g reshaped so that it broadcasts against the reduction's input */
-static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
-    int64_t shape[FG_MAX_NDIM];
-    const fg_tensor *x = X(0);
-    for (int i = 0; i < x->ndim; i++) shape[i] = node->attrs[1 + i] ? 1 : x->shape[i];
-    return reshape_to(c, t, x->ndim, shape);
+DERIV(where) {
+    (void)to;
+    fg_tensor *zero = cst(v ? v->dtype : DT, 0);
+    return i == 1 ? WHERE(X(0), v, zero) : WHERE(X(0), zero, v);
 }
 
 /* The gradient is g repeated over the reduced dims. It is returned
  * compact, in the keepdims shape (a reshape, no copy): the sweep expands it
  * only where a rule needs the full shape, so reduce_sum(f(x)) never writes
  * a buffer of ones the size of x (fg_ops.h, fg_rule_takes_compact). */
-static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(keepdims_view(c, node, g));
     RULE_END;
@@ -868,7 +822,7 @@ static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, co
 
 /* reduce_sum_mul(a, b) = sum(a * b): g (repeated over the reduced dims)
  * times the other factor; full-shape, as the factors are. */
-static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     fg_tensor *gk = keepdims_view(c, node, g);
     if (need[0]) gin[0] = give(MUL(gk, X(1)));
@@ -877,7 +831,7 @@ static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin
 }
 
 /* TF: the gradient is shared equally among tied extrema. */
-static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         uint8_t mask[FG_MAX_NDIM];
@@ -892,24 +846,19 @@ static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gi
 }
 
 /* d prod / d x_i = the product of the others (fg_rules.h, zero-safe). */
-static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), prod_of_others(c, node)));
     RULE_END;
 }
 
-/* The sweep sums a broadcast gradient back to the input's shape. */
-static int bwd_broadcast_to(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return bwd_identity(node, g, gin, need);
-}
-
-static int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(reshape_to(c, g, X(0)->ndim, X(0)->shape));
     RULE_END;
 }
 
-static int bwd_transpose(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_transpose(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         int nd = X(0)->ndim;
@@ -931,7 +880,7 @@ static fg_tensor *matmul(rctx *c, fg_tensor *a, fg_tensor *b, int ta, int tb) {
 
 /* TF's MatMul gradients for the four transpose cases; batch broadcasting
  * is undone by the sweep's sum-to-shape. */
-static int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     int ta = (int)node->attrs[0], tb = (int)node->attrs[1];
     fg_tensor *a = X(0), *b = X(1);
@@ -942,7 +891,7 @@ static int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
     RULE_END;
 }
 
-static int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *x = X(0);
@@ -956,7 +905,7 @@ static int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const u
     RULE_END;
 }
 
-static int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         int nd = (int)node->attrs[0];
@@ -965,7 +914,7 @@ static int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, co
     RULE_END;
 }
 
-static int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     int nd = g->ndim;
     int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + nd : node->attrs[0];
@@ -987,7 +936,7 @@ static int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 }
 
 /* Tile: view g as [m0, d0, m1, d1, ...] and sum over the multiples. */
-static int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *x = X(0);
@@ -1010,7 +959,7 @@ static int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const ui
     RULE_END;
 }
 
-static int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *p = X(0);
@@ -1025,7 +974,7 @@ static int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
     RULE_END;
 }
 
-static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         fg_tensor *in[2] = {g, X(1)};
@@ -1034,13 +983,13 @@ static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, c
     RULE_END;
 }
 
-static int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(Y, SUB(g, sum_last_axis_keep(c, MUL(g, Y)))));
     RULE_END;
 }
 
-static int bwd_log_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_log_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(SUB(g, MUL(ap1(c, FG_OP_EXP, Y), sum_last_axis_keep(c, g))));
     RULE_END;
@@ -1061,7 +1010,7 @@ void fg_custom_release(void *user) {
     if (custom_release) custom_release(user);
 }
 
-static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)need;
     if (!custom_call) return fg_error_set(FG_ERR_RUNTIME, "no custom_gradient hook installed");
     return custom_call(node->user, g, node->n_in, gin);
@@ -1069,9 +1018,11 @@ static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 
 /* ------------------------------------------------------------------- table */
 
+#define no_deriv 0
+#define no_backward 0
 const fg_opdef fg_ops[FG_NUM_OPS] = {
-#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff) \
-    {name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff},
+#define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) \
+    {name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff},
 #include "fg_ops.def"
 #undef FG_OP
 };
@@ -1084,8 +1035,6 @@ int fg_op_lookup(const char *name) {
 
 const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
 
-int fg_op_is_binary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_binary; }
-int fg_op_is_unary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_unary; }
 
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
     const fg_opdef *d = &fg_ops[op];
@@ -1115,21 +1064,6 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
 
 /* ---------------------------------------------------------------- compact gradients */
 
-int fg_rule_takes_compact(int op) {
-    /* Unary elementwise ops whose rule multiplies g by (a function of) the
-     * saved input or output: the result has the output's full shape. NEG,
-     * IDENTITY, CAST pass g through and binary ops may return g itself or
-     * g times a broadcast operand, so they get a full-shape g. */
-    switch (op) {
-    case FG_OP_SQUARE: case FG_OP_SQRT: case FG_OP_EXP: case FG_OP_LOG: case FG_OP_LOG1P:
-    case FG_OP_SIN: case FG_OP_COS: case FG_OP_TAN: case FG_OP_TANH: case FG_OP_SIGMOID:
-    case FG_OP_ABS: case FG_OP_RELU: case FG_OP_SOFTPLUS: case FG_OP_RECIPROCAL:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape) {
     if (g->ndim != ndim) return 0;
     for (int i = 0; i < ndim; i++)
@@ -1152,9 +1086,7 @@ fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape) {
         mask[i] = i < lead || (shape[i - lead] == 1 && g->shape[i] != 1);
         any |= mask[i];
     }
-    rctx ctx_, *c = &ctx_;
-    ctx_.n = 0;
-    ctx_.failed = 0;
+    RULE_BEGIN;
     fg_tensor *r = any ? reduce_sum(c, g, mask, 0) : g;
     if (r && !(r->ndim == ndim && memcmp(r->shape, shape, (size_t)ndim * sizeof(int64_t)) == 0))
         r = reshape_to(c, r, ndim, shape);
@@ -1171,9 +1103,7 @@ fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims) {
     int64_t count = 1;
     for (int i = 0; i < x->ndim; i++)
         if (mask[i]) count *= x->shape[i];
-    rctx ctx_, *c = &ctx_;
-    ctx_.n = 0;
-    ctx_.failed = 0;
+    RULE_BEGIN;
     fg_tensor *s = reduce_sum(c, x, mask, keepdims);
     fg_tensor *r = fg_dtype_is_float(x->dtype) ? DIV(s, cst(x->dtype, (double)count))
                                                : ap2(c, FG_OP_FLOORDIV, s, cst(x->dtype, (double)(count ? count : 1)));
