@@ -38,6 +38,8 @@ from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
 from fastgrad import nn, random  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
+from fastgrad._name_scope import name_scope  # noqa: E402
+from fastgrad.module import Module  # noqa: E402
 
 newaxis = None
 
@@ -101,6 +103,7 @@ __all__ = (
     ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
      "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
      "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly"]
+     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
+     "Module", "name_scope"]
     + list(_math_all) + list(_array_all)
 )

@@ -25,6 +25,7 @@ import numpy as np
 from fastgrad import errors as _errors
 from fastgrad.dtypes import _BY_ENUM, as_dtype, DType
 from fastgrad.tensor_shape import TensorShape
+from fastgrad._name_scope import variable_name as _variable_name
 _new_tuple = tuple.__new__
 
 cnp.import_array()
@@ -578,8 +579,7 @@ cdef class Variable(_TensorBase):
             raise_error()
         self._trainable = bool(trainable) if trainable is not None else True
         self.t.flags = FG_FLAG_VARIABLE | (FG_FLAG_TRAINABLE if self._trainable else 0)
-        self._name = (name if name is not None else "Variable") + ":0" \
-            if name is None or ":" not in str(name) else name
+        self._name = _variable_name(name)  # TF's: the name scope + name + ':0'
         _VARIABLES[self.t.id] = self
         _trace_unsupported("a Variable was created")
 
@@ -697,11 +697,15 @@ cdef class Variable(_TensorBase):
         # TF's variables have object's __format__: str() for "", else TypeError
         return object.__format__(self, spec)
 
+    def _base_name(self):
+        # 'outer/w:0' -> 'outer/w/': a copy keeps the name whatever scope it is made in
+        return self._name[:-2] + "/"
+
     def __reduce__(self):
-        return (Variable, (self.numpy(), self._trainable, self._name.split(":")[0]))
+        return (Variable, (self.numpy(), self._trainable, self._base_name()))
 
     def __deepcopy__(self, memo):
-        return Variable(self.numpy(), self._trainable, self._name.split(":")[0])
+        return Variable(self.numpy(), self._trainable, self._base_name())
 
 
 def _tf_dtype_name(int dtype):

@@ -24,8 +24,8 @@ from .layers import InputLayer, Layer
 __all__ = ["Sequential"]
 
 
-class Sequential:
-    """A linear stack of layers.
+class Sequential(tf.Module):
+    """A linear stack of layers (a ``fastgrad.Module``, as Keras models are).
 
     Built lazily on the first call, or at once when the first layer was
     given ``input_shape`` (or an ``Input`` comes first); ``summary()``
@@ -33,7 +33,7 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name=None):
-        self.name = name or _utils.unique_name("sequential")
+        self._name = name or _utils.unique_name("sequential")
         self._layers = []
         self._input_shape = None   # without the batch dimension
         self._output_shapes = {}   # id(layer) -> output shape with batch
@@ -46,6 +46,14 @@ class Sequential:
         self._reset_functions()
         for layer in layers or []:
             self.add(layer)
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def name_scope(self):
+        return tf.name_scope(self._name)
 
     # structure --------------------------------------------------------------
     def add(self, layer):
