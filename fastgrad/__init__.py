@@ -86,7 +86,7 @@ def _lazy(name):
 def __getattr__(name):
     # keras, datasets, test, autodiff: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff"):
+        if name in ("keras", "datasets", "test", "autodiff", "data"):
             mod = _lazy(name)
             globals()[name] = mod
             return mod

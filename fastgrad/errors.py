@@ -19,6 +19,8 @@ __all__ = [
     "ResourceExhaustedError",
     "InternalError",
     "UnimplementedError",
+    "OutOfRangeError",
+    "DataLossError",
 ]
 
 
@@ -50,3 +52,11 @@ class InternalError(OpError, RuntimeError):
 
 class UnimplementedError(OpError, NotImplementedError):
     """The operation is not implemented for these arguments."""
+
+
+class OutOfRangeError(OpError):
+    """An iterator ran past its end (``get_next()`` after the last element)."""
+
+
+class DataLossError(OpError):
+    """Data was lost or is malformed (tf.data's padding to a smaller size)."""
