@@ -231,12 +231,3 @@ def test_iterating_inside_a_traced_function():
 
     assert [float(total(tf.constant(k))) for k in (1.0, 2.0)] == [6.0, 12.0]
 
-
-@fastgrad_only
-def test_docstring_examples():
-    import doctest
-    import importlib
-
-    for name in ("fastgrad.data", "fastgrad.data.dataset_ops"):
-        res = doctest.testmod(importlib.import_module(name))
-        assert res.failed == 0 and res.attempted > 0

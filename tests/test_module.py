@@ -148,12 +148,3 @@ def test_keras_layers_and_models_are_modules():
         d(tf.ones([1, 3]))
     assert [v.name for v in d.variables] == ["outer/dd/kernel:0", "outer/dd/bias:0"]
 
-
-@pytest.mark.skipif(tf.__name__ != "fastgrad", reason="fastgrad's docstrings")
-def test_docstring_examples():
-    import doctest
-    import importlib
-
-    for name in ("fastgrad.module", "fastgrad._name_scope", "fastgrad.nest"):
-        res = doctest.testmod(importlib.import_module(name))
-        assert res.failed == 0 and res.attempted > 0
