@@ -21,6 +21,7 @@ __all__ = [
     "UnimplementedError",
     "OutOfRangeError",
     "DataLossError",
+    "UnknownError",
 ]
 
 
@@ -60,3 +61,7 @@ class OutOfRangeError(OpError):
 
 class DataLossError(OpError):
     """Data was lost or is malformed (tf.data's padding to a smaller size)."""
+
+
+class UnknownError(OpError):
+    """An error of no other kind (a Python exception inside a py_function)."""
