@@ -43,6 +43,8 @@ from fastgrad.module import Module  # noqa: E402
 from fastgrad.printing import print_v2 as print  # noqa: E402,A001 - tf.print (kept out of __all__)
 from fastgrad.script_ops import py_function, numpy_function  # noqa: E402
 from fastgrad import debugging  # noqa: E402
+from fastgrad.variables import VariableAggregation, VariableSynchronization  # noqa: E402
+from fastgrad.framework_ops import get_static_value, init_scope, hessians  # noqa: E402
 from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_less,  # noqa: E402
                                 assert_rank)
 
@@ -110,6 +112,7 @@ __all__ = (
      "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
      "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
      "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
-     "assert_equal", "assert_greater", "assert_less", "assert_rank"]
+     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
+     "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
     + list(_math_all) + list(_array_all)
 )

@@ -26,6 +26,7 @@ from fastgrad import errors as _errors
 from fastgrad.dtypes import _BY_ENUM, as_dtype, DType
 from fastgrad.tensor_shape import TensorShape
 from fastgrad._name_scope import variable_name as _variable_name
+from fastgrad import variables as _variables
 _new_tuple = tuple.__new__
 
 cnp.import_array()
@@ -563,9 +564,21 @@ cdef class Variable(_TensorBase):
     cdef public object _name
     cdef bint _trainable
     cdef object __weakref__
+    cdef public object _constraint, _synchronization, _aggregation
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None,
-                 validate_shape=True, **kwargs):
+                 validate_shape=True, caching_device=None, constraint=None,
+                 synchronization=None, aggregation=None, shape=None,
+                 experimental_enable_variable_lifting=True, **kwargs):
+        if constraint is not None and not callable(constraint):
+            raise ValueError("Argument `constraint` must be None or a callable. a callable. "
+                             "Got a %s:  %s" % (type(constraint), constraint))
+        # accepted for distribution-strategy code; one device has nothing to sync
+        self._constraint = constraint
+        self._synchronization = _variables.VariableSynchronization(
+            0 if synchronization is None else synchronization)
+        self._aggregation = _variables.VariableAggregation(
+            0 if aggregation is None else aggregation)
         if initial_value is None:
             raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except when "
                              "you are not providing a `variable_def`. You provided neither.")
@@ -590,6 +603,29 @@ cdef class Variable(_TensorBase):
     @property
     def trainable(self):
         return self._trainable
+
+    @property
+    def constraint(self):
+        """The projection function given (Keras optimizers apply it after
+        each update), or None."""
+        return self._constraint
+
+    @property
+    def synchronization(self):
+        return self._synchronization
+
+    @property
+    def aggregation(self):
+        return self._aggregation
+
+    @property
+    def initializer(self):
+        """None: TF 2's eager Variables are initialized when created."""
+        return None
+
+    @property
+    def initial_value(self):
+        raise RuntimeError("This property is not supported when eager execution is enabled.")
 
     @property
     def handle(self):
@@ -911,7 +947,7 @@ def reduce_mean(x, mask, bint keepdims):
     return wrap(out)
 
 
-def constant(value, dtype=None, shape=None):
+def constant(value, dtype=None, shape=None, name=None):
     cdef int dt = -1 if dtype is None else as_dtype(dtype)._enum
     cdef Tensor t
     if isinstance(value, _TensorBase):
@@ -1025,6 +1061,9 @@ cdef class _Tape:
             self.tape = NULL
 
     def __enter__(self):
+        if self._recording:
+            raise ValueError("Tape is still recording, This can happen if you try to re-enter an "
+                             "already-active tape.")
         if fg_tape_push(self.tape) < 0:
             raise_error()
         self._recording = True
