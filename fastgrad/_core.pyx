@@ -32,6 +32,8 @@ import numpy as np
 from fastgrad import errors as _errors
 from fastgrad.dtypes import _BY_ENUM, as_dtype, DType
 from fastgrad.tensor_shape import TensorShape
+from fastgrad._name_scope import variable_name as _variable_name
+from fastgrad import variables as _variables
 _new_tuple = tuple.__new__
 
 cnp.import_array()
