@@ -1303,3 +1303,7 @@ include "_forward.pxi"
 # ------------------------------------------------------------ fastgrad.function
 
 include "_program.pxi"
+
+# ------------------------------------------------------------ fastgrad.distribute
+
+include "_distribute.pxi"
