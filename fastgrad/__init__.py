@@ -82,9 +82,9 @@ def _lazy(name):
 
 
 def __getattr__(name):
-    # keras, datasets, test, autodiff: imported on first use
+    # keras, datasets, test, autodiff, distribute: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff"):
+        if name in ("keras", "datasets", "test", "autodiff", "distribute"):
             mod = _lazy(name)
             globals()[name] = mod
             return mod
