@@ -276,6 +276,20 @@ def test_strategy_fit_equals_one_process(tmp_path, shuffle):
 
 
 @needs_mpi
+def test_distributed_digits_example_on_two_processes():
+    one = _run([sys.executable, str(ROOT / "examples" / "distributed_digits.py")], _env(), 180)
+    two = _run(_launcher(2) + [sys.executable, str(ROOT / "examples" / "distributed_digits.py")],
+               _env(), 180)
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    assert "workers: 2" in two.stdout and "identical weights on every worker: True" in two.stdout
+    acc = [float(re.search(r"test accuracy: ([\d.]+)", o.stdout).group(1)) for o in (one, two)]
+    loss = [float(re.search(r"test loss: ([\d.]+)", o.stdout).group(1)) for o in (one, two)]
+    assert acc[1] >= 0.95 and abs(acc[0] - acc[1]) <= 0.01 and abs(loss[0] - loss[1]) <= 2e-3
+    assert re.search(r"allreduce: \d+ calls, 19244 bytes each", two.stdout)   # 4,810 weights + the loss
+    assert two.stdout.count("Epoch 20/20") == 1   # the chief prints, the other worker does not
+
+
+@needs_mpi
 def test_a_rank_that_raises_ends_the_job(tmp_path):
     res = mpirun("failure.py", "raise", check=False, timeout=120)
     assert res.returncode != 0
