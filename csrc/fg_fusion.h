@@ -27,4 +27,23 @@ int64_t fg_fusion_pack(int dtype, void *dst, int n, fg_tensor *const *src, doubl
 int64_t fg_fusion_unpack(int dtype, const void *src, int n, fg_tensor *const *dst, double scale,
                          double divisor);
 
+/* ---- the allreduce op (fg_ops.def: "allreduce"), a fused allreduce that
+ * fastgrad.function records and replays like any table op.
+ *
+ * Inputs: float tensors of one dtype. Output: one 1-d tensor, their values
+ * one after the other times prescale, reduced over the processes by the
+ * hook, then times postscale and divided by divisor. Attributes
+ * [op, prescale, postscale, divisor, digest]: op FG_ALLREDUCE_SUM or
+ * FG_ALLREDUCE_AVERAGE (the hook sums both; the average divides by
+ * divisor), the scales as the bits of doubles, digest the signature of the
+ * input list, which the hook compares across processes. Gradient: the same
+ * reduction of the upstream gradient (Horovod's), sliced back per input. */
+enum { FG_ALLREDUCE_SUM = 0, FG_ALLREDUCE_AVERAGE = 1 };
+
+/* The transport: reduce n elements of dtype at data in place (summing over
+ * the processes), after checking that every process passes this digest.
+ * 0, or -1 with the error set. The binding installs it (MPI via mpi4py). */
+typedef int (*fg_allreduce_hook)(void *data, int64_t n, int dtype, int op, int64_t digest);
+void fg_fusion_set_allreduce_hook(fg_allreduce_hook fn);
+
 #endif

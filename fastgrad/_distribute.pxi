@@ -3,7 +3,9 @@
 # The semantics (fusion groups, the MPI calls, averaging) are in
 # fastgrad/distribute/; this file checks buffers and moves pointers.
 
-from fastgrad._cfusion cimport fg_fusion_pack, fg_fusion_unpack
+from fastgrad._cfusion cimport (fg_fusion_pack, fg_fusion_unpack, fg_fusion_set_allreduce_hook,
+                                FG_ALLREDUCE_SUM, FG_ALLREDUCE_AVERAGE)
+from libc.string cimport memcpy as _memcpy
 
 
 cdef int _fusion_buffer(cnp.ndarray buf, Py_ssize_t offset, int64_t count) except -1:
@@ -91,3 +93,51 @@ def _fusion_unpack(cnp.ndarray buf, Py_ssize_t offset, list like, double scale=1
     finally:
         free(ts)
     return out
+
+
+# ------------------------------------------- the allreduce op's transport
+
+cdef object _allreduce_transport = None
+
+
+cdef int _allreduce_hook(void *data, int64_t n, int dtype, int op, int64_t digest) noexcept with gil:
+    """csrc/fg_fusion.c's hook: hand the buffer to the Python transport
+    (fastgrad.distribute's MPI world) as a NumPy view; a Python error is
+    kept for raise_error."""
+    global _pending_exception
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    try:
+        view = cnp.PyArray_SimpleNewFromData(1, dims, _NPY_TYPES[dtype], data)
+        _allreduce_transport(view, op, digest)
+    except BaseException as e:
+        _pending_exception = e
+        fg_error_set(FG_ERR_RUNTIME, "allreduce failed")
+        return -1
+    return 0
+
+
+def _set_allreduce_transport(fn):
+    """Install fn(buffer, op, digest), which sums buffer in place over the
+    processes, as the allreduce op's transport (None: none)."""
+    global _allreduce_transport
+    _allreduce_transport = fn
+    if fn is None:
+        fg_fusion_set_allreduce_hook(NULL)
+    else:
+        fg_fusion_set_allreduce_hook(_allreduce_hook)
+
+
+cdef int64_t _double_bits(double v):
+    cdef int64_t b
+    _memcpy(&b, &v, sizeof(b))
+    return b
+
+
+def _allreduce_op(list tensors, bint average, double prescale, double postscale, double divisor,
+                  int64_t digest):
+    """The table's allreduce op over tensors (one float dtype): one 1-d
+    tensor, recorded by tapes and fastgrad.function like any op."""
+    attrs = (FG_ALLREDUCE_AVERAGE if average else FG_ALLREDUCE_SUM, _double_bits(prescale),
+             _double_bits(postscale), _double_bits(divisor), digest)
+    return apply(_OPS["allreduce"], tensors, attrs)

@@ -166,7 +166,7 @@ def test_distributed_tape_in_one_process_equals_the_tape():
         assert np.array_equal(va.numpy(), vb.numpy())
 
 
-def test_collective_in_a_function_runs_eagerly_with_a_note():
+def test_distributed_tape_in_a_function_replays():
     import fastgrad.distribute as hvd
     hvd.init()
     v = tf.Variable(2.0)
@@ -175,7 +175,7 @@ def test_collective_in_a_function_runs_eagerly_with_a_note():
     def step():
         with tf.GradientTape() as tape:
             y = v * v
-        g = hvd.DistributedGradientTape(tape).gradient(y, v)
+        g = hvd.DistributedGradientTape(tape, gradient_predivide_factor=2.0).gradient(y, v)
         v.assign_sub(0.25 * g)
         return g
 
@@ -183,8 +183,26 @@ def test_collective_in_a_function_runs_eagerly_with_a_note():
         warnings.simplefilter("always")
         gs = [float(step()) for _ in range(4)]
     assert gs == [4.0, 2.0, 1.0, 0.5]   # each call saw the current v: no stale replay
-    assert any("runs eagerly" in str(w.message) and "MPI collective" in str(w.message)
-               for w in caught)
+    assert step.experimental_get_tracing_count() == 1 and not caught
+
+
+def test_allreduce_op_is_recorded_and_differentiable_in_a_function():
+    import fastgrad.distribute as hvd
+    hvd.init()
+    w = tf.Variable([1.0, 2.0])
+
+    @tf.function
+    def f():
+        with tf.GradientTape() as tape:
+            y = hvd.allreduce(w * 3.0, op=hvd.Sum, prescale_factor=2.0, postscale_factor=0.25)
+            loss = tf.reduce_sum(y * y)
+        return y, tape.gradient(loss, w)
+
+    for _ in range(2):
+        y, g = f()
+        assert y.numpy().tolist() == [1.5, 3.0]
+        assert g.numpy().tolist() == [4.5, 9.0]   # 2y * 3 * 2 * 0.25
+    assert f.experimental_get_tracing_count() == 1
 
 
 def test_importing_fastgrad_and_keras_does_not_import_mpi4py():
@@ -211,9 +229,15 @@ def test_two_processes_equal_one_process_on_the_concatenated_batch(tmp_path):
     # a 300-byte fusion threshold puts w1 alone and b1, w2, b2 together: same numbers
     assert int(r0["split_calls"]) == 10
     np.testing.assert_array_equal(r0["split_w1"], r0["w1"])
-    # inside fastgrad.function: eager with a note, and still the same training
+    # inside fastgrad.function: traced once, the allreduce replayed as an
+    # instruction of the program, one per step, the same training
     np.testing.assert_array_equal(r0["function_w1"], r0["w1"])
-    assert "runs eagerly" in str(r0["function_warning"][0])
+    np.testing.assert_array_equal(r1["function_w1"], r0["w1"])
+    assert int(r0["function_tracing_count"]) == 1 and int(r0["function_calls"]) == 5
+    assert r0["function_warnings"].tolist() == [""]
+    # Max is not a table op: that signature runs eagerly, with a note
+    assert r0["max_values"].tolist() == [1.0, 2.0, 3.0] == r1["max_values"].tolist()
+    assert "runs eagerly" in str(r0["max_warning"][0]) and "MPI collective" in str(r0["max_warning"][0])
 
 
 @needs_mpi

@@ -28,10 +28,10 @@ collective may wait for the other ranks before raising),
 ``FASTGRAD_DISTRIBUTE_CHECK=0`` (skip the per-call check that all ranks
 reduce the same list of tensors).
 
-``fastgrad.function`` and collectives: a traced function that calls one
-runs eagerly (with one warning), since values cross to other processes.
-``Model.fit`` avoids that by replaying the gradient and the update steps
-as two functions with the allreduce between them.
+``fastgrad.function`` and collectives: the fused allreduce (Sum/Average
+of floats: ``allreduce``, ``grouped_allreduce``, ``DistributedGradientTape``)
+is a table op, recorded and replayed as an instruction of the program;
+other collectives make the signature run eagerly, with one warning.
 """
 from fastgrad.distribute._horovod import *  # noqa: F401,F403
 from fastgrad.distribute._horovod import __all__ as _horovod_all

@@ -96,7 +96,8 @@ def allreduce(tensor, average=None, device_dense="", device_sparse="", compressi
     x = tensor if isinstance(tensor, _core._TensorBase) else _core.convert_to_tensor(tensor)
     (y,) = _world.allreduce_list([x], op, prescale_factor, postscale_factor,
                                  name or "allreduce")
-    if op in (Average, Sum) and x.dtype.is_floating:
+    if op in (Average, Sum) and x.dtype.is_floating and not _core.tracing():
+        # (traced, the reduction is the table's allreduce op, with its own rule)
         def rule(dy):
             (g,) = _world.allreduce_list([dy], op, prescale_factor, postscale_factor,
                                          "the gradient of " + (name or "allreduce"))

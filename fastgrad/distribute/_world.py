@@ -52,7 +52,8 @@ class _World:
             self.cross_rank, self.cross_size = cross.Get_rank(), cross.Get_size()
             cross.Free()
         self.buffers = {}      # numpy dtype -> the reusable fusion buffer
-        self.check = np.zeros(2, np.int64)
+        self.check = np.zeros(4, np.int64)
+        self.calls = 0         # collectives checked so far: every rank must agree
         self.stats = {"allreduce_calls": 0, "allreduce_bytes": 0, "allreduce_seconds": 0.0}
         env = os.environ.get("FASTGRAD_FUSION_THRESHOLD", os.environ.get("HOROVOD_FUSION_THRESHOLD"))
         self.fusion_threshold = DEFAULT_FUSION_THRESHOLD if env is None else int(env)
@@ -121,6 +122,7 @@ def init(comm=None):
         mpi = _import_mpi(comm)
         if mpi is None:
             _world = _World(None, None)
+            _core._set_allreduce_transport(_transport)
             return
         if comm is None:
             comm = mpi.COMM_WORLD
@@ -133,6 +135,7 @@ def init(comm=None):
         _world = _World(comm.Dup(), mpi)
         if _world.size > 1:
             _install_abort_hook()
+    _core._set_allreduce_transport(_transport)
 
 
 def shutdown():
@@ -142,6 +145,7 @@ def shutdown():
         if _world is not None and _world.comm is not None:
             _world.comm.Free()
         _world = None
+        _core._set_allreduce_transport(None)
 
 
 def is_initialized():
@@ -224,18 +228,33 @@ def _signature(tensors, extra):
 
 
 def _start_check(w, tensors, extra):
-    """Start comparing the tensor list's signature across ranks: an
-    allreduce of (h, -h) with MAX gives max(h) and -min(h), equal only
-    when every rank has the same h. It runs while the caller packs."""
+    """Start comparing the tensor list's signature and the count of checked
+    collectives across ranks: an allreduce of (h, -h, n, -n) with MAX gives
+    max and -min of each, equal only when every rank has the same. It runs
+    while the caller packs."""
     digest, text = _signature(tensors, extra)
-    w.check[0], w.check[1] = digest, -digest
-    return w.comm.Iallreduce(w.MPI.IN_PLACE, w.check, op=w.MPI.MAX), text
+    return _start_digest_check(w, digest), text
+
+
+def _start_digest_check(w, digest):
+    w.calls += 1
+    w.check[:] = digest, -digest, w.calls, -w.calls
+    return w.comm.Iallreduce(w.MPI.IN_PLACE, w.check, op=w.MPI.MAX)
 
 
 def _finish_check(w, request, text, what):
     _wait(w, request, what)
+    if w.check[2] != -w.check[3]:
+        counts = w.comm.allgather(w.calls)
+        raise RuntimeError(
+            "fastgrad.distribute: the ranks are out of step in %s: it is collective #%s on the "
+            "ranks (a rank skipped or repeated one, e.g. a fastgrad.function retraced on one "
+            "rank only after its allreduce)" % (what, ", #".join(map(str, counts))))
     if w.check[0] == -w.check[1]:
         return
+    if text is None:
+        raise ValueError("fastgrad.distribute: the ranks disagree on the tensors of %s "
+                         "(their dtypes or shapes differ)" % what)
     texts = w.comm.allgather(text)
     lists = [t.split("|", 1)[1].split(";") if "|" in t else [] for t in texts]
     mine = lists[w.rank]
@@ -294,9 +313,6 @@ def allreduce_list(tensors, op=AVERAGE, prescale=1.0, postscale=1.0, what="allre
     ``prescale`` before the reduction and by ``postscale`` after it. The
     floating tensors travel fused, one MPI_Allreduce per fusion buffer."""
     w = world()
-    if _core.tracing():
-        # the values cross to other processes: a replay could not repeat that
-        _core._trace_unsupported("an MPI collective (fastgrad.distribute)")
     tensors = [t if t is None or isinstance(t, _TensorBase) else _core.convert_to_tensor(t)
                for t in tensors]
     if op not in (SUM, AVERAGE, MIN, MAX):
@@ -309,6 +325,13 @@ def allreduce_list(tensors, op=AVERAGE, prescale=1.0, postscale=1.0, what="allre
         if prescale == 1.0 and postscale == 1.0:
             return out
         divisor = 1.0
+    if _core.tracing():
+        if op in (SUM, AVERAGE) and all(t is None or np.dtype(t.dtype.as_numpy_dtype) in _FLOATS
+                                        for t in tensors):
+            return _allreduce_recorded(w, tensors, op, prescale, postscale, divisor)
+        # the values cross to other processes outside the table: a replay could not repeat that
+        _core._trace_unsupported("an MPI collective (fastgrad.distribute: %s of non-float "
+                                 "tensors or with Min/Max)" % what)
     request = None
     if w.comm is not None and w.check_lists:
         request, text = _start_check(w, tensors, "%s(%s)" % (what, op))
@@ -343,6 +366,46 @@ def allreduce_list(tensors, op=AVERAGE, prescale=1.0, postscale=1.0, what="allre
     for i in others:
         out[i] = _allreduce_integer(w, tensors[i], op, prescale, postscale, what)
     return out
+
+
+def _allreduce_recorded(w, tensors, op, prescale, postscale, divisor):
+    """allreduce_list as the table's allreduce op (one per dtype and fusion
+    buffer) and slices of its result: what fastgrad.function records and
+    replays, and tapes differentiate."""
+    out = list(tensors)
+    by_dtype = {}
+    for i, t in enumerate(tensors):
+        if t is not None:
+            by_dtype.setdefault(np.dtype(t.dtype.as_numpy_dtype), []).append(_Item(i, t))
+    slice_op, reshape_op = _core.OPS["strided_slice"], _core.OPS["reshape"]
+    for d in sorted(by_dtype, key=str):
+        for group in _groups(by_dtype[d], d.itemsize, w.fusion_threshold):
+            like = [item.tensor for item in group]
+            digest = _signature(like, "allreduce(%s)" % op)[0]
+            fused = _core._allreduce_op(like, op == AVERAGE, prescale, postscale, divisor, digest)
+            off = 0
+            for item in group:
+                shape = tuple(item.tensor.shape)
+                part = _core.apply(slice_op, [fused], [off, 1, item.t_size])
+                out[item.index] = _core.apply(reshape_op, [part], [len(shape), *shape])
+                off += item.t_size
+    return out
+
+
+def _transport(buf, op, digest):
+    """The allreduce op's transport (csrc/fg_fusion.c calls it through the
+    binding): check the list's digest across ranks, then sum buf in place."""
+    w = world()
+    if w.comm is None:
+        return
+    what = "an allreduce recorded by fastgrad.function"
+    if w.check_lists:
+        _finish_check(w, _start_digest_check(w, digest), None, what)
+    t0 = time.perf_counter()
+    _allreduce_inplace(w, buf, w.MPI.SUM, what)
+    w.stats["allreduce_seconds"] += time.perf_counter() - t0
+    w.stats["allreduce_calls"] += 1
+    w.stats["allreduce_bytes"] += buf.nbytes
 
 
 def _allreduce_integer(w, t, op, prescale, postscale, what):
