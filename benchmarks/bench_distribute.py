@@ -6,7 +6,8 @@
   tensors) into one buffer and back: the C pack/unpack
   (csrc/fg_fusion.c) against NumPy's C-level ``concatenate`` into the same
   preallocated buffer (plus NumPy views converted back to tensors).
-- Data-parallel step time of the digits MLP (64-64-10, batch 64) and the
+- Data-parallel step time (the split step Model.fit runs, and the whole
+  step as one fastgrad.function holding the allreduce) of the digits MLP (64-64-10, batch 64) and the
   64-512-512-1 MLP (batch 256) at 1 process (no MPI), 1 process under
   ``mpirun -n 1`` and 2 processes under ``mpirun -n 2`` (one thread
   each, a batch per process), with the MPI_Allreduce time per step and the
@@ -78,9 +79,9 @@ def _launch(n):
 def test_data_parallel_step(benchmark):
     pytest.importorskip("mpi4py")
     rows = benchmark.pedantic(lambda: _launch(0) + _launch(1) + _launch(2), rounds=1, iterations=1)
-    print("\nmodel    procs  MPI   step (us)  allreduce/step (us)  share  bytes/step")
+    print("\nmodel           procs  MPI   step (us)  allreduce/step (us)  share  bytes/step")
     for r in rows:
-        print("%-8s %5d  %-5s %10.0f  %19.0f  %4.0f%%  %10d" % (
+        print("%-15s %5d  %-5s %10.0f  %19.0f  %4.0f%%  %10d" % (
             r["model"], r["processes"], r["mpi"], r["step_us"], r["allreduce_us"],
             100 * r["allreduce_us"] / r["step_us"], r["bytes_per_step"]))
     benchmark.extra_info["rows"] = rows

@@ -7,7 +7,9 @@ median MPI_Allreduce time per step, the bytes reduced per step.
 A step is what Model.fit does under fastgrad.distribute: the forward and
 gradient replayed by one fastgrad.function, the gradients reduced by one
 fused allreduce (grouped_allreduce: C packing, one MPI_Allreduce), the
-Adam update replayed by a second fastgrad.function. Each process has its
+Adam update replayed by a second fastgrad.function; "(1 fn)" is the whole
+step, DistributedGradientTape included, as one fastgrad.function whose
+program holds the allreduce. Each process has its
 own batch of the given size (weak scaling, Horovod's convention)."""
 import json
 import sys
@@ -25,7 +27,7 @@ MODELS = {
 }
 
 
-def bench(name, steps, repeats):
+def bench(name, steps, repeats, one_function):
     cfg = MODELS[name]
     tf.random.set_seed(0)
     layers = [keras.layers.Dense(u, activation="relu") for u in cfg["hidden"]]
@@ -53,9 +55,19 @@ def bench(name, steps, repeats):
     def update_step(grads):
         opt.apply_gradients(zip(grads, tvars))
 
-    def step():
+    def split_step():
         loss, grads = gradient_step(x, y)
         update_step(hvd.grouped_allreduce(grads))
+
+    @tf.function
+    def whole_step(x, y):
+        # the allreduce recorded as an instruction of the program
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = hvd.DistributedGradientTape(tape).gradient(loss, tvars)
+        opt.apply_gradients(zip(grads, tvars))
+
+    step = (lambda: whole_step(x, y)) if one_function else split_step
 
     for _ in range(20):
         step()
@@ -70,7 +82,7 @@ def bench(name, steps, repeats):
         s1 = hvd.allreduce_stats()
         reduce_times.append((s1["allreduce_seconds"] - s0["allreduce_seconds"]) / steps)
         nbytes = (s1["allreduce_bytes"] - s0["allreduce_bytes"]) / steps
-    return {"model": name, "processes": hvd.size(), "mpi": hvd.mpi_enabled(),
+    return {"model": name + (" (1 fn)" if one_function else ""), "processes": hvd.size(), "mpi": hvd.mpi_enabled(),
             "step_us": 1e6 * float(np.median(times)),
             "allreduce_us": 1e6 * float(np.median(reduce_times)),
             "bytes_per_step": int(nbytes) if hvd.mpi_enabled() else
@@ -82,6 +94,7 @@ if __name__ == "__main__":
     hvd.init()
     steps, repeats = int(sys.argv[1]), int(sys.argv[2])
     for name in MODELS:
-        r = bench(name, steps, repeats)
-        if hvd.rank() == 0:
-            print(json.dumps(r), flush=True)
+        for one_function in (False, True):
+            r = bench(name, steps, repeats, one_function)
+            if hvd.rank() == 0:
+                print(json.dumps(r), flush=True)

@@ -217,14 +217,32 @@ def _allreduce_inplace(w, buf, op, what):
 # --------------------------------------------------------- list agreement
 
 def _describe(t):
-    return "None" if t is None else "%s%s" % (np.dtype(t.dtype.as_numpy_dtype).name,
-                                              list(t.shape))
+    return "None" if t is None else "%s%s" % (t.dtype.name, list(t.shape))
+
+
+_signatures = {}  # (extra, (dtype, shape) per tensor) -> (digest, text)
 
 
 def _signature(tensors, extra):
-    text = "%s|%s" % (extra, ";".join(_describe(t) for t in tensors))
-    # crc32 twice over: a deterministic 62-bit digest (str hashes are salted per process)
-    return (zlib.crc32(text.encode()) << 30) ^ zlib.crc32(text[::-1].encode()), text
+    key = (extra,) + tuple(None if t is None else (t.dtype, t.shape) for t in tensors)
+    found = _signatures.get(key)
+    if found is None:
+        text = "%s|%s" % (extra, ";".join(_describe(t) for t in tensors))
+        # crc32 twice over: a deterministic 62-bit digest (str hashes are salted per process)
+        found = (zlib.crc32(text.encode()) << 30) ^ zlib.crc32(text[::-1].encode()), text
+        if len(_signatures) < 4096:
+            _signatures[key] = found
+    return found
+
+
+_NUMPY_DTYPES = {}
+
+
+def _numpy_dtype(t):
+    d = _NUMPY_DTYPES.get(t.dtype)
+    if d is None:
+        d = _NUMPY_DTYPES[t.dtype] = np.dtype(t.dtype.as_numpy_dtype)
+    return d
 
 
 def _start_check(w, tensors, extra):
@@ -326,7 +344,7 @@ def allreduce_list(tensors, op=AVERAGE, prescale=1.0, postscale=1.0, what="allre
             return out
         divisor = 1.0
     if _core.tracing():
-        if op in (SUM, AVERAGE) and all(t is None or np.dtype(t.dtype.as_numpy_dtype) in _FLOATS
+        if op in (SUM, AVERAGE) and all(t is None or _numpy_dtype(t) in _FLOATS
                                         for t in tensors):
             return _allreduce_recorded(w, tensors, op, prescale, postscale, divisor)
         # the values cross to other processes outside the table: a replay could not repeat that
@@ -340,7 +358,7 @@ def allreduce_list(tensors, op=AVERAGE, prescale=1.0, postscale=1.0, what="allre
     for i, t in enumerate(tensors):
         if t is None:
             continue
-        d = np.dtype(t.dtype.as_numpy_dtype)
+        d = _numpy_dtype(t)
         if d in _FLOATS:
             by_dtype.setdefault(d, []).append(_Item(i, t))
         else:
@@ -376,7 +394,7 @@ def _allreduce_recorded(w, tensors, op, prescale, postscale, divisor):
     by_dtype = {}
     for i, t in enumerate(tensors):
         if t is not None:
-            by_dtype.setdefault(np.dtype(t.dtype.as_numpy_dtype), []).append(_Item(i, t))
+            by_dtype.setdefault(_numpy_dtype(t), []).append(_Item(i, t))
     slice_op, reshape_op = _core.OPS["strided_slice"], _core.OPS["reshape"]
     for d in sorted(by_dtype, key=str):
         for group in _groups(by_dtype[d], d.itemsize, w.fusion_threshold):
@@ -478,7 +496,7 @@ def broadcast_tensors(tensors, root_rank, what="broadcast"):
     out = list(tensors)
     by_dtype = {}
     for i, t in enumerate(tensors):
-        by_dtype.setdefault(np.dtype(t.dtype.as_numpy_dtype), []).append(i)
+        by_dtype.setdefault(_numpy_dtype(t), []).append(i)
     fused, bufs = [], []
     for d, idx in sorted(by_dtype.items(), key=lambda kv: str(kv[0])):
         if d in _FLOATS:
