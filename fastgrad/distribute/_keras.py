@@ -1,12 +1,12 @@
 """Keras under data parallelism: the optimizers' gradient aggregation, the
 ``fit`` step, ``DistributedOptimizer`` and Horovod's Keras callbacks.
 
-``Model.fit`` with an aggregating optimizer (``DistributedOptimizer``, or
-one built in a strategy's ``scope()``) runs a split step: the forward pass
-and the gradient replay as one ``fastgrad.function``, the fused allreduce
-runs between (C packing, one MPI_Allreduce), and the optimizer update
-replays as a second ``fastgrad.function``. So the step keeps compiled
-replay, and no trace ever holds an MPI call.
+``Model.fit`` with ``DistributedOptimizer`` runs Keras's own step, one
+``fastgrad.function`` whose program holds the fused allreduce of
+``apply_gradients`` (a table op). In a strategy's ``scope()`` it runs a
+split step: the forward pass and the gradient replay as one function, the
+fused allreduce of the loss and gradients and the gathering of this
+worker's predictions run between, and the update replays as a second.
 """
 import copy
 
@@ -38,6 +38,14 @@ class Aggregation:
 
     def train_step(self, model):
         """``Model._step``'s step(x, y) -> (loss, predictions) for this model."""
+        if not self.shard:
+            # each process's own batch: Keras's step as it is, one
+            # fastgrad.function whose program holds apply_gradients' allreduce
+            def train_function(x, y):
+                return model._train_step(x, y, model.trainable_variables)
+            if isinstance(model._train_function, _SplitStep):
+                model._train_function = None
+            return model._traced("_train_function", train_function)
         step = model._train_function
         if not isinstance(step, _SplitStep) or step.aggregation is not self:
             step = model._train_function = _SplitStep(model, self)
@@ -71,12 +79,6 @@ class _SplitStep:
     def __call__(self, x, y):
         model, agg = self.model, self.aggregation
         w = _world.world()
-        if not agg.shard:
-            loss, y_pred, grads = self.gradient_step(x, y)
-            grads = _world.allreduce_list(list(grads), agg.op, agg.prescale, agg.postscale,
-                                          "Model.fit's gradients")
-            self.update_step(grads)
-            return loss, y_pred
         if not self.synced:
             # tf.distribute's variables start equal on every worker: rank 0's
             values = _world.broadcast_tensors(model.variables, 0, "the model's initial weights")
