@@ -91,9 +91,9 @@ def _lazy(name):
 
 
 def __getattr__(name):
-    # keras, datasets, test, autodiff: imported on first use
+    # keras, datasets, test, autodiff, distribute: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff", "data"):
+        if name in ("keras", "datasets", "test", "autodiff", "data", "distribute"):
             mod = _lazy(name)
             globals()[name] = mod
             return mod

@@ -46,3 +46,7 @@ include "_custom.pxi"
 include "_threads_optim.pxi"
 include "_forward.pxi"
 include "_program.pxi"
+
+# ------------------------------------------------------------ fastgrad.distribute
+
+include "_distribute.pxi"

@@ -309,6 +309,10 @@ class Sequential(tf.Module):
     def _step(self):
         """The train step fit and train_on_batch call: ``step(x, y)`` ->
         (loss, predictions), forward, gradient and optimizer update."""
+        distribution = getattr(self.optimizer, "_distribution", None)
+        if distribution is not None:  # data-parallel (fastgrad.distribute)
+            return distribution.train_step(self)
+
         def train_function(x, y):
             return self._train_step(x, y, self.trainable_variables)
         return self._traced("_train_function", train_function)
