@@ -1,12 +1,12 @@
 """Threads on a busy machine: each workload at the default thread count
 against 1 thread, on the machine as it is and beside a CPU-bound neighbour.
 
-    PYTHONPATH=$PWD python benchmarks/bench_busy.py [--rounds 7] [--only big]
+    PYTHONPATH=$PWD python benchmarks/bench_busy.py [--seconds 1] [--only big]
 
 The script starts its own neighbour, one process spinning on one core,
 killed when the busy half ends (and it stops by itself after --limit
-seconds whatever happens). For every workload it alternates blocks of
-calls at 1 thread and at the default thread count (``set_num_threads(0)``:
+seconds whatever happens). For every workload it alternates short blocks
+of calls at 1 thread and at the default thread count (``set_num_threads(0)``:
 FASTGRAD_NUM_THREADS, OMP_NUM_THREADS or the CPUs), so both see the same
 load, and prints the medians and the ratio default/1 thread, quiet and
 busy side by side. The goal (issue 17): busy ratio <= 1.1 for every
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fastgrad as tf  # noqa: E402
 from fastgrad import _core  # noqa: E402
 
-BLOCK_S = 0.03  # seconds of calls per timed block
+BLOCK_S = 0.005  # seconds of calls per timed block
 
 
 def _pinn(traced):
@@ -154,18 +154,23 @@ def _block(fn, reps):
     return (time.perf_counter() - t) / reps
 
 
-def measure(fn, rounds):
-    """Medians of per-call times at 1 thread and at the default, from
-    alternating blocks (the order flips each round)."""
+def measure(fn, seconds, min_rounds=5):
+    """Medians of per-call times at 1 thread and at the default, from short
+    alternating blocks (the order flips each round) for about `seconds`:
+    on a machine whose load comes and goes, both counts sample the same
+    load, and the medians ignore the blocks a burst hit."""
     tf.set_num_threads(1)
     fn()
     one = _block(fn, 1)
-    reps = max(1, min(200, int(BLOCK_S / max(one, 1e-7))))
+    reps = max(1, min(1000, int(BLOCK_S / max(one, 1e-7))))
     times = {1: [], 0: []}
-    for r in range(rounds):
+    end = time.perf_counter() + seconds
+    r = 0
+    while r < min_rounds or time.perf_counter() < end:
         for n in ((1, 0) if r % 2 == 0 else (0, 1)):
             tf.set_num_threads(n)
             times[n].append(_block(fn, reps))
+        r += 1
     tf.set_num_threads(0)
     return statistics.median(times[1]), statistics.median(times[0])
 
@@ -181,7 +186,7 @@ def _fmt(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rounds", type=int, default=7, help="alternating blocks per thread count")
+    ap.add_argument("--seconds", type=float, default=1.0, help="per workload and half (quiet, busy)")
     ap.add_argument("--only", default="", help="run workloads whose name contains this")
     ap.add_argument("--limit", type=float, default=600.0, help="neighbour's own time limit (s)")
     args = ap.parse_args(argv)
@@ -189,11 +194,11 @@ def main(argv=None):
     default = tf.get_num_threads()
     names = [n for n in WORKLOADS if args.only in n]
     fns = {n: WORKLOADS[n]() for n in names}
-    print("fastgrad %s, %d CPUs, default threads %d, load average %s; %d rounds of %.0f ms blocks"
-          % (tf.__version__, os.cpu_count(), default, "%.2f %.2f %.2f" % os.getloadavg(),
-             args.rounds, BLOCK_S * 1e3))
+    print("fastgrad %s, %d CPUs, default threads %d, load average %s; %.1f s of %.0f ms blocks "
+          "a workload" % (tf.__version__, os.cpu_count(), default, "%.2f %.2f %.2f" % os.getloadavg(),
+                          args.seconds, BLOCK_S * 1e3))
     s0 = _core.parallel_stats()
-    quiet = {n: measure(fns[n], args.rounds) for n in names}
+    quiet = {n: measure(fns[n], args.seconds) for n in names}
     s1 = _core.parallel_stats()
     print("quiet half: %d parallel regions, %d slower than serial (by %.1f ms in all); the "
           "fallback went serial %d times, for %d regions"
@@ -204,7 +209,7 @@ def main(argv=None):
         time.sleep(0.2)
         busy = {}
         for n in names:
-            busy[n] = measure(fns[n], args.rounds)
+            busy[n] = measure(fns[n], args.seconds)
     finally:
         nb.kill()
         nb.wait()
