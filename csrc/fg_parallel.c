@@ -185,19 +185,11 @@ void fg_parallel_stats(int64_t out[5])
     out[4] = atomic_load_explicit(&stat_trips, memory_order_relaxed);
 }
 
-static void judge_region(int64_t t0, int64_t t_first, int64_t t_caller, int caller_chunks,
-                         int nchunks, int64_t t1)
+/* One region's verdict: it took wall ns where the caller alone would
+ * have taken alone ns; t1 is when it ended. */
+static void judge(int64_t wall, int64_t alone, int64_t t1)
 {
-    int64_t alone, wall = t1 - t0, c;
-    atomic_fetch_add_explicit(&stat_regions, 1, memory_order_relaxed);
-    if (!fallback_on) return;
-    /* the caller claimed nothing: it was descheduled itself; no estimate */
-    if (caller_chunks <= 0) return;
-    /* what the caller alone would have taken, at its own measured pace
-     * (an overestimate when the threads shared memory bandwidth, which
-     * errs towards keeping the threads); wall also counts starting the
-     * team, which serial code does not pay */
-    alone = (t_caller - t_first) / caller_chunks * nchunks;
+    int64_t c;
     if (wall > alone) {
         atomic_fetch_add_explicit(&stat_losses, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&stat_lost_ns, wall - alone, memory_order_relaxed);
@@ -214,6 +206,26 @@ static void judge_region(int64_t t0, int64_t t_first, int64_t t_caller, int call
         if (b < SERIAL_MAX_SHIFT) atomic_store_explicit(&backoff, b + 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&stat_trips, 1, memory_order_relaxed);
     }
+}
+
+void fg_parallel_judge(int64_t wall_ns, int64_t alone_ns)
+{
+    if (fallback_on) judge(wall_ns, alone_ns, now_ns());
+}
+
+static void judge_region(int64_t t0, double pace, int64_t n, int64_t t1)
+{
+    atomic_fetch_add_explicit(&stat_regions, 1, memory_order_relaxed);
+    /* the caller claimed nothing: it was descheduled itself; no estimate */
+    if (!fallback_on || pace <= 0) return;
+    /* What the caller alone would have taken: its fastest chunk's pace
+     * over all n. The fastest, because a caller that lost its core during
+     * a chunk would otherwise look slow and the threads look good. (Its
+     * CPU time would be exact, but reading it is a system call, over a
+     * microsecond here.) The pace is an overestimate when the threads
+     * shared memory bandwidth, which errs towards keeping them; wall also
+     * counts starting the team, which serial code does not pay. */
+    judge(t1 - t0, (int64_t)(pace * (double)n), t1);
 }
 
 /* The work is cut into chunks whose edges depend on n, grain and the
@@ -246,8 +258,9 @@ void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *c
     }
 #ifdef _OPENMP
     {
-        int64_t t0 = now_ns(), t_first = t0, t_caller = t0;
-        int nchunks = nt * FG_CHUNKS_PER_THREAD, caller_chunks = 0;
+        int64_t t0 = now_ns();
+        int nchunks = nt * FG_CHUNKS_PER_THREAD;
+        double unit_ns = 0; /* the caller's fastest chunk, per element */
         int64_t q, r;
         _Atomic int next = 0;
         if (t0 < atomic_load_explicit(&serial_until, memory_order_relaxed)) {
@@ -261,21 +274,22 @@ void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *c
         team_started = 1;
 #pragma omp parallel num_threads(nt)
         {
-            int c, mine = 0, caller = omp_get_thread_num() == 0;
-            if (caller) t_first = now_ns();
+            int c, caller = omp_get_thread_num() == 0;
+            double best = 0;
             while ((c = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < nchunks) {
                 int64_t lo = (q * c + (c < r ? c : r)) * grain;
                 int64_t hi = lo + (q + (c < r)) * grain;
+                int64_t ts = caller ? now_ns() : 0;
                 if (hi > n) hi = n;
                 fn(ctx, lo, hi);
-                mine++;
+                if (caller) {
+                    double pace = (double)(now_ns() - ts) / (double)(hi - lo);
+                    if (best == 0 || pace < best) best = pace;
+                }
             }
-            if (caller) {
-                caller_chunks = mine;
-                t_caller = now_ns();
-            }
+            if (caller) unit_ns = best;
         }
-        judge_region(t0, t_first, t_caller, caller_chunks, nchunks, now_ns());
+        judge_region(t0, unit_ns, n, now_ns());
     }
 #else
     fn(ctx, 0, n);

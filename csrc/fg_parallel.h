@@ -44,6 +44,9 @@ void fg_parallel_stats(int64_t out[5]);
  * off: always nt threads (tests of the threaded path). Either way it
  * forgets what it measured. */
 void fg_set_parallel_fallback(int on);
+/* feeds the fallback one region's timing, as if a region had just taken
+ * wall_ns where the caller alone would have taken alone_ns (tests) */
+void fg_parallel_judge(int64_t wall_ns, int64_t alone_ns);
 /* inside a parallel loop started by the kernels: this thread's index in
  * the team, 0 .. threads-1 (per-thread scratch); 0 outside one */
 int fg_thread_index(void);

@@ -1258,6 +1258,11 @@ def set_parallel_fallback(bint on):
     fg_set_parallel_fallback(on)
 
 
+def _parallel_judge(double wall_s, double alone_s):
+    """Feed the busy-machine fallback one region's timing (tests)."""
+    fg_parallel_judge(<int64_t>(wall_s * 1e9), <int64_t>(alone_s * 1e9))
+
+
 def have_blas():
     return bool(fg_have_blas())
 
