@@ -11,9 +11,12 @@ FASTGRAD_NUM_THREADS, OMP_NUM_THREADS or the CPUs), so both see the same
 load, and prints the medians and the ratio default/1 thread, quiet and
 busy side by side. The goal (issue 17): busy ratio <= 1.1 for every
 workload, quiet ratio <= 1/1.6 for large elementwise and reduction
-kernels. The last column counts the parallel regions that lost to serial
-during the busy half (each sends fastgrad serial for a while, see
-csrc/fg_parallel.c) and the time they cost.
+kernels. The last column is the share of the busy default-thread time
+that parallel regions took beyond what serial would have (fastgrad's own
+estimate per region, see csrc/fg_parallel.c): on a machine whose load
+swings, it shows what the threads cost where the ratio of medians is
+noise. The summary lines count the regions, those slower than serial,
+and the times the fallback went serial.
 
 Workloads are the fastgrad steps of the other bench_*.py files, imported
 from them, plus a physics-informed network step (nested tapes over a
@@ -32,6 +35,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fastgrad as tf  # noqa: E402
 from fastgrad import _core  # noqa: E402
+
+# parallel_stats: (regions on threads, slower than serial, run serially by
+# the fallback, seconds lost, fallback trips); zeros for builds without it
+_stats = getattr(_core, "parallel_stats", lambda: (0, 0, 0, 0.0, 0))
 
 BLOCK_S = 0.005  # seconds of calls per timed block
 
@@ -158,21 +165,29 @@ def measure(fn, seconds, min_rounds=5):
     """Medians of per-call times at 1 thread and at the default, from short
     alternating blocks (the order flips each round) for about `seconds`:
     on a machine whose load comes and goes, both counts sample the same
-    load, and the medians ignore the blocks a burst hit."""
+    load, and the medians ignore the blocks a burst hit. Also the share of
+    the default-thread time that regions spent beyond what serial would
+    have taken (fastgrad's own estimate, from its timing of each region):
+    unlike the ratio of medians, it does not move with other processes'
+    load."""
     tf.set_num_threads(1)
     fn()
     one = _block(fn, 1)
     reps = max(1, min(1000, int(BLOCK_S / max(one, 1e-7))))
     times = {1: [], 0: []}
+    lost = 0.0
     end = time.perf_counter() + seconds
     r = 0
     while r < min_rounds or time.perf_counter() < end:
         for n in ((1, 0) if r % 2 == 0 else (0, 1)):
             tf.set_num_threads(n)
+            s0 = _stats()[3]
             times[n].append(_block(fn, reps))
+            if n == 0:
+                lost += _stats()[3] - s0
         r += 1
     tf.set_num_threads(0)
-    return statistics.median(times[1]), statistics.median(times[0])
+    return statistics.median(times[1]), statistics.median(times[0]), lost / (sum(times[0]) * reps)
 
 
 def start_neighbour(limit_s):
@@ -197,9 +212,9 @@ def main(argv=None):
     print("fastgrad %s, %d CPUs, default threads %d, load average %s; %.1f s of %.0f ms blocks "
           "a workload" % (tf.__version__, os.cpu_count(), default, "%.2f %.2f %.2f" % os.getloadavg(),
                           args.seconds, BLOCK_S * 1e3))
-    s0 = _core.parallel_stats()
+    s0 = _stats()
     quiet = {n: measure(fns[n], args.seconds) for n in names}
-    s1 = _core.parallel_stats()
+    s1 = _stats()
     print("quiet half: %d parallel regions, %d slower than serial (by %.1f ms in all); the "
           "fallback went serial %d times, for %d regions"
           % (s1[0] - s0[0], s1[1] - s0[1], (s1[3] - s0[3]) * 1e3, s1[4] - s0[4], s1[2] - s0[2]))
@@ -213,17 +228,18 @@ def main(argv=None):
     finally:
         nb.kill()
         nb.wait()
-    s1 = _core.parallel_stats()
-    hdr = "%-36s %11s %11s %6s | %11s %11s %6s" % (
-        "workload", "quiet 1t", "quiet %dt" % default, "ratio", "busy 1t", "busy %dt" % default, "ratio")
+    s1 = _stats()
+    hdr = "%-36s %11s %11s %6s | %11s %11s %6s %6s" % (
+        "workload", "quiet 1t", "quiet %dt" % default, "ratio", "busy 1t", "busy %dt" % default, "ratio",
+        "lost")
     print(hdr)
     print("-" * len(hdr))
     worst = 0.0
     for n in names:
-        (q1, qd), (b1, bd) = quiet[n], busy[n]
+        (q1, qd, _), (b1, bd, lost) = quiet[n], busy[n]
         worst = max(worst, bd / b1)
-        print("%-36s %11s %11s %6.2f | %11s %11s %6.2f" % (n, _fmt(q1), _fmt(qd), qd / q1, _fmt(b1),
-                                                           _fmt(bd), bd / b1))
+        print("%-36s %11s %11s %6.2f | %11s %11s %6.2f %5.1f%%" % (
+            n, _fmt(q1), _fmt(qd), qd / q1, _fmt(b1), _fmt(bd), bd / b1, 100 * lost))
     print("busy half: %d parallel regions, %d slower than serial (by %.1f ms in all); the "
           "fallback went serial %d times, for %d regions; worst busy ratio %.2f"
           % (s1[0] - s0[0], s1[1] - s0[1], (s1[3] - s0[3]) * 1e3, s1[4] - s0[4], s1[2] - s0[2], worst))
