@@ -202,17 +202,16 @@ static const char *const un_names[FG_U_NKINDS] = {
  * memory-bound multiply wins from 2 threads above ~16-32K elements (hence
  * FG_PARALLEL_MIN_ELEMENTS), the vectorised float32 tanh/exp/sigmoid from
  * ~4K, libm's scalar calls (expf: 8 ns an element) from ~2K. */
+static const int64_t un_cost[FG_U_NKINDS][2] = { /* [kind] = {float32, other}; the rest 1 */
+    [FG_U_TANH] = {8, 16}, [FG_U_EXP] = {8, 16}, [FG_U_SIGMOID] = {8, 16},
+    [FG_U_LOG] = {16, 16}, [FG_U_LOG1P] = {16, 16}, [FG_U_SIN] = {16, 16}, [FG_U_COS] = {16, 16},
+    [FG_U_TAN] = {16, 16}, [FG_U_SOFTPLUS] = {16, 16},
+};
+
 static int64_t unary_cost(int kind, int dtype)
 {
-    switch (kind) {
-    case FG_U_TANH: case FG_U_EXP: case FG_U_SIGMOID:
-        return dtype == FG_F32 ? 8 : 16;
-    case FG_U_LOG: case FG_U_LOG1P: case FG_U_SIN: case FG_U_COS: case FG_U_TAN:
-    case FG_U_SOFTPLUS:
-        return 16;
-    default:
-        return 1;
-    }
+    int64_t c = un_cost[kind][dtype != FG_F32];
+    return c ? c : 1;
 }
 
 int fg_k_unary(int kind, int dtype, const void *x, void *out, int64_t n)
