@@ -1043,6 +1043,8 @@ int fg_op_lookup(const char *name) {
 }
 
 const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
+const char *fg_op_attrs(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].attrs : ""; }
+unsigned fg_op_flags(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].flags : 0; }
 
 
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
