@@ -17,6 +17,7 @@
  * by value (tests/test_math_special.py).
  */
 #include <float.h>
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -369,6 +370,16 @@ int fwd_betainc(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t
     if (b->dtype != a->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
     if (x->dtype != a->dtype) return dtype_mismatch(d, 2, a->dtype, x->dtype);
     if (!fg_dtype_is_float(a->dtype)) return not_allowed(d, a->dtype);
+    /* TF's Betainc: the non-scalar inputs must have one shape */
+    static const char *names = "abx";
+    for (int p = 0; p < 3; p++)
+        for (int q = p + 1; q < 3; q++)
+            if (in[p]->ndim > 0 && in[q]->ndim > 0 && !fg_same_shape(in[p], in[q])) {
+                char sp[96];
+                snprintf(sp, sizeof sp, "%s", fg_shape_str(in[p]->ndim, in[p]->shape));
+                return fg_error_set(FG_ERR_INVALID, "Shapes of %c and %c are inconsistent: %s vs. %s [Op:%s]",
+                                    names[p], names[q], sp, fg_shape_str(in[q]->ndim, in[q]->shape), d->tf_name);
+            }
     int64_t s1[FG_MAX_NDIM], s2[FG_MAX_NDIM];
     int nd = fg_broadcast_shapes(a->ndim, a->shape, b->ndim, b->shape, s1);
     if (nd >= 0) nd = fg_broadcast_shapes(nd, s1, x->ndim, x->shape, s2);

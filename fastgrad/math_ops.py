@@ -202,8 +202,8 @@ multiply_no_nan = _doc(_binop("multiply_no_nan"), """x * y, 0 where y == 0 even 
 asin = _doc(_unop("asin"), """Inverse sine (``tf.math.asin``).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.asin(tf.constant(1.0))), 4)
-    1.5708
+    >>> "%.4f" % float(tf.asin(tf.constant(1.0)))
+    '1.5708'
     """)
 acos = _doc(_unop("acos"), """Inverse cosine (``tf.math.acos``).
 
@@ -214,14 +214,14 @@ acos = _doc(_unop("acos"), """Inverse cosine (``tf.math.acos``).
 atan = _doc(_unop("atan"), """Inverse tangent (``tf.math.atan``).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.atan(tf.constant(1.0))), 4)
-    0.7854
+    >>> "%.4f" % float(tf.atan(tf.constant(1.0)))
+    '0.7854'
     """)
 atan2 = _doc(_binop("atan2"), """The angle of the point (x, y): atan2(y, x), y first as TF's Atan2.
 
     >>> import fastgrad as tf
-    >>> round(float(tf.atan2(tf.constant(1.0), tf.constant(-1.0))), 4)
-    2.3562
+    >>> "%.4f" % float(tf.atan2(tf.constant(1.0), tf.constant(-1.0)))
+    '2.3562'
     """)
 sinh = _doc(_unop("sinh"), """Hyperbolic sine.
 
@@ -280,8 +280,8 @@ erfinv = _doc(_unop("erfinv"), """The inverse error function (+-inf at +-1, NaN 
 ndtri = _doc(_unop("ndtri"), """The standard normal quantile (inverse CDF) of p in [0, 1].
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.ndtri(tf.constant(0.975, tf.float64))), 6)
-    1.959964
+    >>> "%.6f" % float(tf.math.ndtri(tf.constant(0.975, tf.float64)))
+    '1.959964'
     """)
 lgamma = _doc(_unop("lgamma"), """log |Gamma(x)| (inf at the poles 0, -1, ...).
 
@@ -292,33 +292,33 @@ lgamma = _doc(_unop("lgamma"), """log |Gamma(x)| (inf at the poles 0, -1, ...).
 digamma = _doc(_unop("digamma"), """The derivative of lgamma; NaN at the poles 0, -1, ... (as TF).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.digamma(tf.constant(1.0, tf.float64))), 6)
-    -0.577216
+    >>> "%.6f" % float(tf.math.digamma(tf.constant(1.0, tf.float64)))
+    '-0.577216'
     """)
 polygamma = _doc(_binop("polygamma"), """The a-th derivative of digamma at x (a a non-negative integer
     value in x's float dtype; NaN otherwise). Differentiable in x only, as TF.
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.polygamma(tf.constant(1.0), tf.constant(1.0))), 5)
-    1.64493
+    >>> "%.5f" % float(tf.math.polygamma(tf.constant(1.0), tf.constant(1.0)))
+    '1.64493'
     """)
 zeta = _doc(_binop("zeta"), """The Hurwitz zeta function sum_k (q + k) ** -x (differentiable in q, as TF).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.zeta(tf.constant(2.0), tf.constant(1.0))), 5)
-    1.64493
+    >>> "%.5f" % float(tf.math.zeta(tf.constant(2.0), tf.constant(1.0)))
+    '1.64493'
     """)
 igamma = _doc(_binop("igamma"), """The regularized lower incomplete gamma function P(a, x).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.igamma(tf.constant(1.0), tf.constant(1.0))), 6)
-    0.632121
+    >>> "%.6f" % float(tf.math.igamma(tf.constant(1.0), tf.constant(1.0)))
+    '0.632121'
     """)
 igammac = _doc(_binop("igammac"), """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.igammac(tf.constant(1.0), tf.constant(1.0))), 6)
-    0.367879
+    >>> "%.6f" % float(tf.math.igammac(tf.constant(1.0), tf.constant(1.0)))
+    '0.367879'
     """)
 bessel_i0e = _doc(_unop("bessel_i0e"), """exp(-|x|) I0(x), the scaled modified Bessel function of order 0.
 
@@ -376,8 +376,8 @@ def lbeta(x, name=None):
     """log |Beta(x)| over the last axis: sum(lgamma(x)) - lgamma(sum(x)) (-inf for an empty axis).
 
     >>> import fastgrad as tf
-    >>> round(float(tf.math.lbeta(tf.constant([1.0, 2.0]))), 6)
-    -0.693147
+    >>> "%.6f" % float(tf.math.lbeta(tf.constant([1.0, 2.0])))
+    '-0.693147'
     """
     x = _as_tensor(x)
     return subtract(reduce_sum(lgamma(x), axis=[-1]), lgamma(reduce_sum(x, axis=[-1])))
