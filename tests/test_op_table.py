@@ -146,7 +146,7 @@ CASES = {
                       [rnd(2, 3, lo=0.5, hi=3.0)], {}),
     "polygamma": (op("polygamma", consts=((0, np.array([0.0, 1.0, 2.0])),)), [rnd(2, 3, lo=0.5, hi=3.0)], {}),
     "zeta": (op("zeta", consts=((0, np.array([2.0, 3.5, 5.0])),)), [rnd(2, 3, lo=0.5, hi=3.0)], {}),
-    "betainc": (op("betainc", consts=((0, np.array([0.5, 2.0, 3.0])), (1, np.array([[1.5], [4.0]])))),
+    "betainc": (op("betainc", consts=((0, np.array([[0.5, 2.0, 3.0], [1.0, 1.5, 4.0]])), (1, np.array(2.5)))),
                 [rnd(2, 3, lo=0.2, hi=0.8)], {}),
 }
 
