@@ -329,6 +329,21 @@ int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64
 }
 
 /* attrs = [transpose_a, transpose_b] */
+int fg_matmul_layout(const fg_tensor *a, const fg_tensor *b, int ta, int tb, fg_mm_layout *L) {
+    L->m = a->shape[a->ndim - (ta ? 1 : 2)];
+    L->k = a->shape[a->ndim - (ta ? 2 : 1)];
+    L->n = b->shape[b->ndim - (tb ? 2 : 1)];
+    if (L->k != b->shape[b->ndim - (tb ? 1 : 2)]) return 1;
+    L->bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, L->bshape);
+    if (L->bnd < 0 || L->bnd + 2 > FG_MAX_NDIM) return 2;
+    for (int i = 0; i < L->bnd; i++) {
+        int ia = i - (L->bnd - (a->ndim - 2)), ib = i - (L->bnd - (b->ndim - 2));
+        L->ashape[i] = ia >= 0 ? a->shape[ia] : 1;
+        L->bbshape[i] = ib >= 0 ? b->shape[ib] : 1;
+    }
+    return 0;
+}
+
 int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
@@ -353,32 +368,26 @@ int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t 
                             "In[0] and In[1] has different ndims: %s vs. %s [Op:MatMul]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
     }
-    int64_t m = a->shape[a->ndim - (ta ? 1 : 2)], ka = a->shape[a->ndim - (ta ? 2 : 1)];
-    int64_t kb = b->shape[b->ndim - (tb ? 1 : 2)], n = b->shape[b->ndim - (tb ? 2 : 1)];
-    if (ka != kb)
+    fg_mm_layout L;
+    int rc = fg_matmul_layout(a, b, ta, tb, &L);
+    if (rc == 1)
         return fg_error_set(FG_ERR_INVALID, "Matrix size-incompatible: In[0]: %s, In[1]: %s [Op:%s]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape),
                             batched ? d->tf_name : "MatMul");
-    int64_t bshape[FG_MAX_NDIM], abs_[FG_MAX_NDIM], bbs[FG_MAX_NDIM];
-    int bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, bshape);
-    if (bnd < 0 || bnd + 2 > FG_MAX_NDIM)
+    if (rc == 2)
         return fg_error_set(FG_ERR_INVALID, "In[0] and In[1] must have compatible batch dimensions: %s vs. %s [Op:%s]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
-    for (int i = 0; i < bnd; i++) {
-        int ia = i - (bnd - (a->ndim - 2)), ib = i - (bnd - (b->ndim - 2));
-        abs_[i] = ia >= 0 ? a->shape[ia] : 1;
-        bbs[i] = ib >= 0 ? b->shape[ib] : 1;
-    }
     int64_t oshape[FG_MAX_NDIM];
-    memcpy(oshape, bshape, (size_t)bnd * sizeof(int64_t));
-    oshape[bnd] = m;
-    oshape[bnd + 1] = n;
-    fg_tensor *o = fg_tensor_new(a->dtype, bnd + 2, oshape);
+    memcpy(oshape, L.bshape, (size_t)L.bnd * sizeof(int64_t));
+    oshape[L.bnd] = L.m;
+    oshape[L.bnd + 1] = L.n;
+    fg_tensor *o = fg_tensor_new(a->dtype, L.bnd + 2, oshape);
     if (!o) return -1;
     /* BLAS may start its own threads: it runs with the GIL released but
      * never inside an OpenMP region of ours. */
-    RUN_KERNEL_WORK(o, o->size * (ka > 0 ? ka : 1),
-                    fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb));
+    RUN_KERNEL_WORK(o, o->size * (L.k > 0 ? L.k : 1),
+                    fg_k_matmul(a->dtype, a->data, b->data, o->data, L.bnd, L.bshape, L.ashape, L.bbshape, L.m, L.n,
+                                L.k, ta, tb));
     *out = o;
     return 0;
 }

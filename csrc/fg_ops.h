@@ -112,6 +112,17 @@ static inline int fg_rule_takes_compact(int op) { return fg_op_has(op, FG_COMPAC
  * dim equal or 1. */
 int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape);
 
+/* matmul's layout, decided once for the forward and the replay: m x k
+ * times k x n over broadcast batch dims bshape[bnd] (each operand's own
+ * batch dims, 1-padded, in ashape/bbshape). Returns 0, 1 when the inner
+ * sizes differ, 2 when the batch dims do not broadcast. Ranks >= 2. */
+typedef struct {
+    int bnd;
+    int64_t m, n, k;
+    int64_t bshape[FG_MAX_NDIM], ashape[FG_MAX_NDIM], bbshape[FG_MAX_NDIM];
+} fg_mm_layout;
+int fg_matmul_layout(const fg_tensor *a, const fg_tensor *b, int ta, int tb, fg_mm_layout *L);
+
 /* Composites: built from primitives, so their gradients come for free. */
 fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape);
 fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims);

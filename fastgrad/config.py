@@ -12,7 +12,8 @@ import platform
 
 from fastgrad import _core
 
-__all__ = ["set_num_threads", "get_num_threads", "show_config"]
+__all__ = ["set_num_threads", "get_num_threads", "show_config", "run_functions_eagerly",
+           "functions_run_eagerly"]
 
 
 def set_num_threads(n):
@@ -51,3 +52,18 @@ def show_config(file=None):
         "debug build: %s" % debug,
     ]
     print("\n".join(lines), file=file)
+
+
+_run_eagerly = False
+
+
+def run_functions_eagerly(run_eagerly):
+    """Make every ``fastgrad.function`` run its Python function directly
+    (no trace, no replay), for debugging, as TF's switch does."""
+    global _run_eagerly
+    _run_eagerly = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    """Whether ``run_functions_eagerly(True)`` is in force."""
+    return _run_eagerly
