@@ -31,6 +31,7 @@ from fastgrad._core import Tensor, Variable  # noqa: E402
 from fastgrad.gradient_tape import GradientTape, UnconnectedGradients  # noqa: E402
 from fastgrad.custom_gradient import custom_gradient  # noqa: E402
 from fastgrad.config import set_num_threads, get_num_threads, show_config  # noqa: E402
+from fastgrad._logging import get_logger  # noqa: E402
 from fastgrad.math_ops import *  # noqa: E402,F401,F403
 from fastgrad.math_ops import __all__ as _math_all  # noqa: E402
 from fastgrad.array_ops import *  # noqa: E402,F401,F403
@@ -101,6 +102,6 @@ __all__ = (
     ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
      "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
      "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly"]
+     "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor", "executing_eagerly"]
     + list(_math_all) + list(_array_all)
 )

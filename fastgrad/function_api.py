@@ -42,20 +42,18 @@ Where this differs from TF or from a plain replay:
 """
 import functools
 import inspect
-import logging
 import threading
-import warnings
 import weakref
 
 import numpy as np
 
 from fastgrad import _core, nest
 from fastgrad._core import Tensor, Variable, _TensorBase
+from fastgrad._logging import warn as _warn
 from fastgrad.dtypes import as_dtype, float32
 
 __all__ = ["function", "gradients", "TensorSpec", "Function", "ConcreteFunction"]
 
-_log = logging.getLogger("fastgrad")
 _state = threading.local()  # .graph, .program: this thread's trace (None when not tracing)
 
 
@@ -497,8 +495,7 @@ class Function(_core._FunctionCore):
         if not self._eager_warned:
             self._eager_warned = True
             msg = "fastgrad.function %s runs eagerly for this input signature: %s." % (self._name, why)
-            _log.warning(msg)
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            _warn(msg)
 
     def _note_call(self, traced):
         # TF's _FrequentTracingDetector
@@ -522,8 +519,7 @@ class Function(_core._FunctionCore):
                    "https://www.tensorflow.org/guide/function#controlling_retracing and "
                    "https://www.tensorflow.org/api_docs/python/tf/function for  more details."
                    .format(len(self._calls_per_tracing), self._call_count, self._python_function))
-            _log.warning(msg)
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            _warn(msg)
 
     # ------------------------------------------------------ concrete functions
 

@@ -11,15 +11,12 @@ API semantics: nests of targets and sources, TF's errors and warnings.
 <fastgrad.Tensor: shape=(), dtype=float32, numpy=6.0>
 """
 import enum
-import logging
-import warnings
 
 from fastgrad import _core, nest
+from fastgrad._logging import get_logger, warn as _warn
 from fastgrad._core import Variable, _TensorBase
 
 __all__ = ["GradientTape", "UnconnectedGradients"]
-
-_log = logging.getLogger("fastgrad")
 
 
 class UnconnectedGradients(enum.Enum):
@@ -38,12 +35,6 @@ _PERSISTENT_IN_CONTEXT = (
 )
 _USED = ("A non-persistent GradientTape can only be used to compute one set of gradients "
          "(or jacobians)")
-
-
-def _warn(msg):
-    # TF logs a WARNING; a Python warning is what tests and users can catch.
-    _log.warning(msg)
-    warnings.warn(msg, UserWarning, stacklevel=3)
 
 
 class GradientTape(_core._Tape):
@@ -72,9 +63,8 @@ class GradientTape(_core._Tape):
                 raise ValueError("Passed in object %s of type '%s', not tf.Tensor or tf.Variable or "
                                  "ExtensionType." % (t, type(t).__name__))
             if not self._watch_one(t):
-                _log.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", t.dtype)
-                warnings.warn("The dtype of the watched tensor must be floating (e.g. tf.float32), "
-                              "got %r" % (t.dtype,), UserWarning, stacklevel=2)
+                _warn("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r"
+                      % (t.dtype,))
             elif isinstance(t, Variable) and not any(t is w for w in self._watched):
                 self._watched.append(t)
 
@@ -163,8 +153,8 @@ class GradientTape(_core._Tape):
         for s in flat_sources:
             if not s.dtype.is_floating:
                 # TF's vlog(1): not shown at the default verbosity
-                _log.debug("The dtype of the source tensor must be floating (e.g. tf.float32) "
-                           "when calling GradientTape.gradient, got %r", s.dtype)
+                get_logger().debug("The dtype of the source tensor must be floating (e.g. tf.float32) "
+                                   "when calling GradientTape.gradient, got %r", s.dtype)
         self._used = True
         grads = self._sweep(flat_targets, flat_seeds, flat_sources)
         if unconnected is UnconnectedGradients.ZERO:
