@@ -9,15 +9,27 @@ from pathlib import Path
 
 import pytest
 
+import fastgrad
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# The scripts import the fastgrad these tests import: the checkout's in-place
+# build, or an installed wheel (tests run from an sdist or by cibuildwheel,
+# whose checkout holds the uncompiled sources). `python -m` puts the working
+# directory first on sys.path, so the runs start there too.
+IMPORT_ROOT = (Path(fastgrad.__file__).resolve().parents[1]
+               if fastgrad.__name__ == "fastgrad" else ROOT)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(IMPORT_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
 
 
 def run(args, timeout=300):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, *args], cwd=IMPORT_ROOT, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, (
         f"{args} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
@@ -135,9 +147,8 @@ def test_tour():
 
 def test_tour_plot_without_or_with_matplotlib(tmp_path):
     target = tmp_path / "curves.png"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "fastgrad", "--plot", str(target)],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          cwd=IMPORT_ROOT, env=_env(), capture_output=True, text=True,
                           timeout=300)
     try:
         import matplotlib  # noqa: F401
