@@ -77,25 +77,46 @@ linalg.l2_normalize = l2_normalize  # noqa: F405
 nn.l2_normalize = l2_normalize  # noqa: F405
 
 
+# Loaded on first use (keras and the transforms import a good deal).
+_LAZY_MODULES = ("keras", "datasets", "test", "autodiff")
+_LAZY_FROM = dict(
+    [(n, "functional") for n in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp")]
+    + [(n, "function_api") for n in ("function", "gradients", "TensorSpec")]
+)
+# Modules that are part of the API (tf.math, tf.nn, ...); any other module in
+# this namespace is an implementation detail, left out of dir() as TF keeps
+# tensorflow.python.ops.math_ops out of dir(tf).
+_PUBLIC_MODULES = frozenset(("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes")
+                            + _LAZY_MODULES)
+
+
 def _lazy(name):
     import importlib
     return importlib.import_module("fastgrad." + name)
 
 
 def __getattr__(name):
-    # keras, datasets, test, autodiff: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff"):
+        if name in _LAZY_MODULES:
             mod = _lazy(name)
             globals()[name] = mod
             return mod
-        if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
-            return getattr(_lazy("functional"), name)
-        if name in ("function", "gradients", "TensorSpec"):
-            return getattr(_lazy("function_api"), name)
+        if name in _LAZY_FROM:
+            return getattr(_lazy(_LAZY_FROM[name]), name)
     except ImportError as e:  # hasattr() must answer False, not raise
         raise AttributeError("module 'fastgrad' has no attribute %r (%s)" % (name, e)) from e
     raise AttributeError("module 'fastgrad' has no attribute %r" % name)
+
+
+def __dir__():
+    """The public names, the lazily loaded ones included (so completion sees them)."""
+    names = {n for n, v in globals().items()
+             if not n.startswith("_") and (not isinstance(v, type(_os)) or n in _PUBLIC_MODULES)}
+    return sorted(names | set(_LAZY_MODULES) | set(_LAZY_FROM) | {"__version__"})
+
+
+# The implementation modules stay importable (fastgrad.math_ops), not attributes.
+del array_ops, math_ops, gradient_tape, tensor_shape  # noqa: F821
 
 
 __all__ = (
