@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import fastgrad
+from _fgutil import fastgrad_only
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -140,9 +141,25 @@ def test_tour():
     out = run(["-m", "fastgrad"])
     assert "7.999999999999119" in out
     assert "Epoch 1/" in out and "val_loss:" in out
-    step_us = numbers_after("one training step:", out)
-    assert step_us > 0
+    step = numbers_after("one training step:", out)
+    assert step > 0
+    # what a user sees: no internal words, a unit chosen by magnitude
+    assert "seed" not in out.lower()
+    assert "TensorFlow tutorial examples" in main_help()
+    m = re.search(r"one training step: ([\d.]+) (ns|µs|ms|s) eager, ([\d.]+) (ns|µs|ms|s) as", out)
+    assert m and 1 <= float(m.group(1)) < 1000 and 1 <= float(m.group(3)) < 1000, out
     assert numbers_after("validation MSE", out) < numbers_after("variance of the target", out)
+
+
+def main_help():
+    return run(["-m", "fastgrad", "--help"])
+
+
+@fastgrad_only
+def test_tour_durations_read_in_the_unit_of_their_magnitude():
+    from fastgrad.tour import _duration
+    assert [_duration(t) for t in (8.5e-7, 1.23e-5, 0.0289596, 1.25)] == [
+        "850 ns", "12.3 µs", "29.0 ms", "1.2 s"]
 
 
 def test_tour_plot_without_or_with_matplotlib(tmp_path):
