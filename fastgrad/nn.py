@@ -78,7 +78,7 @@ def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=No
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
-    """max(x, 0) - x * z + log(1 + exp(-|x|)), stably."""
+    """``max(x, 0) - x * z + log(1 + exp(-abs(x)))``, stably."""
     x = logits
     return _m.add(_m.subtract(relu(x), _m.multiply(x, labels)), _m.log1p(_m.exp(_m.negative(_m.abs(x)))))
 

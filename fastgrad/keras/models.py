@@ -339,7 +339,7 @@ class Sequential:
         on a terminal), a plain line per epoch (``verbose=2``, or 1 when
         the output is not a terminal) or nothing (0). Returns a
         ``History`` whose ``.history`` holds per-epoch 'loss', each
-        metric, and 'val_'-prefixed values with ``validation_data``."""
+        metric, and ``val_``-prefixed values with ``validation_data``."""
         self._check_compiled("training")
         x, y = self._prepare(x, y)
         if validation_data is None and validation_split:
