@@ -178,6 +178,14 @@ def chart(rows, peers, machine, path):
     return True
 
 
+def _peer(name):
+    """'tensorflow', 'TensorFlow', 'torch', 'pytorch' -> the PEERS key."""
+    for peer, (module, _) in PEERS.items():
+        if name.strip().lower() in (peer.lower(), module):
+            return peer
+    raise SystemExit("unknown peer %r (one of %s)" % (name, ", ".join(PEERS)))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="every workload, default timing (long)")
@@ -188,12 +196,12 @@ def main(argv=None):
                     help="run a peer with another interpreter (its own virtualenv)")
     ap.add_argument("files", nargs="*", help="bench files (default: benchmarks/bench_*.py)")
     args = ap.parse_args(argv)
-    pythons = dict(p.split("=", 1) for p in args.python)
+    pythons = {_peer(k): v for k, v in (p.split("=", 1) for p in args.python)}
     files = args.files or sorted(os.path.join("benchmarks", f) for f in os.listdir(HERE)
                                  if f.startswith("bench_") and f.endswith(".py"))
     os.makedirs(args.out, exist_ok=True)
     results, ran = [], []
-    for peer in args.peers.split(","):
+    for peer in map(_peer, args.peers.split(",")):
         python = pythons.get(peer, sys.executable)
         if peer not in pythons and importlib.util.find_spec(PEERS[peer][0]) is None:
             print("== %s: not installed, skipped" % peer)
