@@ -11,6 +11,7 @@ API semantics: nests of targets and sources, TF's errors and warnings.
 <fastgrad.Tensor: shape=(), dtype=float32, numpy=6.0>
 """
 import enum
+import inspect
 
 from fastgrad import _core, nest
 from fastgrad._logging import get_logger, warn as _warn
@@ -38,12 +39,23 @@ _USED = ("A non-persistent GradientTape can only be used to compute one set of g
 
 
 class GradientTape(_core._Tape):
-    """Record operations for automatic differentiation.
+    """Record operations for automatic differentiation (``tf.GradientTape``).
 
     Operations run inside the ``with`` block on watched tensors (trainable
     Variables are watched on access) are recorded; ``gradient`` runs the
     reverse sweep in C. Nested tapes give higher-order derivatives.
 
+    Parameters
+    ----------
+    persistent : bool, default False
+        Allow more than one ``gradient``/``jacobian`` call on the tape (the
+        recording is then kept until the tape is garbage collected).
+    watch_accessed_variables : bool, default True
+        Watch every trainable Variable read inside the context; with
+        ``False`` only what ``watch`` names is watched.
+
+    Examples
+    --------
     >>> import fastgrad as tf
     >>> x = tf.constant(3.0)
     >>> with tf.GradientTape() as g:
@@ -51,13 +63,36 @@ class GradientTape(_core._Tape):
     ...     y = x * x
     >>> float(g.gradient(y, x))
     6.0
+    >>> v = tf.Variable(2.0)
+    >>> with tf.GradientTape(persistent=True) as g:
+    ...     y = v ** 3
+    ...     z = v * 4
+    >>> float(g.gradient(y, v)), float(g.gradient(z, v))
+    (12.0, 4.0)
     """
 
-    # __init__, __enter__ and __exit__ are the compiled _Tape's:
-    # GradientTape(persistent=False, watch_accessed_variables=True).
+    # The compiled _Tape's __cinit__ takes the arguments (no Python __init__:
+    # eager steps create a tape per step); the signature is stated for
+    # inspect.signature and help().
+    __signature__ = inspect.Signature([
+        inspect.Parameter("persistent", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False),
+        inspect.Parameter("watch_accessed_variables", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=True),
+    ])
 
     def watch(self, tensor):
-        """Watch a tensor, a Variable or a nest of them."""
+        """Watch a tensor, a Variable or a nest of them, so ops on it are recorded.
+
+        Non-floating tensors are not watched (a warning says so, as TF).
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([1.0, 2.0])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = tf.reduce_sum(x * x)
+        >>> g.gradient(y, x).numpy().tolist()
+        [2.0, 4.0]
+        """
         for t in nest.flatten(tensor):
             if not isinstance(t, _TensorBase):
                 raise ValueError("Passed in object %s of type '%s', not tf.Tensor or tf.Variable or "
@@ -85,6 +120,15 @@ class GradientTape(_core._Tape):
         """Forget everything recorded so far (the tape keeps recording).
 
         Only inside the tape's context, as TF (elsewhere: ValueError).
+
+        >>> import fastgrad as tf
+        >>> x = tf.Variable(2.0)
+        >>> with tf.GradientTape() as g:
+        ...     y = x * x
+        ...     g.reset()
+        ...     y = x * 5
+        >>> float(g.gradient(y, x))
+        5.0
         """
         if not self._recording:
             raise ValueError("Tape is not recording.")
@@ -93,7 +137,15 @@ class GradientTape(_core._Tape):
         self._used = False
 
     def watched_variables(self):
-        """The Variables this tape watched, in order of construction (TF's)."""
+        """The Variables this tape watched, in order of construction (TF's).
+
+        >>> import fastgrad as tf
+        >>> a, b = tf.Variable(1.0, name="a"), tf.Variable(2.0, name="b")
+        >>> with tf.GradientTape() as g:
+        ...     y = b * a
+        >>> [v.name for v in g.watched_variables()]
+        ['a:0', 'b:0']
+        """
         seen = {}
         for v in self._watched:
             seen.setdefault(id(v), v)
@@ -109,10 +161,32 @@ class GradientTape(_core._Tape):
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients=UnconnectedGradients.NONE):
-        """Gradient of target (a tensor or nest; summed) w.r.t. sources.
+        """Gradient of ``target`` with respect to ``sources``.
 
-        The result has the structure of ``sources``. ``output_gradients``
-        gives the vector of a vector-Jacobian product.
+        Parameters
+        ----------
+        target : Tensor or nest of Tensors
+            What to differentiate; several targets are summed.
+        sources : Tensor, Variable or nest of them
+            The result has their structure.
+        output_gradients : Tensor or nest, optional
+            One seed per target (the vector of a vector-Jacobian product);
+            ones by default.
+        unconnected_gradients : UnconnectedGradients or str, default "none"
+            What a source the target does not reach gets: ``None`` or zeros.
+
+        Returns
+        -------
+        Tensor, None or nest of them
+
+        Examples
+        --------
+        >>> import fastgrad as tf
+        >>> x, y = tf.Variable(2.0), tf.Variable(3.0)
+        >>> with tf.GradientTape() as g:
+        ...     z = x * y
+        >>> [float(d) for d in g.gradient(z, [x, y])]
+        [3.0, 2.0]
         """
         if (self._used and not self._persistent) or not self._entered:
             raise RuntimeError(_USED)
@@ -166,13 +240,39 @@ class GradientTape(_core._Tape):
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
-        """Jacobian of target w.r.t. each source: shape target.shape + source.shape."""
+        """Jacobian of ``target`` with respect to each source.
+
+        Each result has shape ``target.shape + source.shape``. One sweep when
+        the path is elementwise, else one reverse sweep per target element or
+        one batched forward sweep over the source's elements, whichever is
+        fewer; ``parallel_iterations`` and ``experimental_use_pfor`` are
+        accepted for TF's signature and change nothing.
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([1.0, 2.0])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = x * x
+        >>> g.jacobian(y, x).numpy().tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
+        """
         from fastgrad._jacobian import tape_jacobian
         return tape_jacobian(self, target, sources, unconnected_gradients)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
-        """Per-example Jacobians: shape [batch] + target.shape[1:] + source.shape[1:]."""
+        """Per-example Jacobians, of shape ``[batch] + target.shape[1:] + source.shape[1:]``.
+
+        Row ``i`` of ``target`` must depend only on row ``i`` of ``source``.
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = x * x
+        >>> g.batch_jacobian(y, x).numpy().tolist()
+        [[[2.0, 0.0], [0.0, 4.0]], [[6.0, 0.0], [0.0, 8.0]]]
+        """
         from fastgrad._jacobian import tape_batch_jacobian
         return tape_batch_jacobian(self, target, source, unconnected_gradients)
 
