@@ -10,7 +10,6 @@ numbers, faster.
 >>> float(tape.gradient(y, x))
 12.0
 """
-import builtins as _builtins
 import os as _os
 
 # OpenMP threads should not spin for long on a shared machine, but a purely
@@ -33,33 +32,12 @@ from fastgrad.custom_gradient import custom_gradient  # noqa: E402
 from fastgrad.config import set_num_threads, get_num_threads, show_config  # noqa: E402
 from fastgrad._logging import get_logger  # noqa: E402
 from fastgrad.math_ops import *  # noqa: E402,F401,F403
-from fastgrad.math_ops import __all__ as _math_all  # noqa: E402
 from fastgrad.array_ops import *  # noqa: E402,F401,F403
-from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
-from fastgrad import nn, random  # noqa: E402
+from fastgrad import linalg, nn, random  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
 
 newaxis = None
-
-
-def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
-           name=None):
-    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
-
-    >>> import fastgrad as tf
-    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
-    [[11.0]]
-    """
-    return _core_matmul(a, b, _builtins.bool(transpose_a or adjoint_a),
-                        _builtins.bool(transpose_b or adjoint_b))
-
-
-from fastgrad._core import matmul as _core_matmul  # noqa: E402
-
-math.matmul = matmul
-linalg = type(_os)("fastgrad.linalg")
-linalg.matmul = matmul
 
 
 def is_tensor(x):
@@ -70,11 +48,6 @@ def is_tensor(x):
 def executing_eagerly():
     """fastgrad always executes eagerly (tf.executing_eagerly)."""
     return True
-
-
-linalg.norm = norm  # noqa: F405 - from math_ops
-linalg.l2_normalize = l2_normalize  # noqa: F405
-nn.l2_normalize = l2_normalize  # noqa: F405
 
 
 # Loaded on first use (keras and the transforms import a good deal).
@@ -116,13 +89,33 @@ def __dir__():
 
 
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
-del array_ops, math_ops, gradient_tape, tensor_shape  # noqa: F821
+for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape"):
+    globals().pop(_name, None)
 
 
-__all__ = (
-    ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
-     "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
-     "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor", "executing_eagerly"]
-    + list(_math_all) + list(_array_all)
-)
+# Spelled out (not built from the submodules' lists) so that type checkers
+# see it; tests/test_namespace.py checks it holds every name of theirs.
+__all__ = [
+    # values, tapes, dtypes, configuration
+    "Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
+    "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
+    "errors", "nn", "random", "math", "set_num_threads",
+    "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor",
+    "executing_eagerly",
+    # math_ops
+    "add", "subtract", "multiply", "divide", "truediv", "floordiv", "floormod", "mod", "pow",
+    "negative", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
+    "sigmoid", "abs", "sign", "maximum", "minimum", "where", "clip_by_value", "equal",
+    "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or",
+    "logical_not", "reciprocal", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
+    "reduce_prod", "reduce_any", "reduce_all", "cast", "squared_difference", "add_n", "argmax",
+    "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp", "reduce_variance",
+    "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite", "log_sigmoid",
+    "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm", "cumsum",
+    "truncatediv", "matmul",
+    # array_ops
+    "constant", "convert_to_tensor", "reshape", "transpose", "concat", "stack", "unstack",
+    "split", "squeeze", "expand_dims", "tile", "gather", "broadcast_to", "zeros", "ones",
+    "zeros_like", "ones_like", "fill", "range", "eye", "linspace", "identity", "shape", "size",
+    "rank", "stop_gradient", "one_hot", "newaxis",
+]

@@ -22,7 +22,7 @@ __all__ = [
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
     "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
-    "cumsum", "truncatediv",
+    "cumsum", "truncatediv", "matmul",
 ]
 
 _OPS = _core.OPS
@@ -459,3 +459,16 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     out = [None if t is None else multiply(_as_tensor(t), cast(scale, _as_tensor(t).dtype))
            for t in t_list]
     return out, use_norm
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           name=None):
+    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
+
+    ``adjoint_*`` equal ``transpose_*`` for real dtypes, the only ones here.
+
+    >>> import fastgrad as tf
+    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
+    [[11.0]]
+    """
+    return _core.matmul(a, b, bool(transpose_a or adjoint_a), bool(transpose_b or adjoint_b))

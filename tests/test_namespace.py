@@ -48,3 +48,11 @@ def test_every_listed_name_resolves_and_no_module_is_private():
 
 def test_all_is_a_subset_of_dir():
     assert set(tf.__all__) <= set(dir(tf))
+
+
+def test_all_holds_every_op_module_name_once():
+    import importlib
+    ops = [importlib.import_module("fastgrad." + m).__all__ for m in ("math_ops", "array_ops")]
+    assert len(tf.__all__) == len(set(tf.__all__))
+    missing = (set(ops[0]) | set(ops[1])) - set(tf.__all__)
+    assert missing == set()

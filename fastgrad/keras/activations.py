@@ -13,7 +13,7 @@ __all__ = ["elu", "get", "linear", "relu", "sigmoid", "softmax",
            "softplus", "tanh"]
 
 
-_RECENT_LOGITS = OrderedDict()  # id(output) -> (output, logits), newest last
+_RECENT_LOGITS: "OrderedDict[int, tuple]" = OrderedDict()  # id(output) -> (output, logits), newest last
 _KEEP = 8
 
 
