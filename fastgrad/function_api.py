@@ -401,7 +401,7 @@ class Function(_core._FunctionCore):
         outer = getattr(_state, "graph", None), getattr(_state, "program", None)
         prog.begin()
         if graph is not None:
-            graph.push()
+            graph._push()
         _state.graph, _state.program = graph, prog
         try:
             result = self._python_function(*args, **kwargs)
@@ -420,7 +420,7 @@ class Function(_core._FunctionCore):
         finally:
             _state.graph, _state.program = outer
             if graph is not None:
-                graph.pop()
+                graph._pop()
             prog.end()
         if restart:
             return self._trace(sig, entry, args, kwargs)

@@ -132,7 +132,7 @@ class GradientTape(_core._Tape):
         """
         if not self._recording:
             raise ValueError("Tape is not recording.")
-        self.clear()
+        self._clear()
         self._watched = []
         self._used = False
 
@@ -149,7 +149,7 @@ class GradientTape(_core._Tape):
         seen = {}
         for v in self._watched:
             seen.setdefault(id(v), v)
-        for vid in self.accessed_variable_ids():
+        for vid in self._accessed_variable_ids():
             v = _core._VARIABLES.get(vid)
             if v is not None:
                 seen.setdefault(id(v), v)
@@ -192,7 +192,7 @@ class GradientTape(_core._Tape):
             raise RuntimeError(_USED)
         if self._recording:
             if not self._persistent:
-                self.pop()
+                self._pop()
                 self._recording = False
             else:
                 _warn(_PERSISTENT_IN_CONTEXT)
@@ -235,7 +235,7 @@ class GradientTape(_core._Tape):
             grads = [g if g is not None else _core.zeros(s.shape, s.dtype._enum)
                      for g, s in zip(grads, flat_sources)]
         if not self._persistent:
-            self.release()
+            self._release()
         return nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
@@ -286,9 +286,9 @@ class _StopRecording:
     def __enter__(self):
         if not self._tape._recording:
             raise RuntimeError("Trying to stop recording a tape which is not recording.")
-        self._tape._tape.pop()
+        self._tape._tape._pop()
         self._tape._recording = False
 
     def __exit__(self, *exc):
-        self._tape._tape.push()
+        self._tape._tape._push()
         self._tape._recording = True
