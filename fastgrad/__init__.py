@@ -33,7 +33,8 @@ from fastgrad.config import set_num_threads, get_num_threads, show_config  # noq
 from fastgrad._logging import get_logger  # noqa: E402
 from fastgrad.math_ops import *  # noqa: E402,F401,F403
 from fastgrad.array_ops import *  # noqa: E402,F401,F403
-from fastgrad import linalg, nn, random  # noqa: E402
+from fastgrad import experimental, linalg, nn, random  # noqa: E402
+from fastgrad.experimental.dlpack import from_dlpack  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
 
@@ -59,7 +60,8 @@ _LAZY_FROM = dict(
 # Modules that are part of the API (tf.math, tf.nn, ...); any other module in
 # this namespace is an implementation detail, left out of dir() as TF keeps
 # tensorflow.python.ops.math_ops out of dir(tf).
-_PUBLIC_MODULES = frozenset(("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes")
+_PUBLIC_MODULES = frozenset(("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes",
+                             "experimental")
                             + _LAZY_MODULES)
 
 
@@ -101,7 +103,7 @@ __all__ = [
     "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
     "errors", "nn", "random", "math", "set_num_threads",
     "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor",
-    "executing_eagerly",
+    "executing_eagerly", "experimental", "from_dlpack",
     # math_ops
     "add", "subtract", "multiply", "divide", "truediv", "floordiv", "floormod", "mod", "pow",
     "negative", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",

@@ -42,7 +42,7 @@ def test_every_listed_name_resolves_and_no_module_is_private():
         value = getattr(tf, name)
         if isinstance(value, types.ModuleType):
             assert name in ("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes",
-                            "keras", "datasets", "test", "autodiff"), name
+                            "keras", "datasets", "test", "autodiff", "experimental"), name
     assert "function_api" not in dir(tf) and "functional" not in dir(tf)
 
 

@@ -1,7 +1,7 @@
 """tf.experimental: the parts fastgrad has (DLPack exchange).
 
 >>> import fastgrad as tf
->>> sorted(n for n in dir(tf.experimental.dlpack) if not n.startswith("_"))
+>>> tf.experimental.dlpack.__all__
 ['from_dlpack', 'to_dlpack']
 """
 from fastgrad.experimental import dlpack
