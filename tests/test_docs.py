@@ -56,3 +56,22 @@ def test_every_top_level_name_is_documented(inventory):
 def test_every_name_of_the_submodules_is_documented(inventory, module):
     missing = [n for n in _public(module) if "%s.%s" % (module, n) not in inventory]
     assert missing == []
+
+
+PUBLIC_MODULES = ["fastgrad", "fastgrad.nn", "fastgrad.random", "fastgrad.nest", "fastgrad.linalg",
+                  "fastgrad.experimental.dlpack", "fastgrad.datasets", "fastgrad.test",
+                  "fastgrad.autodiff", "fastgrad.config", "fastgrad.keras.layers",
+                  "fastgrad.keras.optimizers", "fastgrad.keras.losses", "fastgrad.keras.metrics",
+                  "fastgrad.keras.models", "fastgrad.keras.callbacks", "fastgrad.keras.activations",
+                  "fastgrad.keras.initializers", "fastgrad.keras.backend"]
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_every_public_callable_has_a_docstring(module):
+    # needs no Sphinx: help() and completion show these
+    import inspect
+    mod = importlib.import_module(module)
+    names = dir(mod) if module == "fastgrad" else _public(module)
+    missing = [n for n in names if not n.startswith("_") and callable(getattr(mod, n))
+               and not (inspect.getdoc(getattr(mod, n)) or "").strip()]
+    assert missing == []
