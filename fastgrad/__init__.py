@@ -37,6 +37,15 @@ from fastgrad import experimental, linalg, nn, random  # noqa: E402
 from fastgrad.experimental.dlpack import from_dlpack  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
+from fastgrad._name_scope import name_scope  # noqa: E402
+from fastgrad.module import Module  # noqa: E402
+from fastgrad.printing import print_v2 as print  # noqa: E402,A001 - tf.print (kept out of __all__)
+from fastgrad.script_ops import py_function, numpy_function  # noqa: E402
+from fastgrad import debugging  # noqa: E402
+from fastgrad.variables import VariableAggregation, VariableSynchronization  # noqa: E402
+from fastgrad.framework_ops import get_static_value, init_scope, hessians  # noqa: E402
+from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_less,  # noqa: E402
+                                assert_rank)
 
 newaxis = None
 
@@ -52,7 +61,7 @@ def executing_eagerly():
 
 
 # Loaded on first use (keras and the transforms import a good deal).
-_LAZY_MODULES = ("keras", "datasets", "test", "autodiff")
+_LAZY_MODULES = ("keras", "datasets", "test", "autodiff", "data", "distribute")
 _LAZY_FROM = dict(
     [(n, "functional") for n in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp")]
     + [(n, "function_api") for n in ("function", "gradients", "TensorSpec")]
@@ -61,7 +70,7 @@ _LAZY_FROM = dict(
 # this namespace is an implementation detail, left out of dir() as TF keeps
 # tensorflow.python.ops.math_ops out of dir(tf).
 _PUBLIC_MODULES = frozenset(("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes",
-                             "experimental")
+                             "experimental", "debugging")
                             + _LAZY_MODULES)
 
 
@@ -91,7 +100,8 @@ def __dir__():
 
 
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
-for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape"):
+for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
+              "script_ops", "variables", "framework_ops"):
     globals().pop(_name, None)
 
 
@@ -104,6 +114,9 @@ __all__ = [
     "errors", "nn", "random", "math", "set_num_threads",
     "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor",
     "executing_eagerly", "experimental", "from_dlpack",
+    "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
+    "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
+    "VariableSynchronization", "get_static_value", "init_scope", "hessians",
     # math_ops
     "add", "subtract", "multiply", "divide", "truediv", "floordiv", "floormod", "mod", "pow",
     "negative", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",

@@ -203,7 +203,7 @@ def reduce_mean(x, mask, bint keepdims):
     return wrap(out)
 
 
-def constant(value, dtype=None, shape=None):
+def constant(value, dtype=None, shape=None, name=None):
     cdef int dt = -1 if dtype is None else as_dtype(dtype)._enum
     cdef Tensor t
     if isinstance(value, _TensorBase):

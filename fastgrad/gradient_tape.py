@@ -273,6 +273,9 @@ class GradientTape(_core._Tape):
         >>> g.batch_jacobian(y, x).numpy().tolist()
         [[[2.0, 0.0], [0.0, 4.0]], [[6.0, 0.0], [0.0, 8.0]]]
         """
+        if self._used and not self._persistent:
+            # TF 2.21's text for batch_jacobian lacks a space ('tocompute')
+            raise RuntimeError(_USED.replace("to compute", "tocompute"))
         from fastgrad._jacobian import tape_batch_jacobian
         return tape_batch_jacobian(self, target, source, unconnected_gradients)
 

@@ -42,7 +42,8 @@ def test_every_listed_name_resolves_and_no_module_is_private():
         value = getattr(tf, name)
         if isinstance(value, types.ModuleType):
             assert name in ("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes",
-                            "keras", "datasets", "test", "autodiff", "experimental"), name
+                            "keras", "datasets", "test", "autodiff", "experimental", "data",
+                            "distribute", "debugging"), name
     assert "function_api" not in dir(tf) and "functional" not in dir(tf)
 
 
@@ -56,3 +57,11 @@ def test_all_holds_every_op_module_name_once():
     assert len(tf.__all__) == len(set(tf.__all__))
     missing = (set(ops[0]) | set(ops[1])) - set(tf.__all__)
     assert missing == set()
+
+
+def test_distribute_all_holds_horovods_names():
+    import importlib
+    dist = importlib.import_module("fastgrad.distribute")
+    hvd = importlib.import_module("fastgrad.distribute._horovod")
+    assert set(hvd.__all__) <= set(dist.__all__)
+    assert len(dist.__all__) == len(set(dist.__all__))

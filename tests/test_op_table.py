@@ -50,6 +50,15 @@ def op(name, attrs=(), consts=()):
     return f
 
 
+def allreduce_op(*xs):
+    import struct
+
+    import fastgrad.distribute as hvd
+    hvd.init()
+    bits = [struct.unpack("<q", struct.pack("<d", v))[0] for v in (3.0, 0.5, 2.0)]
+    return _core.apply(O["allreduce"], list(xs), [1, *bits, 12345])
+
+
 COND = np.array([[True, False, True], [False, True, False]])
 IDX = np.array([0, 2, 2], np.int32)
 
@@ -108,6 +117,9 @@ CASES = {
     "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
     "softmax": (op("softmax"), [rnd(2, 4)], {}),
     "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+    # fastgrad.distribute's fused allreduce, in the one-process group: the
+    # inputs packed times prescale 3, postscale 0.5, divided by 2
+    "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
 }
 
 # ops with no gradient (TF registers none, or returns None): never recorded
