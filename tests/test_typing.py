@@ -6,6 +6,7 @@ installed (it is in the ``test`` extra); the allowlist beside this file holds
 only what Cython adds to every compiled module."""
 import inspect
 import os
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +23,14 @@ HERE = Path(__file__).resolve().parent
 def test_stubtest_passes(tmp_path):
     pytest.importorskip("mypy")
     env = dict(os.environ)
-    # mypy reads the sources of the fastgrad these tests import (the
-    # checkout's in-place build or an installed wheel), not whatever the
-    # working directory holds
-    env["MYPYPATH"] = str(Path(fastgrad.__file__).resolve().parents[1])
+    # mypy reads the sources of the fastgrad these tests import, not whatever
+    # the working directory holds: an installed wheel from site-packages
+    # (mypy's own search; it refuses site-packages on MYPYPATH), the
+    # checkout's in-place build through MYPYPATH
+    where = Path(fastgrad.__file__).resolve().parents[1]
+    installed = {Path(p).resolve() for p in site.getsitepackages() + [site.getusersitepackages()]}
+    if where not in installed:
+        env["MYPYPATH"] = str(where)
     env["MYPY_CACHE_DIR"] = str(tmp_path / "cache")
     proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "fastgrad",
                            "--allowlist", str(HERE / "stubtest-allowlist.txt")],
