@@ -10,13 +10,17 @@
  *     covering every source element (chunked to bound memory).
  * Rows go straight into the result buffers. When a tape records or an
  * accumulator watches (a Jacobian inside an outer tape), the result is
- * built from table ops instead, so it is differentiable in turn.
+ * built from table ops instead, so it is differentiable in turn; so it is
+ * too while fastgrad.function traces, so the program records how the
+ * result is formed (rows written straight into a buffer would be
+ * captured as a constant and replayed stale for every new input).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fg_forward.h"
 #include "fg_ops.h"
+#include "fg_program.h"
 #include "fg_tape.h"
 
 /* elements a batched forward sweep may hold per value */
@@ -97,6 +101,11 @@ static int scan(fg_tape *t, int64_t n_nodes, int64_t n_slots, int64_t tslot, int
     }
     free(lead), free(reach), free(mine);
     return 0;
+}
+
+/* Build results from table ops (recorded) rather than written in place. */
+static int use_table_ops(void) {
+    return fg_tapes_recording() > 0 || fg_acc_visible() > 0 || fg_program_tracing() != NULL;
 }
 
 static int same_shape(const fg_tensor *a, const fg_tensor *b) {
@@ -426,7 +435,7 @@ int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *so
         rc = 0;
         goto done;
     }
-    int differentiable = fg_tapes_recording() > 0 || fg_acc_visible() > 0;
+    int differentiable = use_table_ops();
     /* the sweeps must not free the nodes of a non-persistent tape */
     t->persistent = 1;
     if (p.diag && all_same && mode != FG_JAC_FWD) {
@@ -474,7 +483,7 @@ int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int
     if (sslot >= n_slots) sslot = -1;
     if (scan(t, n_nodes, n_slots, tslot, 1, &sslot, &p) < 0) return -1;
     if (sslot >= 0 && sslot == tslot) connected = 1;
-    int differentiable = fg_tapes_recording() > 0 || fg_acc_visible() > 0;
+    int differentiable = use_table_ops();
     if (!connected || b == 0) { /* TF's quirk: zeros, not None */
         *out = fg_tensor_zeros(dt, nd, shape);
         return *out ? 0 : -1;

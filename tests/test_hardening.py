@@ -1,0 +1,156 @@
+"""Reproducers of issue 12 (hardening): each was a crash, a hang or a
+wrong number on the main branch before its fix.
+
+The oracles: eager fastgrad (a replay must equal it), NumPy, and TF 2.21
+for error types and messages (probed with tensorflow-cpu 2.21).
+"""
+import numpy as np
+import pytest
+
+import fastgrad as tf
+from _fgutil import fastgrad_only
+from fastgrad._jacobian import tape_jacobian
+
+
+# ------------------------------------------- compiled replay of transforms
+
+
+def _rosen(x):
+    return tf.reduce_sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+
+def _cube(x):
+    return x ** 3
+
+
+def _mix(x):
+    # not elementwise: every output reads every input
+    return tf.sin(x) * tf.reduce_sum(x * x)
+
+
+def _tape_jacobian(f, mode=None, persistent=False):
+    def run(x):
+        with tf.GradientTape(persistent=persistent) as t:
+            t.watch(x)
+            y = f(x)
+        if mode is None:
+            return t.jacobian(y, x)
+        return tape_jacobian(t, y, x, mode=mode)
+    return run
+
+
+def _tape_batch_jacobian(f):
+    def run(x):
+        xb = tf.reshape(x, [2, -1])
+        with tf.GradientTape() as t:
+            t.watch(xb)
+            y = f(xb)
+        return t.batch_jacobian(y, xb)
+    return run
+
+
+def _nested_gradient(x):
+    with tf.GradientTape() as t2:
+        t2.watch(x)
+        with tf.GradientTape() as t1:
+            t1.watch(x)
+            y = tf.reduce_sum(x ** 4)
+        g = t1.gradient(y, x)
+        z = tf.reduce_sum(g * g)
+    return t2.gradient(z, x)
+
+
+def _gradient(x):
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = _rosen(x)
+    return t.gradient(y, x)
+
+
+def _accumulator(x):
+    with tf.autodiff.ForwardAccumulator(x, tf.ones_like(x)) as acc:
+        y = _mix(x)
+    return acc.jvp(y)
+
+
+def _vjp(x):
+    y, back = tf.vjp(_mix, x)
+    return back(tf.ones_like(y))[0]
+
+
+def _jacobian_of_jacobian(x):
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = _mix(x)
+        j = inner.jacobian(y, x)
+        s = tf.reduce_sum(j * j)
+    return outer.gradient(s, x)
+
+
+ENTRY_POINTS = {
+    "tape.gradient": _gradient,
+    "nested gradient": _nested_gradient,
+    "tape.jacobian diagonal": _tape_jacobian(_cube),
+    "tape.jacobian rev": _tape_jacobian(_mix, "rev"),
+    "tape.jacobian fwd": _tape_jacobian(_mix, "fwd"),
+    "tape.jacobian persistent": _tape_jacobian(_mix, persistent=True),
+    "tape.batch_jacobian diagonal": _tape_batch_jacobian(_cube),
+    "tape.batch_jacobian": _tape_batch_jacobian(lambda x: tf.matmul(x, tf.transpose(x))),
+    "tape.batch_jacobian fwd": _tape_batch_jacobian(lambda x: tf.concat([x, x * x, tf.sin(x)], 1)),
+    "jacobian of jacobian": _jacobian_of_jacobian,
+    "fastgrad.grad": tf.grad(_rosen),
+    "fastgrad.value_and_grad": tf.value_and_grad(_rosen),
+    "fastgrad.jacobian": tf.jacobian(_mix),
+    "fastgrad.jacobian rev": tf.jacobian(_mix, mode="rev"),
+    "fastgrad.jacobian fwd": tf.jacobian(_mix, mode="fwd"),
+    "fastgrad.hessian": tf.hessian(_rosen),
+    "fastgrad.hvp": lambda x: tf.hvp(_rosen, x, tf.ones_like(x)),
+    "fastgrad.jvp": lambda x: tf.jvp(_mix, (x,), (tf.ones_like(x),)),
+    "fastgrad.vjp": _vjp,
+    "ForwardAccumulator": _accumulator,
+}
+
+
+def _assert_same(a, b):
+    fa, fb = tf.nest.flatten(a), tf.nest.flatten(b)
+    assert len(fa) == len(fb)
+    for x, y in zip(fa, fb):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-12, atol=1e-12)
+
+
+@fastgrad_only
+@pytest.mark.parametrize("name", list(ENTRY_POINTS))
+def test_every_transform_replays_on_new_inputs(name):
+    """A traced transform, called on an input it was not traced with,
+    equals the eager transform (Jacobians replayed their trace-time value)."""
+    fn = ENTRY_POINTS[name]
+    f = tf.function(fn)
+    rng = np.random.default_rng(12)
+    for k in range(3):
+        x = tf.constant(rng.uniform(-1.5, 1.5, size=4))
+        _assert_same(f(x), fn(x))
+    assert f.experimental_get_tracing_count() == 1
+
+
+@fastgrad_only
+def test_traced_jacobian_of_cube_follows_the_input():
+    # the issue's reproducer: [[3, 0], [0, 12]] came back for every input
+    f = tf.function(_tape_jacobian(_cube))
+    np.testing.assert_array_equal(f(tf.constant([1.0, 2.0])).numpy(), [[3, 0], [0, 12]])
+    np.testing.assert_array_equal(f(tf.constant([3.0, 4.0])).numpy(), [[27, 0], [0, 48]])
+
+
+@fastgrad_only
+def test_traced_rosenbrock_hessian_follows_the_input():
+    h = tf.function(tf.hessian(_rosen))
+    h(tf.constant([0.0, 0.0, 0.0]))
+    x = np.array([1.5, -0.5, 2.0])
+    want = np.zeros((3, 3))
+    for i in range(2):  # d2/dx2 of 100 (x[i+1] - x[i]^2)^2 + (1 - x[i])^2
+        want[i, i] += 1200 * x[i] ** 2 - 400 * x[i + 1] + 2
+        want[i, i + 1] += -400 * x[i]
+        want[i + 1, i] += -400 * x[i]
+        want[i + 1, i + 1] += 200
+    np.testing.assert_allclose(h(tf.constant(x)).numpy(), want, rtol=1e-12)
