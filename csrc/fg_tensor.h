@@ -95,5 +95,8 @@ const char *fg_error_message(void);
 void fg_error_clear(void);
 /* "[2,3]" style shape text for messages, into a thread-local ring buffer */
 const char *fg_shape_str(int ndim, const int64_t *shape);
+/* *size = the product of shape's dims (all >= 0), or -1 with TF's error
+ * set when it does not fit in int64 */
+int fg_shape_size(int ndim, const int64_t *shape, int64_t *size);
 
 #endif

@@ -154,3 +154,35 @@ def test_traced_rosenbrock_hessian_follows_the_input():
         want[i + 1, i] += -400 * x[i]
         want[i + 1, i + 1] += 200
     np.testing.assert_allclose(h(tf.constant(x)).numpy(), want, rtol=1e-12)
+
+
+# ------------------------------------------------------------ memory safety
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tf.zeros([2**40, 2**40]),
+    lambda: tf.ones([2**33, 2**33]),
+    lambda: tf.zeros([2**40, 2**40, 0]),
+    lambda: tf.fill([2**40, 2**40], 1.0),
+    lambda: tf.broadcast_to(1.0, [2**40, 2**40]),
+], ids=["zeros", "ones", "zeros-trailing-0", "fill", "broadcast_to"])
+def test_shape_products_past_int64_raise(make):
+    # the product wrapped (to 0: a tensor whose sum was 0.0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"would have more than 2\*\*63 - 1 elements"):
+        make()
+
+
+def test_leading_zero_dimension_is_an_empty_tensor_as_in_tf():
+    assert tf.zeros([0, 2**40, 2**40]).shape == (0, 2**40, 2**40)
+
+
+def test_allocation_that_cannot_be_met_is_resource_exhausted():
+    with pytest.raises(tf.errors.ResourceExhaustedError,
+                       match=r"OOM when allocating tensor with shape\[1048576,1048576\] and type float"):
+        tf.zeros([2**20, 2**20])
+
+
+def test_reshape_to_a_wrapping_shape_raises():
+    # [2**62 + 1, 4] has 4 elements modulo 2**64: accepted, then indexing it segfaulted
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.reshape(tf.constant([1.0, 2.0, 3.0, 4.0]), [2**62 + 1, 4])
