@@ -39,10 +39,19 @@ int64_t fg_next_id(void) {
     return s->id_next++;
 }
 
+/* FG_NO_RECYCLE (FASTGRAD_DEBUG=1 builds, the sanitizer builds of
+ * .ci/run): structs and buffers go straight back to malloc, so ASan and
+ * valgrind see a use after free where a recycled struct would hide it. */
+#ifdef FG_NO_RECYCLE
+#define RECYCLE 0
+#else
+#define RECYCLE 1
+#endif
+
 /* Tensor structs are recycled through a per-thread free list: an eager
  * scalar op allocates one, and malloc would dominate its cost. */
 static fg_tensor *tensor_struct_alloc(fg_thread_state *s) {
-    if (s->freelist_len > 0) return s->freelist[--s->freelist_len];
+    if (RECYCLE && s->freelist_len > 0) return s->freelist[--s->freelist_len];
     return (fg_tensor *)malloc(sizeof(fg_tensor));
 }
 
@@ -65,7 +74,7 @@ static void buffer_decref(fg_buffer *b) {
     if (!b || --b->refcnt != 0) return;
     size_t cap = buffer_capacity(b->nbytes);
     fg_thread_state *s = fg_thread();
-    if (cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
+    if (RECYCLE && cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
         if (s->n_cached == FG_BUFFER_CACHE_MAX || s->cached_bytes + cap > CACHE_TOTAL_BYTES) {
             /* make room: drop the oldest */
             fg_buffer *old = s->cache[0];
@@ -124,7 +133,7 @@ static fg_buffer *buffer_new(size_t nbytes) {
 void fg_tensor_free(fg_tensor *t) {
     buffer_decref(t->buf);
     fg_thread_state *s = fg_thread();
-    if (s->freelist_len < FG_FREELIST_MAX)
+    if (RECYCLE && s->freelist_len < FG_FREELIST_MAX)
         s->freelist[s->freelist_len++] = t;
     else
         free(t);
