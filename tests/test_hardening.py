@@ -186,3 +186,30 @@ def test_reshape_to_a_wrapping_shape_raises():
     # [2**62 + 1, 4] has 4 elements modulo 2**64: accepted, then indexing it segfaulted
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.reshape(tf.constant([1.0, 2.0, 3.0, 4.0]), [2**62 + 1, 4])
+
+
+# ------------------------------------------------------------ wrong numbers
+
+INF = float("inf")
+
+
+@pytest.mark.parametrize("x, axis, want", [
+    ([INF, 1.0], None, INF),
+    ([-INF, -INF], None, -INF),
+    ([INF, -INF], None, INF),
+    ([[INF, 1.0], [-INF, -INF]], 1, [INF, -INF]),
+    ([1e30, 1.0], None, 1e30),
+])
+def test_reduce_logsumexp_with_infinities(x, axis, want):
+    # the shift by a non-finite max gave inf - inf = nan
+    got = tf.reduce_logsumexp(tf.constant(x), axis=axis)
+    np.testing.assert_array_equal(got.numpy(), np.asarray(want, np.float32))
+
+
+def test_reduce_logsumexp_gradient_with_infinities_as_tf():
+    x = tf.constant([-INF, 1.0, 2.0])
+    with tf.GradientTape() as g:
+        g.watch(x)
+        y = tf.reduce_logsumexp(x)
+    e = np.exp([1.0, 2.0]) / np.exp([1.0, 2.0]).sum()
+    np.testing.assert_allclose(g.gradient(y, x).numpy(), [0.0, e[0], e[1]], rtol=1e-6)
