@@ -213,3 +213,24 @@ def test_reduce_logsumexp_gradient_with_infinities_as_tf():
         y = tf.reduce_logsumexp(x)
     e = np.exp([1.0, 2.0]) / np.exp([1.0, 2.0]).sum()
     np.testing.assert_allclose(g.gradient(y, x).numpy(), [0.0, e[0], e[1]], rtol=1e-6)
+
+
+def _custom(grad_of):
+    @tf.custom_gradient
+    def f(x):
+        return tf.identity(x), grad_of
+    return f
+
+
+@pytest.mark.parametrize("grad_of, what", [
+    (lambda dy: tf.ones([2, 3]), r"shape \[2, 3\] for input #0\(zero-based\) of shape \[3\]"),
+    (lambda dy: tf.cast(dy, tf.float64), r"dtype float64 for input #0\(zero-based\) of dtype float32"),
+], ids=["broadcastable-shape", "dtype"])
+def test_custom_gradient_checks_what_its_function_returns(grad_of, what):
+    # a [2, 3] gradient for a [3] input was summed down to [3]: a wrong number
+    x = tf.constant([1.0, 2.0, 3.0])
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = tf.reduce_sum(tf.sin(_custom(grad_of)(x * 1.0)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=what):
+        t.gradient(y, x)
