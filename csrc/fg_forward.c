@@ -118,7 +118,7 @@ int fg_acc_record(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, 
                   fg_tensor *out, void *user) {
     fg_thread_state *s = fg_thread();
     const fg_opdef *d = &fg_ops[op];
-    if (!d->jvp || !fg_dtype_is_float(out->dtype)) return 0;
+    if (!d->backward || !fg_dtype_is_float(out->dtype)) return 0;
     fg_tensor *tin_small[8];
     fg_tensor **tin = n_in <= 8 ? tin_small : (fg_tensor **)malloc((size_t)n_in * sizeof(fg_tensor *));
     if (!tin) return fg_error_set(FG_ERR_NOMEM, "out of memory");

@@ -26,20 +26,8 @@
 /* elements a batched forward sweep may hold per value */
 #define FWD_CHUNK_ELEMS (1 << 22)
 
-static int is_elementwise(int op) {
-    switch (op) {
-    case FG_OP_ADD: case FG_OP_SUB: case FG_OP_MUL: case FG_OP_DIV: case FG_OP_POW:
-    case FG_OP_MAXIMUM: case FG_OP_MINIMUM: case FG_OP_TANH_GRAD: case FG_OP_SIGMOID_GRAD:
-    case FG_OP_RELU_GRAD: case FG_OP_SQRT_GRAD: case FG_OP_NEG: case FG_OP_SQUARE:
-    case FG_OP_SQRT: case FG_OP_EXP: case FG_OP_LOG: case FG_OP_LOG1P: case FG_OP_SIN:
-    case FG_OP_COS: case FG_OP_TAN: case FG_OP_TANH: case FG_OP_SIGMOID: case FG_OP_ABS:
-    case FG_OP_SIGN: case FG_OP_RELU: case FG_OP_SOFTPLUS: case FG_OP_RECIPROCAL:
-    case FG_OP_IDENTITY: case FG_OP_CAST: case FG_OP_WHERE:
-        return 1;
-    default:
-        return 0;
-    }
-}
+/* differentiable elementwise ops (fg_ops.def's flags) */
+static int is_elementwise(int op) { return fg_op_has(op, FG_ELEMENTWISE) && fg_ops[op].backward; }
 
 typedef struct {
     int diag;           /* elementwise, same shapes along every path */

@@ -57,13 +57,6 @@ static fg_tensor *bx(rctx *c, const fg_node *node, int nb, fg_tensor *t) {
 }
 
 /* batch dims of a tangent + a shape, as attrs [nd, shape...] */
-static int batched_shape(const fg_tensor *t, int nb, int nd, const int64_t *shape, int64_t *at) {
-    at[0] = nb + nd;
-    memcpy(at + 1, t->shape, (size_t)nb * sizeof(int64_t));
-    memcpy(at + 1 + nb, shape, (size_t)nd * sizeof(int64_t));
-    return 1 + nb + nd;
-}
-
 static fg_tensor *zeros_batched(rctx *c, const fg_tensor *t, int nb, const fg_tensor *like) {
     if (c->failed) return NULL;
     int64_t shape[FG_MAX_NDIM];
@@ -72,254 +65,76 @@ static fg_tensor *zeros_batched(rctx *c, const fg_tensor *t, int nb, const fg_te
     return hold(c, fg_tensor_zeros(like->dtype, nb + like->ndim, shape));
 }
 
-/* ------------------------------------------------------------ elementwise */
+/* ------------------------------------------------------- derived rules */
 
-int jvp_add(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    *tout = give(addt(c, bx(c, node, nb, T(0)), bx(c, node, nb, T(1))));
-    JVP_END;
-}
-
-int jvp_sub(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(a && b ? SUB(a, b) : a ? a : NEG(b));
-    JVP_END;
-}
-
-int jvp_mul(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? MUL(a, X(1)) : NULL, b ? MUL(X(0), b) : NULL));
-    JVP_END;
-}
-
-/* d(x/y) = dx/y - dy*x/y/y, the same expression as the backward rule so
- * both modes agree to the last digit. */
-int jvp_div(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? DIV(a, X(1)) : NULL,
-                      b ? MUL(b, DIV(DIV(NEG(X(0)), X(1)), X(1))) : NULL));
-    JVP_END;
-}
-
-int jvp_pow(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    int dt = X(0)->dtype;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    fg_tensor *ta = NULL, *tb = NULL;
-    if (a) ta = MUL(MUL(a, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1))));
-    if (b) {
-        /* TF: log(x) taken as 0 where x <= 0 */
-        fg_tensor *zero = cst(dt, 0);
-        fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
-        tb = MUL(MUL(b, Y), logx);
-    }
-    *tout = give(addt(c, ta, tb));
-    JVP_END;
-}
-
-/* TF's tie rule (the first operand wins), as in the backward rule. */
-static int extremum_jvp(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout, int cmp) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    fg_tensor *zero = cst(DT, 0);
-    *tout = give(WHERE(ap2(c, cmp, X(0), X(1)), a ? a : zero, b ? b : zero));
-    JVP_END;
-}
-int jvp_maximum(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    return extremum_jvp(node, nb, tin, tout, FG_OP_GREATER_EQUAL);
-}
-int jvp_minimum(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    return extremum_jvp(node, nb, tin, tout, FG_OP_LESS_EQUAL);
-}
-
-/* tanh_grad(y, h) = h * (1 - y^2) */
-int jvp_tanh_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? MUL(MUL(a, X(1)), MUL(X(0), cst(DT, -2))) : NULL,
-                      b ? ap2(c, FG_OP_TANH_GRAD, X(0), b) : NULL));
-    JVP_END;
-}
-
-/* square_grad(x, h) = h * (x + x): bilinear, like mul */
-int jvp_square_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? ap2(c, FG_OP_SQUARE_GRAD, a, X(1)) : NULL,
-                      b ? ap2(c, FG_OP_SQUARE_GRAD, X(0), b) : NULL));
-    JVP_END;
-}
-
-/* sigmoid_grad(y, h) = h * y * (1 - y) */
-int jvp_sigmoid_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? MUL(MUL(a, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2)))) : NULL,
-                      b ? ap2(c, FG_OP_SIGMOID_GRAD, X(0), b) : NULL));
-    JVP_END;
-}
-
-/* relu_grad(x, h) = x > 0 ? h : 0: flat in x */
-int jvp_relu_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *b = bx(c, node, nb, T(1));
-    if (b)
-        *tout = give(ap2(c, FG_OP_RELU_GRAD, X(0), b));
-    else if (T(0))
-        *tout = give(zeros_batched(c, T(0), nb, Y));
-    JVP_END;
-}
-
-/* sqrt_grad(y, h) = 0.5 * h / y = out; d/dy = -out / y (h is not kept) */
-int jvp_sqrt_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(0)), *b = bx(c, node, nb, T(1));
-    *tout = give(addt(c, a ? NEG(DIV(MUL(a, Y), X(0))) : NULL,
-                      b ? ap2(c, FG_OP_SQRT_GRAD, X(0), b) : NULL));
-    JVP_END;
-}
-
-int jvp_neg(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(NEG(T(0)));
-    JVP_END;
-}
-
-int jvp_square(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), MUL(X(0), cst(DT, 2))));
-    JVP_END;
-}
-
-int jvp_sqrt(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(ap2(c, FG_OP_SQRT_GRAD, Y, T(0)));
-    JVP_END;
-}
-
-int jvp_exp(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), Y));
-    JVP_END;
-}
-
-int jvp_log(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(DIV(T(0), X(0)));
-    JVP_END;
-}
-
-int jvp_log1p(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(DIV(T(0), ADD(X(0), cst(DT, 1))));
-    JVP_END;
-}
-
-int jvp_sin(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), ap1(c, FG_OP_COS, X(0))));
-    JVP_END;
-}
-
-int jvp_cos(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(NEG(MUL(T(0), ap1(c, FG_OP_SIN, X(0)))));
-    JVP_END;
-}
-
-int jvp_tan(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1))));
-    JVP_END;
-}
-
-int jvp_tanh(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(ap2(c, FG_OP_TANH_GRAD, Y, T(0)));
-    JVP_END;
-}
-
-int jvp_sigmoid(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(ap2(c, FG_OP_SIGMOID_GRAD, Y, T(0)));
-    JVP_END;
-}
-
-int jvp_abs(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), ap1(c, FG_OP_SIGN, X(0))));
-    JVP_END;
-}
-
-/* Piecewise constant. The backward rule answers zeros, TF's; forward
- * mode answers "no tangent" (NULL), as TF's ForwardAccumulator does. */
-int jvp_zero(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+/* Non-differentiable ops (backward 0) are never recorded; named in the
+ * table so the JVP declarations can be generated from it. */
+int jvp_none(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     (void)node, (void)nb, (void)tin;
     *tout = NULL;
     return 0;
 }
 
-int jvp_relu(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+/* Elementwise ops: the sum over inputs of the local derivative (the
+ * table's deriv column, the same code as the backward rule) applied to
+ * each input's tangent. */
+int jvp_elementwise(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
-    (void)nb;
-    *tout = give(ap2(c, FG_OP_RELU_GRAD, X(0), T(0)));
-    JVP_END;
-}
-
-int jvp_softplus(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(MUL(T(0), ap1(c, FG_OP_SIGMOID, X(0))));
-    JVP_END;
-}
-
-int jvp_reciprocal(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    *tout = give(NEG(MUL(T(0), ap1(c, FG_OP_SQUARE, Y))));
-    JVP_END;
-}
-
-int jvp_identity(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    (void)node, (void)nb;
-    *tout = tin[0];
-    fg_incref(*tout);
-    return 0;
-}
-
-/* Between float dtypes the tangent is cast too; to an integer or bool
- * there is no tangent (the backward rule gives None the same way). */
-int jvp_cast(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    (void)nb;
-    if (fg_dtype_is_float(Y->dtype)) {
-        int64_t dst = Y->dtype;
-        fg_tensor *t = T(0);
-        *tout = give(t->dtype == dst ? t : ap(c, FG_OP_CAST, 1, &t, &dst, 1));
+    const fg_opdef *d = &fg_ops[node->op];
+    fg_tensor *acc = NULL;
+    for (int i = 0; i < node->n_in && !c->failed; i++) {
+        if (!T(i) || ((d->nondiff >> i) & 1)) continue;
+        acc = addt(c, acc, d->deriv(c, node, i, bx(c, node, nb, T(i)), NULL));
     }
+    *tout = give(acc);
     JVP_END;
 }
 
-int jvp_where(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+/* Linear ops: the op itself applied to the tangents (a zero tangent as
+ * zeros where other inputs have one), with the attributes rewritten for
+ * the batch dimensions from the table's attribute layout. */
+int jvp_linear(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
-    fg_tensor *a = bx(c, node, nb, T(1)), *b = bx(c, node, nb, T(2));
-    fg_tensor *zero = cst(DT, 0);
-    *tout = give(WHERE(X(0), a ? a : zero, b ? b : zero));
+    const fg_opdef *d = &fg_ops[node->op];
+    int n = node->n_in;
+    fg_tensor *any = NULL;
+    for (int i = 0; i < n && !any; i++)
+        if (!((d->nondiff >> i) & 1)) any = T(i);
+    fg_tensor *small[8];
+    fg_tensor **ins = n <= 8 ? small : (fg_tensor **)malloc((size_t)n * sizeof(fg_tensor *));
+    int64_t *at = (int64_t *)malloc(((size_t)FG_ATTRS_BATCHED_ROOM(node->op, node->nattrs, nb) + 1) * sizeof(int64_t));
+    if (!ins || !at) {
+        fg_error_set(FG_ERR_NOMEM, "out of memory");
+        c->failed = 1;
+    } else if (any) {
+        for (int i = 0; i < n; i++) {
+            if ((d->nondiff >> i) & 1)
+                ins[i] = X(i);
+            else if (!T(i))
+                ins[i] = zeros_batched(c, any, nb, X(i));
+            else
+                ins[i] = (d->flags & FG_BROADCASTS) ? bx(c, node, nb, T(i)) : T(i);
+        }
+        int na = fg_attrs_batched(node->op, X(0)->ndim, node->attrs, node->nattrs, nb, any->shape, at);
+        if (na < 0)
+            c->failed = 1;
+        else
+            *tout = give(ap(c, node->op, n, ins, at, na));
+    }
+    if (ins != small) free(ins);
+    free(at);
+    JVP_END;
+}
+
+/* cumprod: dy = y * cumsum(dx / x), the transpose of TF's backward rule
+ * (div_no_nan included), with the op's own exclusive and reverse */
+int jvp_cumprod(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    int64_t at[3] = {node->attrs[0], node->attrs[1], node->attrs[2]};
+    if (at[0] < 0) at[0] += X(0)->ndim;
+    at[0] += nb;
+    fg_tensor *q = ap2(c, FG_OP_DIV_NO_NAN, T(0), X(0));
+    *tout = give(MUL(Y, ap(c, FG_OP_CUMSUM, 1, &q, at, 3)));
     JVP_END;
 }
 
@@ -333,20 +148,6 @@ static fg_tensor *reduce_batched(rctx *c, const fg_node *node, int nb, fg_tensor
     for (int i = 0; i < nb; i++) at[1 + i] = 0;
     for (int i = 0; i < X(0)->ndim; i++) at[1 + nb + i] = node->attrs[1 + i];
     return ap(c, FG_OP_REDUCE_SUM, 1, &t, at, 1 + nb + X(0)->ndim);
-}
-
-/* the output (or a reduced tensor) viewed with the reduced axes kept */
-static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
-    int64_t shape[FG_MAX_NDIM];
-    const fg_tensor *x = X(0);
-    for (int i = 0; i < x->ndim; i++) shape[i] = node->attrs[1 + i] ? 1 : x->shape[i];
-    return reshape_to(c, t, x->ndim, shape);
-}
-
-int jvp_reduce_sum(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    *tout = give(reduce_batched(c, node, nb, T(0)));
-    JVP_END;
 }
 
 /* reduce_sum_mul(a, b) = reduce_sum(a * b): mul's tangent, then the sum */
@@ -379,38 +180,7 @@ int jvp_reduce_prod(const fg_node *node, int nb, fg_tensor *const *tin, fg_tenso
     JVP_END;
 }
 
-/* ------------------------------------------------------------------ shape */
-
-int jvp_broadcast_to(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = bx(c, node, nb, T(0));
-    if (t) {
-        int64_t at[1 + 2 * FG_MAX_NDIM];
-        int na = batched_shape(t, nb, Y->ndim, Y->shape, at);
-        *tout = give(ap(c, FG_OP_BROADCAST_TO, 1, &t, at, na));
-    }
-    JVP_END;
-}
-
-int jvp_reshape(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int64_t at[1 + 2 * FG_MAX_NDIM];
-    int na = batched_shape(t, nb, Y->ndim, Y->shape, at);
-    *tout = give(ap(c, FG_OP_RESHAPE, 1, &t, at, na));
-    JVP_END;
-}
-
-int jvp_transpose(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int nd = X(0)->ndim;
-    int64_t perm[FG_MAX_NDIM];
-    for (int i = 0; i < nb; i++) perm[i] = i;
-    for (int i = 0; i < nd; i++) perm[nb + i] = nb + (node->attrs[i] < 0 ? node->attrs[i] + nd : node->attrs[i]);
-    *tout = give(ap(c, FG_OP_TRANSPOSE, 1, &t, perm, nb + nd));
-    JVP_END;
-}
+/* ------------------------------------------------------------ bilinear */
 
 /* d(A B) = dA B + A dB with the op's own transposes; batch dimensions of
  * the tangents broadcast like any others. */
@@ -427,99 +197,6 @@ int jvp_matmul(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **t
         tb = ap(c, FG_OP_MATMUL, 2, in, node->attrs, 2);
     }
     *tout = give(addt(c, ta, tb));
-    JVP_END;
-}
-
-/* linear ops whose attrs describe every dimension: the batch dimensions
- * are taken whole (start 0, step 1, their full length) */
-int jvp_slice(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int nd = X(0)->ndim, n = nb + nd;
-    int64_t at[3 * FG_MAX_NDIM];
-    for (int i = 0; i < nb; i++) {
-        at[i] = 0;
-        at[n + i] = 1;
-        at[2 * n + i] = t->shape[i];
-    }
-    for (int i = 0; i < nd; i++) {
-        at[nb + i] = node->attrs[i];
-        at[n + nb + i] = node->attrs[nd + i];
-        at[2 * n + nb + i] = node->attrs[2 * nd + i];
-    }
-    *tout = give(ap(c, FG_OP_SLICE, 1, &t, at, 3 * n));
-    JVP_END;
-}
-
-int jvp_slice_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int nd = (int)node->attrs[0], n = nb + nd;
-    const int64_t *shape = node->attrs + 1;
-    int64_t at[1 + 4 * FG_MAX_NDIM];
-    at[0] = n;
-    for (int i = 0; i < nb; i++) {
-        at[1 + i] = t->shape[i];
-        at[1 + n + i] = 0;
-        at[1 + 2 * n + i] = 1;
-        at[1 + 3 * n + i] = t->shape[i];
-    }
-    for (int k = 0; k < 4; k++)
-        memcpy(at + 1 + k * n + nb, shape + k * nd, (size_t)nd * sizeof(int64_t));
-    *tout = give(ap(c, FG_OP_SLICE_GRAD, 1, &t, at, 1 + 4 * n));
-    JVP_END;
-}
-
-int jvp_concat(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    int nd = X(0)->ndim;
-    fg_tensor *any = NULL;
-    for (int k = 0; k < node->n_in && !any; k++) any = T(k);
-    fg_tensor *small[16];
-    fg_tensor **parts = node->n_in <= 16 ? small : (fg_tensor **)malloc((size_t)node->n_in * sizeof(fg_tensor *));
-    if (!parts) {
-        fg_error_set(FG_ERR_NOMEM, "out of memory");
-        c->failed = 1;
-    } else {
-        /* a zero tangent still takes its place along the axis */
-        for (int k = 0; k < node->n_in; k++) parts[k] = T(k) ? T(k) : zeros_batched(c, any, nb, X(k));
-        int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + nd : node->attrs[0];
-        axis += nb;
-        *tout = give(ap(c, FG_OP_CONCAT, node->n_in, parts, &axis, 1));
-        if (parts != small) free(parts);
-    }
-    JVP_END;
-}
-
-int jvp_tile(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int nd = X(0)->ndim;
-    int64_t mult[FG_MAX_NDIM];
-    for (int i = 0; i < nb; i++) mult[i] = 1;
-    memcpy(mult + nb, node->attrs, (size_t)nd * sizeof(int64_t));
-    *tout = give(ap(c, FG_OP_TILE, 1, &t, mult, nb + nd));
-    JVP_END;
-}
-
-int jvp_gather(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + X(0)->ndim : node->attrs[0];
-    axis += nb;
-    fg_tensor *in[2] = {T(0), X(1)};
-    *tout = give(ap(c, FG_OP_GATHER, 2, in, &axis, 1));
-    JVP_END;
-}
-
-int jvp_gather_grad(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    fg_tensor *t = T(0);
-    int nd = (int)node->attrs[1];
-    int64_t at[2 + 2 * FG_MAX_NDIM];
-    at[0] = (node->attrs[0] < 0 ? node->attrs[0] + nd : node->attrs[0]) + nb;
-    batched_shape(t, nb, nd, node->attrs + 2, at + 1);
-    fg_tensor *in[2] = {t, X(1)};
-    *tout = give(ap(c, FG_OP_GATHER_GRAD, 2, in, at, 2 + nb + nd));
     JVP_END;
 }
 

@@ -362,14 +362,18 @@ static inline float tanh_f32(float v)
     DEF_UN(u_relu_##S, T, v < 0 ? (T)0 : v)                                   \
     DEF_UN(u_softplus_##S, T, (v > 0 ? v : (T)0) + M(log1p)(M(exp)(-M(fabs)(v)))) \
     DEF_UN(u_recip_##S, T, (T)1 / v)                                          \
-    DEF_UN(u_rsqrt_##S, T, (T)1 / M(sqrt)(v))
+    DEF_UN(u_rsqrt_##S, T, (T)1 / M(sqrt)(v))                                 \
+    DEF_UN(u_floor_##S, T, M(floor)(v))                                       \
+    DEF_UN(u_ceil_##S, T, M(ceil)(v))                                         \
+    DEF_UN(u_round_##S, T, M(rint)(v)) /* half to even, as TF's Round */
 
 #define DEF_UN_INT(S, T, U)                                                   \
     DEF_UN(u_neg_##S, T, (U)0 - (U)v)                                         \
     DEF_UN(u_square_##S, T, (U)v * (U)v)                                      \
     DEF_UN(u_abs_##S, T, v < 0 ? (T)((U)0 - (U)v) : v)                        \
     DEF_UN(u_sign_##S, T, (v > 0) - (v < 0))                                  \
-    DEF_UN(u_relu_##S, T, v > 0 ? v : 0)
+    DEF_UN(u_relu_##S, T, v > 0 ? v : 0)                                      \
+    DEF_UN(u_round_##S, T, v)
 
 DEF_UN_FLOAT(f32, float, FG_MF32, exp_f32, FG_CLONES_AVX2)
 DEF_UN_FLOAT(f64, double, FG_MF64, exp, )
@@ -409,11 +413,14 @@ static const flat_fn un_table[FG_U_NKINDS][FG_NDTYPES] = {
     [FG_U_RECIPROCAL] = UN_F(u_recip),
     [FG_U_RSQRT] = UN_F(u_rsqrt),
     [FG_U_LOGICAL_NOT] = { [FG_BOOL] = u_not_b },
+    [FG_U_FLOOR] = UN_F(u_floor),
+    [FG_U_CEIL] = UN_F(u_ceil),
+    [FG_U_ROUND] = UN_FI(u_round),
 };
 
 static const char *const un_names[FG_U_NKINDS] = {
     "copy", "neg", "square", "sqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
-    "sigmoid", "abs", "sign", "relu", "softplus", "reciprocal", "rsqrt", "logical_not",
+    "sigmoid", "abs", "sign", "relu", "softplus", "reciprocal", "rsqrt", "logical_not", "floor", "ceil", "round",
 };
 
 /* Relative cost per element (see run_flat). Measured on a 2-core VM (C
@@ -703,7 +710,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_sqd_##S, T, T, (x - y) * (x - y))                               \
     DEF_BIN(b_xlogy_##S, T, T, x == 0 ? (T)0 : x * M(log)(y))                 \
     DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)                         \
-    DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */
+    DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */       \
+    DEF_BIN(b_tdiv_##S, T, T, M(trunc)(x / y))
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -716,6 +724,12 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
         q = x / y;                                                            \
         r = x % y;                                                            \
         return (r != 0 && ((r < 0) != (y < 0))) ? q - 1 : q;                  \
+    }                                                                         \
+    static inline T tdiv_##S(T x, T y) /* C's truncation, TF's TruncateDiv */ \
+    {                                                                         \
+        if (y == 0) return 0;                                                 \
+        if (y == -1) return (T)((U)0 - (U)x);                                 \
+        return x / y;                                                         \
     }                                                                         \
     static inline T ipow_##S(T x, T e)                                        \
     {                                                                         \
@@ -740,7 +754,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_min_##S, T, T, x < y ? x : y)                                   \
     DEF_BIN_CMP(S, T)                                                         \
     DEF_BIN(b_relug_##S, T, T, x > 0 ? y : 0)                                 \
-    DEF_BIN(b_sqd_##S, T, T, ((U)x - (U)y) * ((U)x - (U)y))
+    DEF_BIN(b_sqd_##S, T, T, ((U)x - (U)y) * ((U)x - (U)y))                   \
+    DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))
 
 DEF_BIN_FLOAT(f32, float, FG_MF32)
 DEF_BIN_FLOAT(f64, double, FG_MF64)
@@ -779,13 +794,14 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     /* integer floor division already gives 0 for a zero divisor */
     [FG_B_DIV_NO_NAN] = { [FG_F32] = b_divnn_f32, [FG_F64] = b_divnn_f64, [FG_I32] = b_div_i32, [FG_I64] = b_div_i64 },
     [FG_B_SQUARE_GRAD] = BI_F(b_sqg),
+    [FG_B_TRUNCDIV] = BI_FI(b_tdiv),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
-    "square_grad",
+    "square_grad", "truncatediv",
 };
 
 static int bin_is_bool_out(int kind)

@@ -122,7 +122,7 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
                 return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
         }
     }
-    if (d->kind == FG_B_DIV && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
+    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV) && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
         /* integer (floor) division: TF refuses a zero divisor */
         for (int64_t i = 0; i < b->size; i++) {
             int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
@@ -596,6 +596,149 @@ static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
     return 0;
 }
 
+/* [outer, n, inner] around axis */
+static void axis_view(const fg_tensor *x, int axis, int64_t *outer, int64_t *n, int64_t *inner) {
+    *outer = 1, *inner = 1;
+    for (int i = 0; i < axis; i++) *outer *= x->shape[i];
+    for (int i = axis + 1; i < x->ndim; i++) *inner *= x->shape[i];
+    *n = x->ndim ? x->shape[axis] : 1;
+}
+
+static int not_allowed(const fg_opdef *d, int dtype) {
+    return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
+                        tf_dtype(dtype), d->tf_name);
+}
+
+/* attrs = [axis, exclusive, reverse] */
+static int fwd_scan(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                    fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    int axis;
+    if (x->dtype == FG_BOOL) return not_allowed(d, x->dtype);
+    if (x->ndim == 0)
+        return fg_error_set(FG_ERR_INVALID, "ScanOp: Expected scan axis in the range [0, 0), but got %lld [Op:%s]",
+                            (long long)attrs[0], d->tf_name);
+    if (attrs[0] < -x->ndim || attrs[0] >= x->ndim)
+        return fg_error_set(FG_ERR_INVALID, "ScanOp: Expected scan axis in the range [%d, %d), but got %lld [Op:%s]",
+                            -x->ndim, x->ndim, (long long)attrs[0], d->tf_name);
+    axis = (int)(attrs[0] < 0 ? attrs[0] + x->ndim : attrs[0]);
+    int64_t outer, n, inner;
+    axis_view(x, axis, &outer, &n, &inner);
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, x->shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_scan(d->kind, x->dtype, x->data, outer, n, inner, (int)attrs[1], (int)attrs[2], o->data));
+    *out = o;
+    return 0;
+}
+
+/* attrs = [axis, output dtype] */
+static int fwd_arg_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                          fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    int axis, odt = (int)attrs[1];
+    if (x->dtype == FG_BOOL) return not_allowed(d, x->dtype);
+    if (odt != FG_I32 && odt != FG_I64)
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'output_type' of %s is not in the list of allowed values: int32, int64 [Op:%s]",
+                            tf_dtype(odt), d->tf_name);
+    if (x->ndim == 0)
+        return fg_error_set(FG_ERR_INVALID, "Expected dimension in the range [0, 0), but got %lld [Op:%s]",
+                            (long long)attrs[0], d->tf_name);
+    if (attrs[0] < -x->ndim || attrs[0] >= x->ndim)
+        return fg_error_set(FG_ERR_INVALID, "Expected dimension in the range [%d, %d), but got %lld [Op:%s]",
+                            -x->ndim, x->ndim, (long long)attrs[0], d->tf_name);
+    axis = (int)(attrs[0] < 0 ? attrs[0] + x->ndim : attrs[0]);
+    int64_t outer, n, inner, shape[FG_MAX_NDIM];
+    axis_view(x, axis, &outer, &n, &inner);
+    if (n == 0)
+        return fg_error_set(FG_ERR_INVALID, "Reduction axis %d is empty in shape %s [Op:%s]", axis,
+                            fg_shape_str(x->ndim, x->shape), d->tf_name);
+    int nd = 0;
+    for (int i = 0; i < x->ndim; i++)
+        if (i != axis) shape[nd++] = x->shape[i];
+    fg_tensor *o = fg_tensor_new(odt, nd, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_arg_reduce(d->kind == FG_R_MAX, x->dtype, x->data, outer, n, inner, odt, o->data));
+    *out = o;
+    return 0;
+}
+
+/* TF's integer Mean: the sum (wrapping) divided by the count with C's
+ * truncation toward zero; a float mean is sum / count (fg_reduce_mean). */
+static int fwd_reduce_mean_int(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+                               int nattrs, fg_tensor **out) {
+    fg_tensor *x = in[0];
+    if (x->dtype != FG_I32 && x->dtype != FG_I64) return not_allowed(d, x->dtype);
+    fg_tensor *s = NULL;
+    if (fwd_reduce(&fg_ops[FG_OP_REDUCE_SUM], in, n_in, attrs, nattrs, &s) < 0) return -1;
+    int64_t count = 1;
+    for (int i = 0; i < x->ndim; i++)
+        if (attrs[1 + i]) count *= x->shape[i];
+    fg_tensor *n = fg_tensor_scalar(x->dtype, (double)(count ? count : 1));
+    if (!n) {
+        fg_decref(s);
+        return -1;
+    }
+    fg_tensor *o = fg_tensor_new(x->dtype, s->ndim, s->shape);
+    int rc = o ? fg_k_binary(FG_B_TRUNCDIV, x->dtype, s->data, s->ndim, s->shape, n->data, 0, NULL, o->data,
+                             s->ndim, s->shape)
+               : -1;
+    fg_decref(s);
+    fg_decref(n);
+    if (rc < 0) {
+        fg_decref(o);
+        return -1;
+    }
+    *out = o;
+    return 0;
+}
+
+/* inputs (indices, on_value, off_value); attrs = [depth, axis] */
+static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                       fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *idx = in[0], *on = in[1], *off = in[2];
+    int64_t depth = attrs[0], axis = attrs[1];
+    if (idx->dtype != FG_I32 && idx->dtype != FG_I64)
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'TI' of %s is not in the list of allowed values: uint8, int8, int32, int64 [Op:%s]",
+                            tf_dtype(idx->dtype), d->tf_name);
+    if (on->dtype != off->dtype) return dtype_mismatch(d, 3, on->dtype, off->dtype);
+    if (on->ndim || off->ndim)
+        return fg_error_set(FG_ERR_INVALID, "%s must be a scalar, but got: %s [Op:%s]", on->ndim ? "on_value" : "off_value",
+                            fg_shape_str(on->ndim ? on->ndim : off->ndim, on->ndim ? on->shape : off->shape), d->tf_name);
+    if (depth < 0) return fg_error_set(FG_ERR_INVALID, "depth must be non-negative, got: %lld [Op:%s]", (long long)depth, d->tf_name);
+    if (axis < -1 || axis > idx->ndim)
+        return fg_error_set(FG_ERR_INVALID, "Expected axis to be -1 or between [0, %d).  But received: %lld [Op:%s]",
+                            idx->ndim + 1, (long long)axis, d->tf_name);
+    if (idx->ndim + 1 > FG_MAX_NDIM)
+        return fg_error_set(FG_ERR_INVALID, "one_hot result rank %d exceeds %d", idx->ndim + 1, FG_MAX_NDIM);
+    int ax = (int)(axis < 0 ? idx->ndim : axis);
+    int64_t shape[FG_MAX_NDIM], outer = 1, inner = 1;
+    for (int i = 0, k = 0; i <= idx->ndim; i++) shape[i] = i == ax ? depth : idx->shape[k++];
+    for (int i = 0; i < ax; i++) outer *= idx->shape[i];
+    for (int i = ax; i < idx->ndim; i++) inner *= idx->shape[i];
+    fg_tensor *o = fg_tensor_new(on->dtype, idx->ndim + 1, shape);
+    if (!o) return -1;
+    RUN_KERNEL(o, fg_k_one_hot(idx->dtype, idx->data, outer, depth, inner, on->dtype, on->data, off->data, o->data));
+    *out = o;
+    return 0;
+}
+
+/* where(condition): [count, ndim] int64 coordinates, row-major order */
+static int fwd_where_indices(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                             fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (x->dtype != FG_BOOL) return dtype_mismatch(d, 0, FG_BOOL, x->dtype);
+    int64_t shape[2] = {fg_k_count_true((const uint8_t *)x->data, x->size), x->ndim};
+    fg_tensor *o = fg_tensor_new(FG_I64, 2, shape);
+    if (!o) return -1;
+    fg_k_where_indices((const uint8_t *)x->data, x->ndim, x->shape, (int64_t *)o->data);
+    *out = o;
+    return 0;
+}
+
 static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)in, (void)n_in, (void)attrs, (void)nattrs, (void)out;
@@ -607,24 +750,51 @@ static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 /* The rule helpers (rctx, ap, MUL, ..., RULE_BEGIN/RULE_END, X, Y) are in
  * fg_rules.h, so that other rule files can share them. */
 
-static int bwd_add(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    (void)node;
-    if (need[0]) gin[0] = give(g);
-    if (need[1]) gin[1] = give(g);
-    return 0;
-}
-
 static int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)node;
     if (need[0]) gin[0] = give(g);
     return 0;
 }
 
-static int bwd_sub(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+/* ---- elementwise ops: one local derivative serves both modes ----
+ *
+ * d_OP(c, node, i, v, to) is v times d out / d input i (fg_deriv_fn). The
+ * backward rule is bwd_elementwise (v = g, `to` the input, whose shape the
+ * sweep sums the result to) and the JVP is jvp_elementwise in fg_jvp.c (v
+ * = the input's tangent, `to` NULL); so both modes agree to the last digit
+ * and a new elementwise op writes no rule of its own. */
+#define DERIV(name) static fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
+#define UNUSED_DERIV_ARGS (void)node, (void)i, (void)to
+/* a derivative that is zero: TF's backward answers zeros (not None), its
+ * forward mode no tangent */
+#define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
+
+static int bwd_elementwise(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
-    if (need[0]) gin[0] = give(g);
-    if (need[1]) gin[1] = give(NEG(g));
+    const fg_opdef *d = &fg_ops[node->op];
+    for (int i = 0; i < node->n_in && !c->failed; i++)
+        if (need[i] && !((d->nondiff >> i) & 1)) gin[i] = give(d->deriv(c, node, i, g, X(i)));
     RULE_END;
+}
+
+DERIV(add) {
+    UNUSED_DERIV_ARGS;
+    return v;
+}
+
+DERIV(sub) {
+    (void)node, (void)to;
+    return i == 0 ? v : NEG(v);
+}
+
+DERIV(identity) {
+    UNUSED_DERIV_ARGS;
+    return v;
+}
+
+DERIV(neg) {
+    UNUSED_DERIV_ARGS;
+    return NEG(v);
 }
 
 /* The gradient of the factor `to` of a product whose other factor is
@@ -648,212 +818,174 @@ static fg_tensor *factor_grad(rctx *c, fg_tensor *g, fg_tensor *other, const fg_
     return s;
 }
 
-static int bwd_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(factor_grad(c, g, X(1), X(0)));
-    if (need[1]) gin[1] = give(factor_grad(c, g, X(0), X(1)));
-    RULE_END;
+DERIV(mul) {
+    fg_tensor *other = X(1 - i);
+    if (to) return factor_grad(c, v, other, to);
+    return i == 0 ? MUL(v, other) : MUL(other, v);
 }
 
-static int bwd_div(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, X(1)));
-    if (need[1]) gin[1] = give(MUL(g, DIV(DIV(NEG(X(0)), X(1)), X(1))));
-    RULE_END;
+DERIV(div) {
+    if (i == 0) return DIV(v, X(1));
+    (void)to;
+    return MUL(v, DIV(DIV(NEG(X(0)), X(1)), X(1)));
 }
 
-static int bwd_pow(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
+/* TF's DivNoNan gradients: div_no_nan in place of every division */
+DERIV(div_no_nan) {
+    (void)to;
+    if (i == 0) return ap2(c, FG_OP_DIV_NO_NAN, v, X(1));
+    return MUL(v, ap2(c, FG_OP_DIV_NO_NAN, ap2(c, FG_OP_DIV_NO_NAN, NEG(X(0)), X(1)), X(1)));
+}
+
+DERIV(pow) {
+    (void)to;
     int dt = X(0)->dtype;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1)))));
-    if (need[1]) {
-        /* TF: log(x) taken as 0 where x <= 0 */
-        fg_tensor *zero = cst(dt, 0);
-        fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
-        gin[1] = give(MUL(MUL(g, Y), logx));
-    }
-    RULE_END;
+    if (i == 0) return MUL(MUL(v, X(1)), ap2(c, FG_OP_POW, X(0), SUB(X(1), cst(dt, 1))));
+    /* TF: log(x) taken as 0 where x <= 0 */
+    fg_tensor *zero = cst(dt, 0);
+    fg_tensor *logx = WHERE(ap2(c, FG_OP_GREATER, X(0), zero), ap1(c, FG_OP_LOG, X(0)), zero);
+    return MUL(MUL(v, Y), logx);
 }
 
-/* TF sends the gradient of a tie to the first operand. */
-static int extremum_rule(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need, int cmp) {
-    RULE_BEGIN;
-    fg_tensor *mask = ap2(c, cmp, X(0), X(1));
-    fg_tensor *zero = cst(g->dtype, 0);
-    if (need[0]) gin[0] = give(WHERE(mask, g, zero));
-    if (need[1]) gin[1] = give(WHERE(mask, zero, g));
-    RULE_END;
+/* TF sends the gradient of a tie to the first operand. The mask is shared
+ * by both inputs' partials (c->memo). */
+static fg_tensor *extremum_deriv(rctx *c, const fg_node *node, int i, fg_tensor *v, int cmp) {
+    if (!c->memo) c->memo = ap2(c, cmp, X(0), X(1));
+    fg_tensor *zero = cst(v ? v->dtype : DT, 0);
+    return i == 0 ? WHERE(c->memo, v, zero) : WHERE(c->memo, zero, v);
 }
-static int bwd_maximum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return extremum_rule(node, g, gin, need, FG_OP_GREATER_EQUAL);
+DERIV(maximum) {
+    (void)to;
+    return extremum_deriv(c, node, i, v, FG_OP_GREATER_EQUAL);
 }
-static int bwd_minimum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return extremum_rule(node, g, gin, need, FG_OP_LESS_EQUAL);
+DERIV(minimum) {
+    (void)to;
+    return extremum_deriv(c, node, i, v, FG_OP_LESS_EQUAL);
 }
 
 /* tanh_grad(y, h) = h * (1 - y^2) */
-static int bwd_tanh_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), MUL(X(0), cst(DT, -2))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_TANH_GRAD, X(0), g));
-    RULE_END;
+DERIV(tanh_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(v, X(1)), MUL(X(0), cst(DT, -2)));
+    return ap2(c, FG_OP_TANH_GRAD, X(0), v);
 }
 
 /* sigmoid_grad(y, h) = h * y * (1 - y) */
-static int bwd_sigmoid_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(MUL(g, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2)))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SIGMOID_GRAD, X(0), g));
-    RULE_END;
+DERIV(sigmoid_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(v, X(1)), SUB(cst(DT, 1), MUL(X(0), cst(DT, 2))));
+    return ap2(c, FG_OP_SIGMOID_GRAD, X(0), v);
 }
 
 /* relu_grad(x, h) = x > 0 ? h : 0; flat in x */
-static int bwd_relu_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(zeros_like(c, X(0)));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
-    RULE_END;
+DERIV(relu_grad) {
+    if (i == 0) return ZERO_DERIV;
+    return ap2(c, FG_OP_RELU_GRAD, X(0), v);
 }
 
 /* sqrt_grad(y, h) = 0.5 * h / y = out */
-static int bwd_sqrt_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(DIV(MUL(g, Y), X(0))));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQRT_GRAD, X(0), g));
-    RULE_END;
+DERIV(sqrt_grad) {
+    (void)to;
+    if (i == 0) return NEG(DIV(MUL(v, Y), X(0)));
+    return ap2(c, FG_OP_SQRT_GRAD, X(0), v);
 }
 
-/* square_grad(x, h) = 2 x h: symmetric, so each input's gradient is the
- * same op on the other one. */
-static int bwd_square_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(1), g));
-    if (need[1]) gin[1] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g));
-    RULE_END;
+/* square_grad(x, h) = 2 x h: symmetric, so each input's partial is the
+ * same op on the other one */
+DERIV(square_grad) {
+    (void)to;
+    return ap2(c, FG_OP_SQUARE_GRAD, X(1 - i), v);
 }
 
-static int bwd_neg(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(g));
-    RULE_END;
+DERIV(square) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SQUARE_GRAD, X(0), v); /* one pass, not two */
 }
 
-static int bwd_square(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQUARE_GRAD, X(0), g)); /* one pass, not two */
-    RULE_END;
+DERIV(sqrt) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SQRT_GRAD, Y, v);
 }
 
-static int bwd_sqrt(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SQRT_GRAD, Y, g));
-    RULE_END;
+DERIV(exp) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, Y);
 }
 
-static int bwd_exp(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, Y));
-    RULE_END;
+DERIV(log) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, X(0));
 }
 
-static int bwd_log(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, X(0)));
-    RULE_END;
+DERIV(log1p) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, ADD(X(0), cst(DT, 1)));
 }
 
-static int bwd_log1p(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(DIV(g, ADD(X(0), cst(DT, 1))));
-    RULE_END;
+DERIV(sin) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_COS, X(0)));
 }
 
-static int bwd_sin(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_COS, X(0))));
-    RULE_END;
+DERIV(cos) {
+    UNUSED_DERIV_ARGS;
+    return NEG(MUL(v, ap1(c, FG_OP_SIN, X(0))));
 }
 
-static int bwd_cos(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SIN, X(0)))));
-    RULE_END;
+DERIV(tan) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1)));
 }
 
-static int bwd_tan(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ADD(ap1(c, FG_OP_SQUARE, Y), cst(DT, 1))));
-    RULE_END;
+DERIV(tanh) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_TANH_GRAD, Y, v);
 }
 
-static int bwd_tanh(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_TANH_GRAD, Y, g));
-    RULE_END;
+DERIV(sigmoid) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_SIGMOID_GRAD, Y, v);
 }
 
-static int bwd_sigmoid(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_SIGMOID_GRAD, Y, g));
-    RULE_END;
+DERIV(abs) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_SIGN, X(0)));
 }
 
-static int bwd_abs(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGN, X(0))));
-    RULE_END;
+/* piecewise constant */
+DERIV(zero) {
+    (void)node, (void)i, (void)v;
+    return ZERO_DERIV;
 }
 
-/* Piecewise constant: TF answers zeros, not "unconnected". */
-static int bwd_zero(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    (void)g;
-    for (int i = 0; i < node->n_in; i++)
-        if (need[i]) gin[i] = give(zeros_like(c, X(i)));
-    RULE_END;
+DERIV(relu) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_RELU_GRAD, X(0), v);
 }
 
-static int bwd_relu(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(ap2(c, FG_OP_RELU_GRAD, X(0), g));
-    RULE_END;
+DERIV(softplus) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_SIGMOID, X(0)));
 }
 
-static int bwd_softplus(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(MUL(g, ap1(c, FG_OP_SIGMOID, X(0))));
-    RULE_END;
+DERIV(reciprocal) {
+    UNUSED_DERIV_ARGS;
+    return NEG(MUL(v, ap1(c, FG_OP_SQUARE, Y)));
 }
 
-static int bwd_reciprocal(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0]) gin[0] = give(NEG(MUL(g, ap1(c, FG_OP_SQUARE, Y))));
-    RULE_END;
+/* Between float dtypes the derivative is a cast back (reverse) or along
+ * (forward); an integer or bool end has none: None, as TF. */
+DERIV(cast) {
+    (void)i;
+    if (!fg_dtype_is_float(X(0)->dtype) || !fg_dtype_is_float(Y->dtype) || !v) return NULL;
+    int64_t dst = to ? to->dtype : Y->dtype;
+    return v->dtype == dst ? v : ap(c, FG_OP_CAST, 1, &v, &dst, 1);
 }
 
-static int bwd_cast(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    if (need[0] && fg_dtype_is_float(X(0)->dtype)) {
-        int64_t dst = X(0)->dtype;
-        gin[0] = give(ap(c, FG_OP_CAST, 1, &g, &dst, 1));
-    }
-    RULE_END;
-}
-
-static int bwd_where(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    fg_tensor *zero = cst(g->dtype, 0);
-    if (need[1]) gin[1] = give(WHERE(X(0), g, zero));
-    if (need[2]) gin[2] = give(WHERE(X(0), zero, g));
-    RULE_END;
-}
-
-/* g reshaped so that it broadcasts against the reduction's input */
-static fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
-    int64_t shape[FG_MAX_NDIM];
-    const fg_tensor *x = X(0);
-    for (int i = 0; i < x->ndim; i++) shape[i] = node->attrs[1 + i] ? 1 : x->shape[i];
-    return reshape_to(c, t, x->ndim, shape);
+DERIV(where) {
+    (void)to;
+    fg_tensor *zero = cst(v ? v->dtype : DT, 0);
+    return i == 1 ? WHERE(X(0), v, zero) : WHERE(X(0), zero, v);
 }
 
 /* The gradient is g repeated over the reduced dims. It is returned
@@ -896,11 +1028,6 @@ static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, c
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), prod_of_others(c, node)));
     RULE_END;
-}
-
-/* The sweep sums a broadcast gradient back to the input's shape. */
-static int bwd_broadcast_to(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    return bwd_identity(node, g, gin, need);
 }
 
 static int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
@@ -1034,6 +1161,29 @@ static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, c
     RULE_END;
 }
 
+static fg_tensor *scan(rctx *c, int op, fg_tensor *x, int64_t axis, int64_t excl, int64_t rev) {
+    int64_t at[3] = {axis, excl, rev};
+    return ap(c, op, 1, &x, at, 3);
+}
+
+/* TF's CumsumGrad: the scan of g the other way */
+static int bwd_cumsum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    const int64_t *a = node->attrs;
+    if (need[0]) gin[0] = give(scan(c, FG_OP_CUMSUM, g, a[0], a[1], !a[2]));
+    RULE_END;
+}
+
+/* TF's CumprodGrad: cumsum(y * g) the other way, divided by x with
+ * div_no_nan (so an x of 0 gets 0, as TF, not the product of the rest). */
+static int bwd_cumprod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    const int64_t *a = node->attrs;
+    if (need[0])
+        gin[0] = give(ap2(c, FG_OP_DIV_NO_NAN, scan(c, FG_OP_CUMSUM, MUL(Y, g), a[0], a[1], !a[2]), X(0)));
+    RULE_END;
+}
+
 static int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(Y, SUB(g, sum_last_axis_keep(c, MUL(g, Y)))));
@@ -1070,8 +1220,8 @@ static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 /* ------------------------------------------------------------------- table */
 
 const fg_opdef fg_ops[FG_NUM_OPS] = {
-#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff) \
-    {name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff},
+#define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) \
+    {name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff},
 #include "fg_ops.def"
 #undef FG_OP
 };
@@ -1084,8 +1234,6 @@ int fg_op_lookup(const char *name) {
 
 const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
 
-int fg_op_is_binary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_binary; }
-int fg_op_is_unary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].forward == fwd_unary; }
 
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {
     const fg_opdef *d = &fg_ops[op];
@@ -1115,21 +1263,6 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
 
 /* ---------------------------------------------------------------- compact gradients */
 
-int fg_rule_takes_compact(int op) {
-    /* Unary elementwise ops whose rule multiplies g by (a function of) the
-     * saved input or output: the result has the output's full shape. NEG,
-     * IDENTITY, CAST pass g through and binary ops may return g itself or
-     * g times a broadcast operand, so they get a full-shape g. */
-    switch (op) {
-    case FG_OP_SQUARE: case FG_OP_SQRT: case FG_OP_EXP: case FG_OP_LOG: case FG_OP_LOG1P:
-    case FG_OP_SIN: case FG_OP_COS: case FG_OP_TAN: case FG_OP_TANH: case FG_OP_SIGMOID:
-    case FG_OP_ABS: case FG_OP_RELU: case FG_OP_SOFTPLUS: case FG_OP_RECIPROCAL:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape) {
     if (g->ndim != ndim) return 0;
     for (int i = 0; i < ndim; i++)
@@ -1152,9 +1285,7 @@ fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape) {
         mask[i] = i < lead || (shape[i - lead] == 1 && g->shape[i] != 1);
         any |= mask[i];
     }
-    rctx ctx_, *c = &ctx_;
-    ctx_.n = 0;
-    ctx_.failed = 0;
+    RULE_BEGIN;
     fg_tensor *r = any ? reduce_sum(c, g, mask, 0) : g;
     if (r && !(r->ndim == ndim && memcmp(r->shape, shape, (size_t)ndim * sizeof(int64_t)) == 0))
         r = reshape_to(c, r, ndim, shape);
@@ -1171,9 +1302,7 @@ fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims) {
     int64_t count = 1;
     for (int i = 0; i < x->ndim; i++)
         if (mask[i]) count *= x->shape[i];
-    rctx ctx_, *c = &ctx_;
-    ctx_.n = 0;
-    ctx_.failed = 0;
+    RULE_BEGIN;
     fg_tensor *s = reduce_sum(c, x, mask, keepdims);
     fg_tensor *r = fg_dtype_is_float(x->dtype) ? DIV(s, cst(x->dtype, (double)count))
                                                : ap2(c, FG_OP_FLOORDIV, s, cst(x->dtype, (double)(count ? count : 1)));

@@ -5,13 +5,29 @@
 #ifndef FG_OPS_H
 #define FG_OPS_H
 
+#include <string.h>
+
 #include "fg_tensor.h"
 
 #define FG_READS_IN(i) (1u << (i))
 #define FG_READS_OUT (1u << 8)
 
+/* fg_ops.def's flags column */
+#define FG_ELEMENTWISE (1u << 0)
+#define FG_LINEAR (1u << 1)
+#define FG_BROADCASTS (1u << 2)
+#define FG_COMPACT (1u << 3)
+#define FG_DYNAMIC (1u << 4)
+
+/* fg_ops.def's exec column: the replay's executors (fg_program.c) */
 typedef enum {
-#define FG_OP(ID, name, tf_name, n_in, fwd, bwd, jvp, kind, reads, nondiff) FG_OP_##ID,
+    FG_X_GENERIC = 0, /* the op's forward into a temporary, copied in */
+    FG_X_BINARY, FG_X_UNARY, FG_X_ALIAS, FG_X_CAST, FG_X_WHERE, FG_X_REDUCE, FG_X_BCAST,
+    FG_X_TRANSPOSE, FG_X_MATMUL, FG_X_SLICE, FG_X_SLICE_GRAD, FG_X_CONCAT, FG_X_TILE, FG_X_SOFTMAX
+} fg_exec_kind;
+
+typedef enum {
+#define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) FG_OP_##ID,
 #include "fg_ops.def"
 #undef FG_OP
     FG_NUM_OPS
@@ -19,6 +35,7 @@ typedef enum {
 
 struct fg_node;
 struct fg_opdef;
+struct fg_rctx;
 
 typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, int n_in,
                              const int64_t *attrs, int nattrs, fg_tensor **out);
@@ -38,12 +55,22 @@ typedef int (*fg_backward_fn)(const struct fg_node *node, fg_tensor *g, fg_tenso
  * forward sweep broadcasts it to batch + output shape. */
 typedef int fg_jvp_fn_t(const struct fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout);
 typedef fg_jvp_fn_t *fg_jvp_fn;
+/* An elementwise op's local derivative: v times d out / d input i, a new
+ * tensor held by the rule context (fg_rules.h), or NULL for a zero
+ * derivative. `to` is input i in reverse mode (the sweep sums the result
+ * to its shape), NULL in forward mode. */
+typedef struct fg_tensor *(*fg_deriv_fn)(struct fg_rctx *c, const struct fg_node *node, int i,
+                                         struct fg_tensor *v, const struct fg_tensor *to);
 
 typedef struct fg_opdef {
     const char *name;
     const char *tf_name;
     int n_in;
+    unsigned flags;
+    const char *attrs; /* the attribute layout (fg_attrs.c) */
+    int exec;          /* fg_exec_kind */
     fg_forward_fn forward;
+    fg_deriv_fn deriv;
     fg_backward_fn backward;
     fg_jvp_fn jvp;
     int kind;
@@ -57,8 +84,17 @@ int fg_op_lookup(const char *name); /* -1 when unknown */
 const char *fg_op_name(int op);
 /* Ops whose forward is the elementwise fg_k_binary (broadcasting) or
  * fg_k_unary kernel of the op's kind: what a replay may call directly. */
-int fg_op_is_binary(int op);
-int fg_op_is_unary(int op);
+static inline int fg_op_is_binary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].exec == FG_X_BINARY; }
+static inline int fg_op_is_unary(int op) { return op >= 0 && op < FG_NUM_OPS && fg_ops[op].exec == FG_X_UNARY; }
+static inline int fg_op_has(int op, unsigned flag) { return (fg_ops[op].flags & flag) != 0; }
+
+/* The attributes of an op applied to tangents with nb leading batch dims
+ * of lengths batch[] (jvp_linear, fg_attrs.c): axes shift, shapes and
+ * per-dim vectors gain the batch dims. in_ndim: input 0's rank. Returns
+ * the count written to out (room for FG_ATTRS_BATCHED_ROOM), -1 on error. */
+#define FG_ATTRS_BATCHED_ROOM(op, nattrs, nb) ((nattrs) + (int)strlen(fg_ops[op].attrs) * (nb))
+int fg_attrs_batched(int op, int in_ndim, const int64_t *attrs, int nattrs, int nb, const int64_t *batch,
+                     int64_t *out);
 
 /* Run op on inputs; record it on every recording tape of this thread
  * that watches an input. Returns a new reference, or NULL with the error
@@ -68,7 +104,7 @@ fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs
 /* 1 when op's rule may be given a compact g (shape broadcasting to the
  * op's output): its rule combines g elementwise with a saved tensor of
  * the output's full shape, so every gradient it returns is full-shape. */
-int fg_rule_takes_compact(int op);
+static inline int fg_rule_takes_compact(int op) { return fg_op_has(op, FG_COMPACT); }
 /* 1 when g's shape broadcasts to (ndim, shape) with the same ndim: every
  * dim equal or 1. */
 int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape);

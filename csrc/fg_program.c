@@ -256,32 +256,27 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
             return (dt == FG_F32 ? C_ADD_F32 : C_ADD_F64) + d->kind;
         return C_BIN;
     }
-    if (fg_op_is_unary(op)) return C_UNARY;
-    switch (op) {
-    case FG_OP_IDENTITY:
-    case FG_OP_RESHAPE:
+    switch (d->exec) {
+    case FG_X_UNARY:
+        return C_UNARY;
+    case FG_X_ALIAS:
         return C_ALIAS;
-    case FG_OP_CAST:
+    case FG_X_CAST:
         I->kind = (int8_t)attrs[0];
         return attrs[0] == in[0]->dtype ? C_ALIAS : C_CAST;
-    case FG_OP_WHERE:
+    case FG_X_WHERE:
         I->dtype = (int8_t)in[1]->dtype;
         return C_WHERE;
-    case FG_OP_REDUCE_SUM:
-    case FG_OP_REDUCE_MAX:
-    case FG_OP_REDUCE_MIN:
-    case FG_OP_REDUCE_PROD:
-    case FG_OP_REDUCE_ANY:
-    case FG_OP_REDUCE_ALL:
+    case FG_X_REDUCE:
         return C_REDUCE;
-    case FG_OP_BROADCAST_TO:
+    case FG_X_BCAST:
         return C_BCAST;
-    case FG_OP_TRANSPOSE: {
+    case FG_X_TRANSPOSE: {
         int identity = 1;
         for (int i = 0; i < nattrs; i++) identity &= (attrs[i] < 0 ? attrs[i] + nattrs : attrs[i]) == i;
         return identity ? C_ALIAS : C_TRANSPOSE;
     }
-    case FG_OP_MATMUL: {
+    case FG_X_MATMUL: {
         /* fwd_matmul's layout, decided once */
         const fg_tensor *a = in[0], *b = in[1];
         int ta = (int)attrs[0], tb = (int)attrs[1];
@@ -304,16 +299,15 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
         }
         return C_MATMUL;
     }
-    case FG_OP_SLICE:
+    case FG_X_SLICE:
         return C_SLICE;
-    case FG_OP_SLICE_GRAD:
+    case FG_X_SLICE_GRAD:
         return C_SLICE_GRAD;
-    case FG_OP_CONCAT:
+    case FG_X_CONCAT:
         return C_CONCAT;
-    case FG_OP_TILE:
+    case FG_X_TILE:
         return C_TILE;
-    case FG_OP_SOFTMAX:
-    case FG_OP_LOG_SOFTMAX:
+    case FG_X_SOFTMAX:
         return C_SOFTMAX;
     default:
         return C_GENERIC;

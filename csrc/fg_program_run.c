@@ -63,7 +63,13 @@ static int run_generic(fg_program *p, const pinstr *I) {
     fg_tensor *o = NULL;
     int rc = d->forward(d, hpp, n, I->attrs, I->nattrs, &o);
     if (rc == 0) {
-        memcpy(p->P[I->out], o->data, nbytes_of(p, I->out));
+        /* an output whose shape follows the values (where(condition)) is
+         * planned at its traced shape: another shape retraces */
+        const pslot *O = &p->slots[I->out];
+        if (o->ndim != O->ndim || memcmp(o->shape, shape_of(p, I->out), (size_t)o->ndim * sizeof(int64_t)) != 0)
+            rc = FG_RUN_GUARD_FAILED;
+        else
+            memcpy(p->P[I->out], o->data, nbytes_of(p, I->out));
         fg_decref(o);
     }
     free(heap);
@@ -349,6 +355,7 @@ static int exec_slow(fg_program *p, const pinstr *I) {
             default: rc = fg_error_set(FG_ERR_RUNTIME, "bad replay code %d", I->code);
             }
             if (rc < 0) return -1;
+            if (rc == FG_RUN_GUARD_FAILED) return rc;
         }
         }
     }

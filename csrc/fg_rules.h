@@ -16,10 +16,11 @@
 #include "fg_tape.h"
 
 #define RULE_TMP_MAX 48
-typedef struct {
+typedef struct fg_rctx {
     fg_tensor *tmp[RULE_TMP_MAX];
     int n;
     int failed;
+    fg_tensor *memo; /* a value the partials of one rule share (a mask), held in tmp */
 } rctx;
 
 static inline fg_tensor *hold(rctx *c, fg_tensor *t) {
@@ -105,11 +106,20 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
     return -1;
 }
 
-#define RULE_BEGIN rctx ctx_, *c = &ctx_; ctx_.n = 0; ctx_.failed = 0
+#define RULE_BEGIN rctx ctx_, *c = &ctx_; ctx_.n = 0; ctx_.failed = 0; ctx_.memo = NULL
 #define RULE_END return rule_end(c, gin, node->n_in)
 #define X(i) (node->in[i])
 #define Y (node->out)
 #define DT (node->out->dtype)
+
+/* a reduction's output (or g) viewed with the reduced axes kept, so that
+ * it broadcasts against the input; attrs [keepdims, mask...] */
+static inline fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {
+    int64_t shape[FG_MAX_NDIM];
+    const fg_tensor *x = X(0);
+    for (int i = 0; i < x->ndim; i++) shape[i] = node->attrs[1 + i] ? 1 : x->shape[i];
+    return reshape_to(c, t, x->ndim, shape);
+}
 
 /* reduce_prod's derivative, d prod / d x_i = the product of the others,
  * shaped like x. Written without dividing by a zero: with no zero in the
@@ -134,16 +144,10 @@ static inline fg_tensor *prod_of_others(rctx *c, const fg_node *node) {
     return WHERE(iszero, for_zero, for_nonzero);
 }
 
-/* The JVP rules (fg_jvp.c), named in fg_ops.def's jvp column. */
-fg_jvp_fn_t jvp_add, jvp_sub, jvp_mul, jvp_div, jvp_pow, jvp_maximum, jvp_minimum;
-fg_jvp_fn_t jvp_square_grad, jvp_reduce_sum_mul;
-fg_jvp_fn_t jvp_tanh_grad, jvp_sigmoid_grad, jvp_relu_grad, jvp_sqrt_grad;
-fg_jvp_fn_t jvp_neg, jvp_square, jvp_sqrt, jvp_exp, jvp_log, jvp_log1p, jvp_sin, jvp_cos;
-fg_jvp_fn_t jvp_tan, jvp_tanh, jvp_sigmoid, jvp_abs, jvp_zero, jvp_relu, jvp_softplus;
-fg_jvp_fn_t jvp_reciprocal, jvp_identity, jvp_cast, jvp_where;
-fg_jvp_fn_t jvp_reduce_sum, jvp_reduce_extremum, jvp_reduce_prod;
-fg_jvp_fn_t jvp_broadcast_to, jvp_reshape, jvp_transpose, jvp_matmul, jvp_slice, jvp_slice_grad;
-fg_jvp_fn_t jvp_concat, jvp_tile, jvp_gather, jvp_gather_grad, jvp_softmax, jvp_log_softmax;
-fg_jvp_fn_t jvp_custom;
+/* The JVP rules (fg_jvp.c), declared from fg_ops.def's jvp column. */
+#define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) \
+    fg_jvp_fn_t jvp;
+#include "fg_ops.def"
+#undef FG_OP
 
 #endif
