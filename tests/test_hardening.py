@@ -234,3 +234,27 @@ def test_custom_gradient_checks_what_its_function_returns(grad_of, what):
         y = tf.reduce_sum(tf.sin(_custom(grad_of)(x * 1.0)))
     with pytest.raises(tf.errors.InvalidArgumentError, match=what):
         t.gradient(y, x)
+
+
+# ------------------------------------------------------------------ memory
+
+
+@fastgrad_only
+def test_retracing_for_many_shapes_keeps_replay_buffers_bounded():
+    import warnings
+    limit = tf.config.get_function_buffer_limit()
+    tf.config.set_function_buffer_limit(2 << 20)
+    try:
+        f = tf.function(lambda x: tf.reduce_sum(tf.sin(x) * x + x * x))
+        xs = [tf.constant(np.linspace(-1.0, 1.0, 4000 + i)) for i in range(40)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for x in xs:  # 40 signatures of ~100 KB of buffers each
+                f(x)
+                assert tf._core.program_warm_bytes() <= 2 << 20
+            # the cold ones replay (buffers allocated again), not retrace
+            for x in xs[:3]:
+                assert float(f(x)) == float(tf.reduce_sum(tf.sin(x) * x + x * x))
+        assert f.experimental_get_tracing_count() == 40
+    finally:
+        tf.config.set_function_buffer_limit(limit)
