@@ -53,10 +53,11 @@ int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t 
     return nd;
 }
 
-/* Allocate the output and run a kernel with the GIL released when large. */
-#define RUN_KERNEL(out, call)                               \
+/* Run a kernel into out with the GIL released when the work is large;
+ * on failure free out and fail the forward. */
+#define RUN_KERNEL_WORK(out, work, call)                    \
     do {                                                    \
-        void *tok_ = fg_gil_release_if((out)->size);        \
+        void *tok_ = fg_gil_release_if(work);               \
         int rc_ = (call);                                   \
         fg_gil_acquire(tok_);                               \
         if (rc_ < 0) {                                      \
@@ -64,6 +65,7 @@ int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t 
             return -1;                                      \
         }                                                   \
     } while (0)
+#define RUN_KERNEL(out, call) RUN_KERNEL_WORK(out, (out)->size, call)
 
 static int is_bool_result(int kind) {
     return kind >= FG_B_EQ && kind <= FG_B_LOGICAL_OR;
@@ -226,13 +228,7 @@ static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     for (int i = 0; i < x->ndim; i++) mask[i] = attrs[1 + i] != 0;
     fg_tensor *o = fg_tensor_new(x->dtype, nd, shape);
     if (!o) return -1;
-    void *tok = fg_gil_release_if(x->size);
-    int rc = fg_k_reduce(d->kind, x->dtype, x->data, x->ndim, x->shape, mask, o->data);
-    fg_gil_acquire(tok);
-    if (rc < 0) {
-        fg_decref(o);
-        return -1;
-    }
+    RUN_KERNEL_WORK(o, x->size, fg_k_reduce(d->kind, x->dtype, x->data, x->ndim, x->shape, mask, o->data));
     *out = o;
     return 0;
 }
@@ -398,13 +394,8 @@ static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     if (!o) return -1;
     /* BLAS may start its own threads: it runs with the GIL released but
      * never inside an OpenMP region of ours. */
-    void *tok = fg_gil_release_if(o->size * (ka > 0 ? ka : 1));
-    int rc = fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb);
-    fg_gil_acquire(tok);
-    if (rc < 0) {
-        fg_decref(o);
-        return -1;
-    }
+    RUN_KERNEL_WORK(o, o->size * (ka > 0 ? ka : 1),
+                    fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb));
     *out = o;
     return 0;
 }
@@ -697,7 +688,7 @@ static int fwd_reduce_mean_int(const fg_opdef *d, fg_tensor *const *in, int n_in
 /* inputs (indices, on_value, off_value); attrs = [depth, axis] */
 static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
                        fg_tensor **out) {
-    (void)n_in, (void)nattrs;
+    (void)n_in;
     fg_tensor *idx = in[0], *on = in[1], *off = in[2];
     int64_t depth = attrs[0], axis = attrs[1];
     if (idx->dtype != FG_I32 && idx->dtype != FG_I64)
@@ -713,6 +704,12 @@ static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
                             idx->ndim + 1, (long long)axis, d->tf_name);
     if (idx->ndim + 1 > FG_MAX_NDIM)
         return fg_error_set(FG_ERR_INVALID, "one_hot result rank %d exceeds %d", idx->ndim + 1, FG_MAX_NDIM);
+    for (int64_t i = 0; nattrs > 2 && attrs[2] && i < idx->size; i++) {
+        int64_t v = idx->dtype == FG_I32 ? ((const int32_t *)idx->data)[i] : ((const int64_t *)idx->data)[i];
+        if (v < 0 || v >= depth)
+            return fg_error_set(FG_ERR_INVALID, "Received a label value of %lld which is outside the valid range of [0, %lld).",
+                                (long long)v, (long long)depth);
+    }
     int ax = (int)(axis < 0 ? idx->ndim : axis);
     int64_t shape[FG_MAX_NDIM], outer = 1, inner = 1;
     for (int i = 0, k = 0; i <= idx->ndim; i++) shape[i] = i == ax ? depth : idx->shape[k++];

@@ -276,6 +276,63 @@ static int accumulate(fg_tensor **slot, fg_tensor *g) {
     return 0;
 }
 
+/* Forward marking: useful[s] is 2 for a source's slot, 1 for a slot
+ * computed from one. Only these slots can carry a gradient back. */
+static void mark_useful(const fg_tape *t, int64_t n_nodes, int64_t n_slots, int n_sources,
+                        fg_tensor *const *sources, int64_t *src_slot, uint8_t *useful) {
+    for (int k = 0; k < n_sources; k++) {
+        src_slot[k] = fg_tape_slot(t, sources[k]->id);
+        if (src_slot[k] >= 0 && src_slot[k] < n_slots) useful[src_slot[k]] = 2;
+    }
+    for (int64_t i = 0; i < n_nodes; i++) {
+        const fg_node *n = &t->nodes[i];
+        for (int j = 0; j < n->n_in; j++)
+            if (n->in_slot[j] >= 0 && useful[n->in_slot[j]]) {
+                useful[n->out_slot] |= 1;
+                break;
+            }
+    }
+}
+
+/* The node's rule on g: gin[j] for each input with need[j]. A compact g
+ * is expanded first unless the rule takes it as it is. */
+static int node_vjp(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    fg_tensor *gr = g;
+    if (fg_rule_takes_compact(node->op))
+        fg_incref(gr);
+    else
+        gr = full(g, node->out);
+    int ok = gr && fg_ops[node->op].backward(node, gr, gin, need) == 0;
+    fg_decref(gr);
+    return ok ? 0 : -1;
+}
+
+/* Add each gin[j] (taken over) into its input's gradient slot, summed to
+ * the input's shape unless it is compact of it (reduce_sum's rule, seeds
+ * stay compact). */
+static int send_to_inputs(const fg_node *node, fg_tensor **gin, const uint8_t *need, fg_tensor **grads) {
+    int rc = 0;
+    for (int j = 0; j < node->n_in; j++) {
+        fg_tensor *gj = gin[j];
+        gin[j] = NULL;
+        if (!gj || !need[j] || rc < 0) {
+            fg_decref(gj);
+            continue;
+        }
+        const fg_tensor *x = node->in[j];
+        if (!fg_is_compact_of(gj, x->ndim, x->shape)) {
+            fg_tensor *r = fg_sum_to_shape(gj, x->ndim, x->shape);
+            fg_decref(gj);
+            if (!(gj = r)) {
+                rc = -1;
+                continue;
+            }
+        }
+        if (accumulate(&grads[node->in_slot[j]], gj) < 0) rc = -1;
+    }
+    return rc;
+}
+
 int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
                      fg_tensor *const *seeds, int n_sources, fg_tensor *const *sources,
                      fg_tensor **result) {
@@ -291,19 +348,7 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
         fg_error_set(FG_ERR_NOMEM, "out of memory computing a gradient");
         goto done;
     }
-    /* Forward marking: which slots depend on a source. */
-    for (int k = 0; k < n_sources; k++) {
-        src_slot[k] = fg_tape_slot(t, sources[k]->id);
-        if (src_slot[k] >= 0 && src_slot[k] < n_slots) useful[src_slot[k]] = 2;
-    }
-    for (int64_t i = 0; i < n_nodes; i++) {
-        const fg_node *n = &t->nodes[i];
-        for (int j = 0; j < n->n_in; j++)
-            if (n->in_slot[j] >= 0 && useful[n->in_slot[j]]) {
-                useful[n->out_slot] |= 1;
-                break;
-            }
-    }
+    mark_useful(t, n_nodes, n_slots, n_sources, sources, src_slot, useful);
     for (int k = 0; k < n_targets; k++) {
         int64_t s = fg_tape_slot(t, targets[k]->id);
         if (s < 0 || s >= n_slots || !useful[s]) continue;
@@ -323,46 +368,12 @@ int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
         uint8_t *need = node.n_in <= 8 ? need_small : (uint8_t *)malloc((size_t)node.n_in);
         fg_tensor *gin_small[8] = {0};
         fg_tensor **gin = node.n_in <= 8 ? gin_small : (fg_tensor **)calloc((size_t)node.n_in, sizeof(fg_tensor *));
-        if (!need || !gin) {
-            fg_error_set(FG_ERR_NOMEM, "out of memory computing a gradient");
-            goto done;
-        }
+        int ok = need && gin;
+        if (!ok) fg_error_set(FG_ERR_NOMEM, "out of memory computing a gradient");
         int any = 0;
-        for (int j = 0; j < node.n_in; j++) {
-            need[j] = node.in_slot[j] >= 0 && useful[node.in_slot[j]];
-            any |= need[j];
-        }
-        int ok = 1;
-        if (any) {
-            /* a compact g is expanded for rules that need the full shape */
-            fg_tensor *gr = g;
-            if (fg_rule_takes_compact(node.op))
-                fg_incref(gr);
-            else
-                gr = full(g, node.out);
-            ok = gr && fg_ops[node.op].backward(&node, gr, gin, need) == 0;
-            fg_decref(gr);
-        }
-        for (int j = 0; ok && j < node.n_in; j++) {
-            fg_tensor *gj = gin[j];
-            gin[j] = NULL;
-            if (!gj || !need[j]) {
-                fg_decref(gj);
-                continue;
-            }
-            const fg_tensor *x = node.in[j];
-            /* compact gradients stay compact (reduce_sum's rule, seeds) */
-            if (!fg_is_compact_of(gj, x->ndim, x->shape)) {
-                fg_tensor *r = fg_sum_to_shape(gj, x->ndim, x->shape);
-                fg_decref(gj);
-                if (!(gj = r)) {
-                    ok = 0;
-                    break;
-                }
-            }
-            if (accumulate(&grads[node.in_slot[j]], gj) < 0) ok = 0;
-        }
-        for (int j = 0; j < node.n_in; j++) fg_decref(gin[j]);
+        for (int j = 0; ok && j < node.n_in; j++) any |= need[j] = node.in_slot[j] >= 0 && useful[node.in_slot[j]];
+        if (ok && any) ok = node_vjp(&node, g, gin, need) == 0 && send_to_inputs(&node, gin, need, grads) == 0;
+        for (int j = 0; gin && j < node.n_in; j++) fg_decref(gin[j]);
         if (need != need_small) free(need);
         if (gin != gin_small) free(gin);
         if (!ok) goto done;

@@ -1,8 +1,7 @@
-/* test_kernels.c: standalone checks of fg_kernels.c against plain reference
- * loops (computed in double, or exactly for integers).
+/* test_kernels.c: standalone checks of the kernels (fg_k_*.c) against plain
+ * reference loops (computed in double, or exactly for integers).
  *
- * gcc -O2 -fopenmp -Icsrc csrc/test_kernels.c csrc/fg_kernels.c \
- *     csrc/fg_parallel.c csrc/fg_tensor.c -lm -o /tmp/test_kernels
+ * gcc -O2 -fopenmp -Icsrc csrc/test_kernels.c csrc/fg_*.c -lm -o /tmp/test_kernels
  * (without fg_tensor.c: add -DFG_TEST_STUB_ERROR and drop it)
  *
  * The whole suite runs once with 1 thread and once with 4, and several
@@ -291,7 +290,7 @@ static double ulp_err_f32(float got, double ref)
     return fabs((double)got - ref) / u;
 }
 
-/* float32 tanh is our own rational-free approximation (fg_kernels.c):
+/* float32 tanh is our own rational-free approximation (fg_k_elementwise.c):
  * every 29th float32 in [0, 11] (tanh rounds to 1 from 9.02 on), both
  * signs, against the float64 tanh; and the special values. */
 static void test_tanh_f32_ulp(void)

@@ -315,13 +315,29 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
     return _core.constant(m)
 
 
-def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=float32, name=None):
-    """One-hot encode integer indices (not differentiable)."""
-    idx = np.asarray(_t(indices).numpy()).astype(np.int64)
-    out = np.where(np.arange(int(depth)) == idx[..., None], on_value, off_value)
-    if axis != -1:
-        out = np.moveaxis(out, -1, axis)
-    return _core.constant(out.astype(as_dtype(dtype).as_numpy_dtype))
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot encode integer indices along a new axis (default last); not differentiable.
+
+    Indices outside [0, depth) give a row of ``off_value``, as TF.
+
+    >>> import fastgrad as tf
+    >>> tf.one_hot([0, 2, -1], 3).numpy().tolist()
+    [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+    """
+    return _one_hot(indices, depth, on_value, off_value, axis, dtype, False)
+
+
+def _one_hot(indices, depth, on_value, off_value, axis, dtype, check):
+    # check: raise for an index outside [0, depth) (the sparse cross-entropies), in C,
+    # so a traced step needs no guard on the labels' values
+    idx = indices if isinstance(indices, _core._TensorBase) else _core.constant(indices)
+    if dtype is None:  # TF: the dtype of on_value or off_value when given, else float32
+        known = [_t(v) for v in (on_value, off_value) if v is not None]
+        dtype = known[0].dtype if known else float32
+    dt = as_dtype(dtype)
+    on = _core.constant(1 if on_value is None else on_value, dt)
+    off = _core.constant(0 if off_value is None else off_value, dt)
+    return _core.apply(_OPS["one_hot"], [idx, on, off], [int(depth), -1 if axis is None else int(axis), check])
 
 
 def shape(input, out_type=int32, name=None):

@@ -22,6 +22,7 @@ __all__ = [
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
     "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
+    "cumsum", "truncatediv",
 ]
 
 _OPS = _core.OPS
@@ -82,6 +83,35 @@ sign = _unop("sign")
 reciprocal = _unop("reciprocal")
 logical_not = _unop("logical_not")
 softplus = _unop("softplus")
+floor = _unop("floor")
+floor.__doc__ = """Largest integer not above x (float input; no gradient, as TF's Floor).
+
+    >>> import fastgrad as tf
+    >>> tf.floor(tf.constant([1.5, -1.5])).numpy().tolist()
+    [1.0, -2.0]
+    """
+ceil = _unop("ceil")
+ceil.__doc__ = """Smallest integer not below x (float input; no gradient, as TF's Ceil).
+
+    >>> import fastgrad as tf
+    >>> tf.math.ceil(tf.constant([1.5, -1.5])).numpy().tolist()
+    [2.0, -1.0]
+    """
+round = _unop("round")  # noqa: A001 - TF's name
+round.__doc__ = """Round half to even, as TF's Round (integers unchanged; no gradient).
+
+    >>> import fastgrad as tf
+    >>> tf.round(tf.constant([0.5, 1.5, -2.5])).numpy().tolist()
+    [0.0, 2.0, -2.0]
+    """
+truncatediv = _binop("truncatediv")
+truncatediv.__doc__ = """x / y rounded toward zero (``tf.math.truncatediv``).
+
+    >>> import fastgrad as tf
+    >>> tf.math.truncatediv(tf.constant([7, -7]), 2).numpy().tolist()
+    [3, -3]
+    """
+_divide_no_nan = _binop("divide_no_nan")
 
 
 def divide(x, y, name=None):
@@ -141,11 +171,13 @@ def xlogy(x, y, name=None):
 
 
 def divide_no_nan(x, y, name=None):
-    """x / y, 0 where y == 0."""
-    y = _core.convert_to_tensor(y) if not isinstance(y, _core._TensorBase) else y
-    zero = _core.zeros((), y.dtype._enum)
-    safe = where(equal(y, zero), _core.constant(1.0, y.dtype), y)
-    return where(equal(y, zero), zero, divide(x, safe))
+    """x / y, 0 where y == 0 (TF's DivNoNan, its gradients too).
+
+    >>> import fastgrad as tf
+    >>> tf.math.divide_no_nan(tf.constant([1.0, 2.0]), tf.constant([0.0, 4.0])).numpy().tolist()
+    [0.0, 0.5]
+    """
+    return _divide_no_nan(x, y)
 
 
 def cast(x, dtype, name=None):
@@ -165,9 +197,9 @@ def where(condition, x=None, y=None, name=None):
     >>> tf.where(tf.constant([True, False]), 1.0, 2.0).numpy().tolist()
     [1.0, 2.0]
     """
-    if x is None and y is None:
-        import numpy as np
-        return _core.constant(np.argwhere(_core.convert_to_tensor(condition).numpy()).astype("int64"))
+    if x is None and y is None:  # the coordinates of the true elements, [n, rank] int64
+        c = condition if isinstance(condition, _core._TensorBase) else _core.constant(condition, "bool")
+        return _core.apply(_OPS["where_indices"], [c])
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
     c = condition if isinstance(condition, _core._TensorBase) else _core.constant(condition, "bool")
@@ -266,13 +298,8 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     """
     x = _as_tensor(input_tensor)
     mask = _axis_mask(x, axis, "Mean")
-    if x.dtype.is_integer:
-        # TF divides integer sums by the count truncating toward zero (C's /)
-        s = _core.apply(_OPS["reduce_sum"], [x], [1 if keepdims else 0] + mask)
-        count = max(x.shape.num_elements() // max(s.shape.num_elements(), 1), 1) if x.ndim else 1
-        v = s.numpy()
-        q = np.abs(v) // count * np.sign(v)
-        return _core.constant(q.astype(v.dtype))
+    if x.dtype.is_integer:  # TF divides integer sums by the count truncating toward zero
+        return _core.apply(_OPS["reduce_mean_int"], [x], [1 if keepdims else 0] + mask)
     return _core.reduce_mean(x, mask, bool(keepdims))
 
 
@@ -316,42 +343,65 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
     return sqrt(reduce_variance(input_tensor, axis, keepdims))
 
 
-def _arg_reduce(fn, tf_name, input, axis, output_type):
-    v = _as_tensor(input).numpy()
+def _arg_reduce(op, input, axis, output_type):
     axis = 0 if axis is None else int(axis)
-    if not -max(v.ndim, 1) <= axis < max(v.ndim, 1):
-        raise InvalidArgumentError("Expected dimension in the range [%d, %d), but got %d [Op:%s]"
-                                   % (-v.ndim, v.ndim, axis, tf_name))
-    return _core.constant(fn(v, axis=axis).astype(as_dtype(output_type).as_numpy_dtype))
+    return _core.apply(_OPS[op], [_as_tensor(input)], [axis, as_dtype(output_type)._enum])
 
 
 def argmax(input, axis=None, output_type="int64", name=None):
-    """Index of the largest value along axis (default 0); not differentiable."""
-    return _arg_reduce(np.argmax, "ArgMax", input, axis, output_type)
+    """Index of the largest value along axis (default 0), the first of ties; not differentiable.
+
+    >>> import fastgrad as tf
+    >>> tf.argmax(tf.constant([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]]), axis=1).numpy().tolist()
+    [1, 0]
+    """
+    return _arg_reduce("argmax", input, axis, output_type)
 
 
 def argmin(input, axis=None, output_type="int64", name=None):
-    """Index of the smallest value along axis (default 0); not differentiable."""
-    return _arg_reduce(np.argmin, "ArgMin", input, axis, output_type)
+    """Index of the smallest value along axis (default 0), the first of ties; not differentiable.
+
+    >>> import fastgrad as tf
+    >>> tf.argmin(tf.constant([3.0, 1.0, 1.0])).numpy().tolist()
+    1
+    """
+    return _arg_reduce("argmin", input, axis, output_type)
+
+
+def _scan(op, x, axis, exclusive, reverse):
+    return _core.apply(_OPS[op], [_as_tensor(x)], [int(axis), bool(exclusive), bool(reverse)])
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Cumulative sum along axis (``tf.cumsum``, ``tf.math.cumsum``).
+
+    ``exclusive`` starts from 0 instead of the first element; ``reverse``
+    runs from the end. Its gradient is the cumsum of the upstream gradient
+    the other way, as TF's.
+
+    >>> import fastgrad as tf
+    >>> tf.cumsum(tf.constant([1.0, 2.0, 3.0])).numpy().tolist()
+    [1.0, 3.0, 6.0]
+    >>> tf.cumsum(tf.constant([1.0, 2.0, 3.0]), exclusive=True, reverse=True).numpy().tolist()
+    [5.0, 3.0, 0.0]
+    """
+    return _scan("cumsum", x, axis, exclusive, reverse)
+
+
+def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Cumulative product along axis (``tf.math.cumprod``).
+
+    The gradient is TF's: ``cumsum(y * g)`` the other way divided by x with
+    ``divide_no_nan``, so an element equal to 0 gets a 0 gradient.
+
+    >>> import fastgrad as tf
+    >>> tf.math.cumprod(tf.constant([1.0, 2.0, 3.0]), exclusive=True).numpy().tolist()
+    [1.0, 1.0, 2.0]
+    """
+    return _scan("cumprod", x, axis, exclusive, reverse)
 
 
 # ------------------------------------------------------------ more tf.math names, composed
-
-
-def floor(x, name=None):
-    """Largest integer not above x (float input; no gradient, as TF's Floor)."""
-    return _core.floordiv(x, 1)
-
-
-def ceil(x, name=None):
-    """Smallest integer not below x (float input; no gradient, as TF's Ceil)."""
-    return negative(floor(negative(x)))
-
-
-def round(x, name=None):  # noqa: A001 - TF's name
-    """Round half to even, as TF (no gradient)."""
-    x = _as_tensor(x)
-    return _core.constant(np.round(x.numpy())) if x.dtype.is_floating else x
 
 
 def is_nan(x, name=None):

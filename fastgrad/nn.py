@@ -66,9 +66,9 @@ def leaky_relu(features, alpha=0.2, name=None):
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """-log softmax(logits)[label] per example."""
-    from fastgrad.array_ops import one_hot
+    from fastgrad.array_ops import _one_hot
     logp = log_softmax(logits)
-    oh = one_hot(labels, logp.shape[-1], dtype=logp.dtype)
+    oh = _one_hot(labels, logp.shape[-1], None, None, None, logp.dtype, True)
     return _m.negative(_m.reduce_sum(_m.multiply(oh, logp), axis=-1))
 
 

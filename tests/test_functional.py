@@ -306,13 +306,3 @@ def test_vjp_inside_a_tape_is_differentiable():
         _, back = tf.vjp(lambda x: x ** 3, x)
         (g,) = back(tf.constant(1.0))
     assert float(g) == 27.0 and float(tape.gradient(g, x)) == 18.0
-
-
-def test_docstring_examples():
-    import doctest
-
-    from fastgrad import autodiff, functional
-
-    for mod in (functional, autodiff):
-        res = doctest.testmod(mod)
-        assert res.failed == 0 and res.attempted > 0

@@ -134,8 +134,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False,
 
 
 def _one_hot(labels, depth, dtype):
-    classes = tf.range(depth, dtype=labels.dtype)
-    return tf.cast(tf.equal(tf.expand_dims(labels, -1), classes), dtype)
+    # checks the labels' range in C: a traced step keeps no guard on their values
+    from fastgrad.array_ops import _one_hot as one_hot
+    return one_hot(labels, depth, None, None, None, dtype, True)
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
@@ -160,7 +161,6 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
             "`labels.shape` must equal `logits.shape` except for the last "
             f"dimension. Received: labels.shape={_utils.shape_tuple(y_true)} "
             f"and logits.shape={o_shape}")
-    _check_label_range(labels, o_shape[-1])
     output, from_logits = _from_activation(y_pred, from_logits, "Softmax",
                                            "sparse_categorical_crossentropy")
     if from_logits:
@@ -170,15 +170,6 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
         log_p = tf.nn.log_softmax(tf.math.log(tf.clip_by_value(output, eps, 1.0 - eps)))
     return -tf.reduce_sum(_one_hot(labels, o_shape[-1], log_p.dtype) * log_p,
                           axis=-1)
-
-
-def _check_label_range(labels, depth):
-    if 0 in _utils.shape_tuple(labels):
-        return
-    lo, hi = int(tf.reduce_min(labels)), int(tf.reduce_max(labels))
-    if lo < 0 or hi >= depth:
-        raise ValueError(f"Received a label value of {lo if lo < 0 else hi} "
-                         f"which is outside the valid range of [0, {depth}).")
 
 
 # classes ------------------------------------------------------------------

@@ -1,0 +1,301 @@
+"""The op table kept honest: every op in ``_core.OPS`` is either checked
+here -- first and second derivatives, reverse and forward mode (the
+batched forward sweep, so the JVP rules derived from the table run with
+batch dimensions), and a traced replay on a second input -- or is on the
+explicit list of non-differentiable ops, whose gradient must be None.
+
+Adding an op to csrc/fg_ops.def means adding it to CASES or NONDIFF.
+The new ops of the table's second version (cumsum, cumprod, argmax,
+argmin, one_hot, where(condition), floor/ceil/round, integer mean) are
+also checked value by value against TensorFlow 2.21's outputs.
+"""
+import numpy as np
+import pytest
+
+import fastgrad as tf
+from _fgutil import fastgrad_only
+
+pytestmark = fastgrad_only
+
+_core = tf._core if hasattr(tf, "_core") else None
+from fastgrad import _core  # noqa: E402
+
+O = _core.OPS
+F64 = tf.float64._enum
+F32 = tf.float32._enum
+I32 = tf.int32._enum
+I64 = tf.int64._enum
+
+R = np.random.default_rng(7)
+
+
+def rnd(*shape, lo=-1.0, hi=1.0):
+    return R.uniform(lo, hi, shape)
+
+
+def away(*shape):
+    """values with |v| in [0.5, 1.5], random signs: away from kinks and poles"""
+    return R.uniform(0.5, 1.5, shape) * R.choice([-1.0, 1.0], shape)
+
+
+def op(name, attrs=(), consts=()):
+    """f(*xs) applying table op `name`; consts are extra non-float inputs
+    spliced in at their positions: ((position, value), ...)"""
+    def f(*xs):
+        ins = list(xs)
+        for pos, v in consts:
+            ins.insert(pos, tf.constant(v))
+        return _core.apply(O[name], ins, list(attrs))
+    f.__name__ = name
+    return f
+
+
+COND = np.array([[True, False, True], [False, True, False]])
+IDX = np.array([0, 2, 2], np.int32)
+
+# name -> (function, inputs, check_gradients options)
+CASES = {
+    "add": (op("add"), [rnd(2, 3), rnd(3)], {}),
+    "subtract": (op("subtract"), [rnd(2, 3), rnd(2, 1)], {}),
+    "multiply": (op("multiply"), [rnd(2, 3), rnd(3)], {}),
+    "divide": (op("divide"), [rnd(2, 3), away(2, 3)], {}),
+    "divide_no_nan": (op("divide_no_nan"), [rnd(2, 3), away(3)], {}),
+    "pow": (op("pow"), [rnd(2, 3, lo=0.5, hi=2.0), rnd(2, 3)], {}),
+    "maximum": (op("maximum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
+    "minimum": (op("minimum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
+    "tanh_grad": (op("tanh_grad"), [rnd(2, 3), rnd(2, 3)], {}),
+    "sigmoid_grad": (op("sigmoid_grad"), [rnd(2, 3), rnd(2, 3)], {}),
+    "relu_grad": (op("relu_grad"), [away(2, 3), rnd(2, 3)], {}),
+    "sqrt_grad": (op("sqrt_grad"), [rnd(2, 3, lo=0.5, hi=2.0), rnd(2, 3)], {}),
+    "square_grad": (op("square_grad"), [rnd(2, 3), rnd(2, 3)], {}),
+    "negative": (op("negative"), [rnd(2, 3)], {}),
+    "square": (op("square"), [rnd(2, 3)], {}),
+    "sqrt": (op("sqrt"), [rnd(2, 3, lo=0.5, hi=2.0)], {}),
+    "exp": (op("exp"), [rnd(2, 3)], {}),
+    "log": (op("log"), [rnd(2, 3, lo=0.5, hi=2.0)], {}),
+    "log1p": (op("log1p"), [rnd(2, 3, lo=-0.5, hi=1.0)], {}),
+    "sin": (op("sin"), [rnd(2, 3)], {}),
+    "cos": (op("cos"), [rnd(2, 3)], {}),
+    "tan": (op("tan"), [rnd(2, 3)], {}),
+    "tanh": (op("tanh"), [rnd(2, 3)], {}),
+    "sigmoid": (op("sigmoid"), [rnd(2, 3)], {}),
+    "abs": (op("abs"), [away(2, 3)], {}),
+    "sign": (op("sign"), [away(2, 3)], {}),
+    "relu": (op("relu"), [away(2, 3)], {}),
+    "softplus": (op("softplus"), [rnd(2, 3)], {}),
+    "reciprocal": (op("reciprocal"), [away(2, 3)], {}),
+    "identity": (op("identity"), [rnd(2, 3)], {}),
+    # float64 -> float32 -> float64: the derivative 1 survives, the values lose bits
+    "cast": (lambda x: _core.apply(O["cast"], [_core.apply(O["cast"], [x], [F32])], [F64]),
+             [rnd(2, 3)], dict(delta=1e-2, rtol=1e-4, atol=1e-4)),
+    "where": (op("where", consts=((0, COND),)), [rnd(2, 3), rnd(3)], {}),
+    "reduce_sum": (op("reduce_sum", [0, 1, 0]), [rnd(2, 3)], {}),
+    "reduce_max": (op("reduce_max", [1, 0, 1]), [np.array([[0.1, 0.7, -0.2], [0.5, -0.9, 0.3]])], {}),
+    "reduce_min": (op("reduce_min", [0, 1, 0]), [np.array([[0.1, 0.7, -0.2], [0.5, -0.9, 0.3]])], {}),
+    "reduce_prod": (op("reduce_prod", [0, 0, 1]), [away(2, 3)], {}),
+    "reduce_sum_mul": (op("reduce_sum_mul", [0, 1, 0]), [rnd(2, 3), rnd(2, 3)], {}),
+    "cumsum": (op("cumsum", [1, 0, 0]), [rnd(2, 4)], {}),
+    "cumprod": (op("cumprod", [-1, 1, 1]), [away(2, 4)], {}),
+    "broadcast_to": (op("broadcast_to", [3, 2, 2, 3]), [rnd(3)], {}),
+    "reshape": (op("reshape", [2, 3, 2]), [rnd(2, 3)], {}),
+    "transpose": (op("transpose", [2, 0, 1]), [rnd(2, 3, 4)], {}),
+    "matmul": (op("matmul", [1, 1]), [rnd(3, 2), rnd(4, 3)], {}),
+    "strided_slice": (op("strided_slice", [1, 0, 2, 1, 2, 3]), [rnd(4, 5)], {}),
+    "strided_slice_grad": (op("strided_slice_grad", [2, 4, 5, 1, 0, 2, 1, 2, 3]), [rnd(2, 3)], {}),
+    "concat": (op("concat", [-1]), [rnd(2, 3), rnd(2, 1)], {}),
+    "tile": (op("tile", [2, 1]), [rnd(2, 3)], {}),
+    "gather": (op("gather", [0], consts=((1, IDX),)), [rnd(4, 3)], {}),
+    "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
+    "softmax": (op("softmax"), [rnd(2, 4)], {}),
+    "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+}
+
+# ops with no gradient (TF registers none, or returns None): never recorded
+NONDIFF = {
+    "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
+    "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
+    "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
+}
+# tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
+ELSEWHERE = {"custom_gradient"}
+
+
+def test_every_op_is_covered():
+    covered = set(CASES) | NONDIFF | ELSEWHERE
+    assert set(O) == covered, "uncovered: %s; unknown: %s" % (sorted(set(O) - covered),
+                                                               sorted(covered - set(O)))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("order", [1, 2])
+def test_derivatives_reverse_and_forward(name, order):
+    f, xs, opts = CASES[name]
+    tf.test.check_gradients(f, [tf.constant(x) for x in xs], order=order, modes=("rev", "fwd"), **opts)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_replay_on_a_new_input_is_eager_bitwise(name):
+    """fastgrad.function replays value and gradient for new inputs exactly."""
+    f, xs, _ = CASES[name]
+
+    def step(*args):
+        with tf.GradientTape() as tape:
+            for a in args:
+                tape.watch(a)
+            y = f(*args)
+            s = tf.reduce_sum(y * y)
+        return y, tape.gradient(s, list(args))
+
+    traced = tf.function(step)
+    first = [tf.constant(x) for x in xs]
+    second = [tf.constant(x * 1.25 + 0.01 * np.sign(x)) for x in xs]
+    traced(*first)
+    got_y, got_g = traced(*second)
+    want_y, want_g = step(*second)
+    np.testing.assert_array_equal(got_y.numpy(), want_y.numpy())
+    for a, b in zip(got_g, want_g):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("fn", [tf.floor, tf.math.ceil, tf.round, lambda x: tf.cast(tf.argmax(x), tf.float64)])
+def test_non_differentiable_ops_give_none(fn):
+    x = tf.constant([1.5, -2.5, 0.5], tf.float64)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    assert tape.gradient(y, x) is None
+
+
+# ------------------------------------------------ values, against TF 2.21
+
+
+def test_cumsum_cumprod_values_as_tf():
+    x = tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    np.testing.assert_array_equal(tf.cumsum(x, axis=1).numpy(), [[1, 3, 6], [4, 9, 15]])
+    np.testing.assert_array_equal(tf.cumsum(x, axis=0, exclusive=True).numpy(), [[0, 0, 0], [1, 2, 3]])
+    np.testing.assert_array_equal(tf.math.cumsum(x, axis=-1, exclusive=True, reverse=True).numpy(),
+                                  [[5, 3, 0], [11, 6, 0]])
+    np.testing.assert_array_equal(tf.math.cumprod(x, axis=1, reverse=True).numpy(), [[6, 6, 3], [120, 30, 6]])
+    np.testing.assert_array_equal(tf.math.cumprod(tf.constant([1.0, 2.0, 3.0]), exclusive=True).numpy(), [1, 1, 2])
+    np.testing.assert_array_equal(tf.cumsum(tf.constant([1, 2, 3], tf.int64)).numpy(), [1, 3, 6])
+    assert tf.cumsum(tf.constant([1, 2], tf.int32)).dtype == tf.int32
+
+
+def test_cumprod_gradient_at_zero_is_tfs():
+    # TF 2.21: div_no_nan gives 0 where x == 0 (not the product of the others)
+    x = tf.constant([2.0, 0.0, 3.0, 0.5])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.math.cumprod(x)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [1.0, 0.0, 0.0, 0.0])
+
+
+def test_cumsum_gradients_as_tf():
+    x = tf.constant([1.0, 2.0, 3.0])
+    w = tf.constant([1.0, 10.0, 100.0])
+    for kw, want in [({}, [111, 110, 100]), (dict(reverse=True), [1, 11, 111]),
+                     (dict(exclusive=True), [110, 100, 0]), (dict(exclusive=True, reverse=True), [0, 1, 11])]:
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(tf.cumsum(x, **kw) * w)
+        np.testing.assert_array_equal(tape.gradient(y, x).numpy(), want)
+
+
+def test_scan_errors_as_tf():
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expected scan axis in the range \[-2, 2\), but got 2"):
+        tf.cumsum(tf.zeros((2, 3)), axis=2)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.cumsum(tf.constant([True, False]))
+
+
+def test_arg_reductions_as_tf():
+    x = tf.constant([[1.0, 5.0, 5.0], [7.0, 2.0, 7.0]])
+    assert tf.argmax(x, axis=1).numpy().tolist() == [1, 0]
+    assert tf.argmax(x).numpy().tolist() == [1, 0, 1]
+    assert tf.argmin(x, axis=-1, output_type=tf.int32).numpy().tolist() == [0, 1]
+    assert tf.argmin(x, axis=-1, output_type=tf.int32).dtype == tf.int32
+    assert tf.argmax(x).dtype == tf.int64
+    # TF: NaN never wins
+    assert int(tf.argmax(tf.constant([1.0, float("nan"), 3.0]))) == 2
+    assert int(tf.argmax(tf.constant([4, 9, 9]))) == 1
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Expected dimension in the range \[-2, 2\), but got 2"):
+        tf.argmax(x, axis=2)
+
+
+def test_rounding_as_tf():
+    x = tf.constant([1.5, -2.5, 0.5, -0.4, 2.5])
+    assert tf.floor(x).numpy().tolist() == [1.0, -3.0, 0.0, -1.0, 2.0]
+    assert tf.math.ceil(x).numpy().tolist() == [2.0, -2.0, 1.0, -0.0, 3.0]
+    assert tf.round(x).numpy().tolist() == [2.0, -2.0, 0.0, -0.0, 2.0]
+    assert tf.round(tf.constant([1, 2])).numpy().tolist() == [1, 2]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Value for attr 'T' of int32"):
+        tf.floor(tf.constant([1, 2]))
+
+
+def test_integer_mean_truncates_as_tf():
+    assert int(tf.reduce_mean(tf.constant([-3, 0]))) == -1
+    assert int(tf.reduce_mean(tf.constant([-3, 0], tf.int64))) == -1
+    m = tf.reduce_mean(tf.constant([[1, 2], [4, 7]]), axis=0, keepdims=True)
+    assert m.numpy().tolist() == [[2, 4]] and m.dtype == tf.int32
+
+
+def test_one_hot_as_tf():
+    assert tf.one_hot([0, 2, -1, 5], 3).numpy().tolist() == [[1, 0, 0], [0, 0, 1], [0, 0, 0], [0, 0, 0]]
+    got = tf.one_hot([[0, 1]], 3, axis=0)
+    assert got.shape == (3, 1, 2)
+    assert got.numpy()[:, 0, :].tolist() == [[1, 0], [0, 1], [0, 0]]
+    got = tf.one_hot(tf.constant([1, 0]), 2, on_value=5, off_value=-1)
+    assert got.dtype == tf.int32 and got.numpy().tolist() == [[-1, 5], [5, -1]]
+    assert tf.one_hot([1], 2, dtype=tf.float64).dtype == tf.float64
+
+
+def test_where_condition_as_tf():
+    got = tf.where(tf.constant([[True, False], [True, True]]))
+    assert got.dtype == tf.int64 and got.numpy().tolist() == [[0, 0], [1, 0], [1, 1]]
+    assert tf.where([False, False]).shape == (0, 1)
+
+
+def test_where_condition_replays_and_retraces_on_a_new_count():
+    f = tf.function(lambda c: tf.where(c))
+    a = tf.constant([True, False, True])
+    b = tf.constant([False, True, True])
+    c = tf.constant([True, True, True])
+    assert f(a).numpy().tolist() == [[0], [2]]
+    assert f(b).numpy().tolist() == [[1], [2]]   # same count: replayed
+    assert f(c).numpy().tolist() == [[0], [1], [2]]  # another count: retraced, right
+
+
+def test_sparse_labels_out_of_range_raise_inside_a_function():
+    loss = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    f = tf.function(lambda y, z: loss(y, z))
+    logits = tf.zeros((2, 3))
+    f(tf.constant([0, 2]), logits)
+    with pytest.raises(ValueError, match=r"label value of 3 which is outside the valid range of \[0, 3\)"):
+        f(tf.constant([0, 3]), logits)
+
+
+def test_one_hot_train_step_traces_once_over_100_steps():
+    """A train step with tf.one_hot, integer labels and sparse softmax
+    cross-entropy is traced once: no value guard on the labels."""
+    rng = np.random.default_rng(3)
+    w = tf.Variable(rng.normal(size=(8, 4)).astype(np.float32) * 0.1)
+    opt = tf.keras.optimizers.SGD(0.1)
+    sparse = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            logits = tf.matmul(x, w)
+            onehot = tf.one_hot(y, 4)
+            loss = sparse(y, logits) + tf.reduce_mean(
+                tf.nn.softmax_cross_entropy_with_logits(onehot, logits))
+            loss = loss + tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+            acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), y), tf.float32))
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return loss, acc
+
+    for _ in range(100):
+        x = tf.constant(rng.normal(size=(16, 8)).astype(np.float32))
+        y = tf.constant(rng.integers(0, 4, 16).astype(np.int32))
+        step(x, y)
+    assert step.experimental_get_tracing_count() == 1
