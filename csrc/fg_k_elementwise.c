@@ -467,6 +467,18 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
 
 /* MAX/MIN: "x != x" picks a NaN x; a NaN y loses every comparison and so
  * is picked by the final branch. */
+/* TF's FloorMod for floats: fmod is exact for any quotient (a - floor(a/b)*b
+ * loses everything past 2**53, and gives nan for b = inf), then the result
+ * takes b's sign */
+#define DEF_FMOD(S, T, M)                                                     \
+    static inline T fmod_##S(T x, T y)                                        \
+    {                                                                         \
+        T r = M(fmod)(x, y);                                                  \
+        return (r != 0 && ((y < 0) != (r < 0))) ? r + y : r;                  \
+    }
+DEF_FMOD(f32, float, FG_MF32)
+DEF_FMOD(f64, double, FG_MF64)
+
 #define DEF_BIN_FLOAT(S, T, M)                                                \
     DEF_BIN(b_add_##S, T, T, x + y)                                           \
     DEF_BIN(b_sub_##S, T, T, x - y)                                           \
@@ -484,7 +496,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_xlogy_##S, T, T, x == 0 ? (T)0 : x * M(log)(y))                 \
     DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)                         \
     DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */       \
-    DEF_BIN(b_tdiv_##S, T, T, M(trunc)(x / y))
+    DEF_BIN(b_tdiv_##S, T, T, M(trunc)(x / y))                                \
+    DEF_BIN(b_fmod_##S, T, T, fmod_##S(x, y))
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -497,6 +510,13 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
         q = x / y;                                                            \
         r = x % y;                                                            \
         return (r != 0 && ((r < 0) != (y < 0))) ? q - 1 : q;                  \
+    }                                                                         \
+    static inline T imod_##S(T x, T y) /* TF's FloorMod */                    \
+    {                                                                         \
+        T r;                                                                  \
+        if (y == 0 || y == -1) return 0;                                      \
+        r = x % y;                                                            \
+        return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;                  \
     }                                                                         \
     static inline T tdiv_##S(T x, T y) /* C's truncation, TF's TruncateDiv */ \
     {                                                                         \
@@ -528,7 +548,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN_CMP(S, T)                                                         \
     DEF_BIN(b_relug_##S, T, T, x > 0 ? y : 0)                                 \
     DEF_BIN(b_sqd_##S, T, T, ((U)x - (U)y) * ((U)x - (U)y))                   \
-    DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))
+    DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))                                 \
+    DEF_BIN(b_fmod_##S, T, T, imod_##S(x, y))
 
 DEF_BIN_FLOAT(f32, float, FG_MF32)
 DEF_BIN_FLOAT(f64, double, FG_MF64)
@@ -568,13 +589,14 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     [FG_B_DIV_NO_NAN] = { [FG_F32] = b_divnn_f32, [FG_F64] = b_divnn_f64, [FG_I32] = b_div_i32, [FG_I64] = b_div_i64 },
     [FG_B_SQUARE_GRAD] = BI_F(b_sqg),
     [FG_B_TRUNCDIV] = BI_FI(b_tdiv),
+    [FG_B_FLOORMOD] = BI_FI(b_fmod),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
-    "square_grad", "truncatediv",
+    "square_grad", "truncatediv", "floormod",
 };
 
 static int bin_is_bool_out(int kind)

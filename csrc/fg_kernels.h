@@ -72,6 +72,8 @@ typedef enum {
     FG_B_DIV_NO_NAN,    /* b == 0 ? 0 : a/b */
     FG_B_SQUARE_GRAD,   /* b * (a + a), a = x: square's rule in one pass */
     FG_B_TRUNCDIV,      /* a / b rounded toward zero (C's integer division) */
+    FG_B_FLOORMOD,      /* a mod b with b's sign (TF's FloorMod: fmod, then + b where the signs differ);
+                           integers: b == 0 gives 0 (the caller reports it) */
     FG_B_NKINDS
 } fg_binary_kind;
 

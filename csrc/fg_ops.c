@@ -124,7 +124,8 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
                 return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
         }
     }
-    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV) && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
+    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV || d->kind == FG_B_FLOORMOD) &&
+        !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
         /* integer (floor) division: TF refuses a zero divisor */
         for (int64_t i = 0; i < b->size; i++) {
             int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
@@ -825,6 +826,15 @@ DERIV(div) {
     if (i == 0) return DIV(v, X(1));
     (void)to;
     return MUL(v, DIV(DIV(NEG(X(0)), X(1)), X(1)));
+}
+
+/* TF's FloorMod gradients: 1 and -floor(x / y) */
+DERIV(floormod) {
+    (void)to;
+    if (i == 0) return v;
+    fg_tensor *q = X(0)->dtype == FG_F32 || X(0)->dtype == FG_F64 ? ap1(c, FG_OP_FLOOR, DIV(X(0), X(1)))
+                                                                    : ap2(c, FG_OP_FLOORDIV, X(0), X(1));
+    return MUL(v, NEG(q));
 }
 
 /* TF's DivNoNan gradients: div_no_nan in place of every division */
