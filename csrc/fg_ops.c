@@ -9,6 +9,7 @@
 #include "fg_ops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ static int dtype_mismatch(const fg_opdef *d, int input, int expected, int got) {
 
 int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out) {
     int nd = a_ndim > b_ndim ? a_ndim : b_ndim;
+    if (nd > FG_MAX_NDIM) return -1; /* out holds FG_MAX_NDIM dims */
     for (int i = 0; i < nd; i++) {
         int ia = i - (nd - a_ndim), ib = i - (nd - b_ndim);
         int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
@@ -266,6 +268,8 @@ static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, c
     int nd = (int)attrs[0];
     const int64_t *shape = attrs + 1;
     int64_t check[FG_MAX_NDIM];
+    if (nd > FG_MAX_NDIM)
+        return fg_error_set(FG_ERR_INVALID, "rank %d exceeds the maximum of %d [Op:%s]", nd, FG_MAX_NDIM, d->tf_name);
     if (nd < x->ndim || fg_broadcast_shapes(x->ndim, x->shape, nd, shape, check) != nd ||
         memcmp(check, shape, (size_t)nd * sizeof(int64_t)) != 0)
         return fg_error_set(FG_ERR_INVALID, "Unable to broadcast tensor of shape %s to tensor of shape %s [Op:%s]",
@@ -297,8 +301,13 @@ static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
         } else if (shape[i] < 0) {
             return fg_error_set(FG_ERR_INVALID, "Size %d must be non-negative, not %lld [Op:%s]", i,
                                 (long long)shape[i], d->tf_name);
-        } else {
-            known *= shape[i];
+        } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+            /* a wrapped product could equal x's size: a tensor far smaller than its shape */
+            char dims[FG_MAX_NDIM * 22 + 2];
+            size_t pos = 0;
+            for (int k = 0; k < nd; k++)
+                pos += (size_t)snprintf(dims + pos, sizeof dims - pos, k ? ", %lld" : "%lld", (long long)attrs[1 + k]);
+            return fg_error_set(FG_ERR_INVALID, "Shape [%s] has too many elements [Op:%s]", dims, d->tf_name);
         }
     }
     if (unknown >= 0) {
@@ -476,7 +485,11 @@ static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
                                     dim, fg_shape_str(nd, x0->shape), k, fg_shape_str(x->ndim, x->shape), d->tf_name);
             break;
         }
-        shape[axis] += x->shape[axis];
+        if (__builtin_add_overflow(shape[axis], x->shape[axis], &shape[axis])) {
+            rc = fg_error_set(FG_ERR_INVALID, "ConcatOp : the concatenated dimension %lld would have more than "
+                              "2**63 - 1 elements [Op:%s]", (long long)axis, d->tf_name);
+            break;
+        }
         ptrs[k] = x->data;
         shapes[k] = x->shape;
     }
@@ -511,7 +524,10 @@ static int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int
         if (attrs[i] < 0)
             return fg_error_set(FG_ERR_INVALID, "Expected multiples[%d] >= 0, but got %lld [Op:%s]", i,
                                 (long long)attrs[i], d->tf_name);
-        shape[i] = x->shape[i] * attrs[i];
+        if (__builtin_mul_overflow(x->shape[i], attrs[i], &shape[i]))
+            /* TF wraps (tile of 4 elements by 2**62 + 1 gives 4) */
+            return fg_error_set(FG_ERR_INVALID, "Tile: dimension %d of %lld times %lld would have more than "
+                                "2**63 - 1 elements [Op:%s]", i, (long long)x->shape[i], (long long)attrs[i], d->tf_name);
     }
     fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, shape);
     if (!o) return -1;
