@@ -388,8 +388,8 @@ done:
     return rc;
 }
 
-int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
-                     fg_tensor **out) {
+static int jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
+                    fg_tensor **out) {
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
     int rc = -1, was = t->persistent;
     for (int k = 0; k < ns; k++) out[k] = NULL;
@@ -449,8 +449,8 @@ done:
 
 /* ------------------------------------------------------ batch_jacobian */
 
-int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
-                           fg_tensor **out) {
+static int batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
+                          fg_tensor **out) {
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
     int rc = -1, was = t->persistent;
     int64_t b = target->shape[0];
@@ -561,5 +561,23 @@ done:
         free(rows);
     }
     fg_decref(seed), fg_decref(g), fg_decref(tan), fg_decref(T);
+    return rc;
+}
+
+/* The caller's target and sources are held across the sweeps (fg_tape.c
+ * says why: a custom_gradient function may assign a Variable source). */
+int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
+                     fg_tensor **out) {
+    fg_incref(target), fg_incref_n(ns, sources);
+    int rc = jacobian(t, target, ns, sources, mode, out);
+    fg_decref(target), fg_decref_n(ns, sources);
+    return rc;
+}
+
+int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
+                           fg_tensor **out) {
+    fg_incref(target), fg_incref(source);
+    int rc = batch_jacobian(t, target, source, mode, out);
+    fg_decref(target), fg_decref(source);
     return rc;
 }

@@ -84,6 +84,15 @@ static inline void fg_decref(fg_tensor *t) {
     if (t && --t->refcnt == 0) fg_tensor_free(t);
 }
 
+/* References on n tensors (ts or its entries may be NULL): what a sweep
+ * reads from its caller, held for its whole run. */
+static inline void fg_incref_n(int n, fg_tensor *const *ts) {
+    for (int i = 0; ts && i < n; i++) fg_incref(ts[i]);
+}
+static inline void fg_decref_n(int n, fg_tensor *const *ts) {
+    for (int i = 0; ts && i < n; i++) fg_decref(ts[i]);
+}
+
 int fg_same_shape(const fg_tensor *a, const fg_tensor *b);
 
 /* Error reporting: C functions return 0 on success and -1 on error, with

@@ -271,3 +271,24 @@ def test_wrapping_shapes_and_ranks_past_16_raise(make, what):
     # tile returned shape (4,) for 4 * (2**62 + 1); broadcast_to overran a stack array
     with pytest.raises(tf.errors.InvalidArgumentError, match=what):
         make()
+
+
+def test_variable_assigned_during_the_sweep_keeps_its_gradient_shape():
+    # the sweep borrowed v's tensor: freed as the tape released its nodes,
+    # its struct reused by u's gradient, v's gradient came back (3, 1000)
+    v = tf.Variable(np.ones(1000))
+    u = tf.Variable(np.ones((3, 1000)))
+
+    @tf.custom_gradient
+    def f(x):
+        def grad(dy):
+            v.assign(np.full(1000, 2.0))  # v's old tensor is left to the tape alone
+            return dy * 3.0
+        return tf.identity(x), grad
+
+    with tf.GradientTape() as t:
+        a = tf.reduce_sum(tf.sin(u) * tf.cos(u))
+        y = a + tf.reduce_sum(f(tf.sin(v)))
+    gu, gv = t.gradient(y, [u, v])
+    assert gu.shape == (3, 1000)
+    np.testing.assert_allclose(gv.numpy(), np.full(1000, 3 * np.cos(1.0)))
