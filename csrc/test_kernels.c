@@ -430,6 +430,11 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_XLOGY: return x == 0 ? 0 : x * log(y);
     case FG_B_DIV_NO_NAN: return y == 0 ? 0 : x / y;
     case FG_B_SQUARE_GRAD: return y * 2 * x;
+    case FG_B_TRUNCDIV: return trunc(x / y);
+    case FG_B_FLOORMOD: { /* Python's float %: the sign of y */
+        double r = fmod(x, y);
+        return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+    }
     default: return NAN;
     }
 }
@@ -461,6 +466,8 @@ static int ref_binary_i(int kind, int64_t x, int64_t y, int64_t *r)
     case FG_B_GE: *r = x >= y; return 1;
     case FG_B_RELU_GRAD: *r = x > 0 ? y : 0; return 1;
     case FG_B_SQUARED_DIFF: *r = (x - y) * (x - y); return 1;
+    case FG_B_TRUNCDIV: *r = y == 0 ? 0 : x / y; return 1;
+    case FG_B_FLOORMOD: *r = y == 0 ? 0 : x - (int64_t)floor((double)x / (double)y) * y; return 1;
     default: return 0;
     }
 }
