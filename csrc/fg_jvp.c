@@ -21,13 +21,6 @@
 #include "fg_rules.h"
 #include "fg_tape.h"
 
-#define JVP_BEGIN RULE_BEGIN; *tout = NULL
-#define JVP_END return jvp_end(c, tout)
-#define T(i) (tin[i])
-
-static int jvp_end(rctx *c, fg_tensor **tout) {
-    return rule_end(c, tout, 1);
-}
 
 /* a + b where either may be NULL (a zero tangent): no op for a zero. */
 static fg_tensor *addt(rctx *c, fg_tensor *a, fg_tensor *b) {
@@ -123,18 +116,6 @@ int jvp_linear(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **t
     }
     if (ins != small) free(ins);
     free(at);
-    JVP_END;
-}
-
-/* cumprod: dy = y * cumsum(dx / x), the transpose of TF's backward rule
- * (div_no_nan included), with the op's own exclusive and reverse */
-int jvp_cumprod(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
-    JVP_BEGIN;
-    int64_t at[3] = {node->attrs[0], node->attrs[1], node->attrs[2]};
-    if (at[0] < 0) at[0] += X(0)->ndim;
-    at[0] += nb;
-    fg_tensor *q = ap2(c, FG_OP_DIV_NO_NAN, T(0), X(0));
-    *tout = give(MUL(Y, ap(c, FG_OP_CUMSUM, 1, &q, at, 3)));
     JVP_END;
 }
 

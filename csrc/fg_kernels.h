@@ -201,21 +201,6 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vh
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);
 
-/* Scans (fg_k_scan.c) over the [outer, n, inner] view: cumulative sums
- * or products along n, optionally exclusive (starting from the identity)
- * and/or reversed. Integers wrap. */
-typedef enum { FG_S_SUM = 0, FG_S_PROD } fg_scan_kind;
-int fg_k_scan(int kind, int dtype, const void *x, int64_t outer, int64_t n, int64_t inner, int exclusive,
-              int reverse, void *y);
-/* argmax (is_max) / argmin along n of the [outer, n, inner] view into an
- * int32 or int64 [outer, inner] output; the first of ties, NaN never. */
-int fg_k_arg_reduce(int is_max, int dtype, const void *x, int64_t outer, int64_t n, int64_t inner,
-                    int out_dtype, void *out);
-/* one_hot: out [outer, depth, inner] from outer x inner int indices. */
-int fg_k_one_hot(int idx_dtype, const void *idx, int64_t outer, int64_t depth, int64_t inner, int dtype,
-                 const void *on, const void *off, void *out);
-/* where(condition): count the true bytes, then write their coordinates. */
-int64_t fg_k_count_true(const uint8_t *c, int64_t n);
-void fg_k_where_indices(const uint8_t *c, int ndim, const int64_t *shape, int64_t *out);
+typedef enum { FG_S_SUM = 0, FG_S_PROD } fg_scan_kind; /* fg_scan.c */
 
 #endif

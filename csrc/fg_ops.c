@@ -17,6 +17,7 @@
 #include "fg_gil.h"
 #include "fg_tape.h"
 #include "fg_rules.h"
+#include "fg_forward_util.h"
 #include "fg_forward.h"
 #include "fg_program.h"
 #include "fg_thread.h"
@@ -25,19 +26,6 @@
 #define R1 FG_READS_IN(1)
 #define R2 FG_READS_IN(2)
 #define RO FG_READS_OUT
-
-/* TensorFlow's names for dtypes, as its messages print them */
-static const char *tf_dtype(int dtype) {
-    static const char *names[FG_NDTYPES] = {"float", "double", "int32", "int64", "bool"};
-    return (dtype >= 0 && dtype < FG_NDTYPES) ? names[dtype] : "unknown";
-}
-
-static int dtype_mismatch(const fg_opdef *d, int input, int expected, int got) {
-    return fg_error_set(FG_ERR_INVALID,
-                        "cannot compute %s as input #%d(zero-based) was expected to be a %s tensor "
-                        "but is a %s tensor [Op:%s]",
-                        d->tf_name, input, tf_dtype(expected), tf_dtype(got), d->tf_name);
-}
 
 int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out) {
     int nd = a_ndim > b_ndim ? a_ndim : b_ndim;
@@ -54,20 +42,6 @@ int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t 
     }
     return nd;
 }
-
-/* Run a kernel into out with the GIL released when the work is large;
- * on failure free out and fail the forward. */
-#define RUN_KERNEL_WORK(out, work, call)                    \
-    do {                                                    \
-        void *tok_ = fg_gil_release_if(work);               \
-        int rc_ = (call);                                   \
-        fg_gil_acquire(tok_);                               \
-        if (rc_ < 0) {                                      \
-            fg_decref(out);                                 \
-            return -1;                                      \
-        }                                                   \
-    } while (0)
-#define RUN_KERNEL(out, call) RUN_KERNEL_WORK(out, (out)->size, call)
 
 static int is_bool_result(int kind) {
     return kind >= FG_B_EQ && kind <= FG_B_LOGICAL_OR;
@@ -108,7 +82,7 @@ static fg_tensor *scalar_binary(int kind, const fg_tensor *a, const fg_tensor *b
     return o;
 }
 
-static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
@@ -142,7 +116,7 @@ static int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     return 0;
 }
 
-static int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *x = in[0];
@@ -160,14 +134,14 @@ static int fwd_unary(const fg_opdef *d, fg_tensor *const *in, int n_in, const in
     return 0;
 }
 
-static int fwd_identity(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_identity(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                         int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)attrs, (void)nattrs;
     *out = fg_tensor_alias(in[0], in[0]->ndim, in[0]->shape);
     return *out ? 0 : -1;
 }
 
-static int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                     int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -180,7 +154,7 @@ static int fwd_cast(const fg_opdef *d, fg_tensor *const *in, int n_in, const int
     return 0;
 }
 
-static int fwd_where(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_where(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *c = in[0], *x = in[1], *y = in[2];
@@ -213,7 +187,7 @@ static int reduced_shape(const fg_tensor *x, const int64_t *attrs, int64_t *shap
     return nd;
 }
 
-static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -236,7 +210,7 @@ static int fwd_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
     return 0;
 }
 
-static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                               int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *a = in[0], *b = in[1];
@@ -261,7 +235,7 @@ static int fwd_reduce_sum_mul(const fg_opdef *d, fg_tensor *const *in, int n_in,
     return 0;
 }
 
-static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                             int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -282,7 +256,7 @@ static int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, c
 }
 
 /* attrs = [ndim, shape...], at most one -1 */
-static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                        int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
@@ -326,7 +300,7 @@ static int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
     return *out ? 0 : -1;
 }
 
-static int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                          int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -356,7 +330,22 @@ static int fwd_transpose(const fg_opdef *d, fg_tensor *const *in, int n_in, cons
 }
 
 /* attrs = [transpose_a, transpose_b] */
-static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fg_matmul_layout(const fg_tensor *a, const fg_tensor *b, int ta, int tb, fg_mm_layout *L) {
+    L->m = a->shape[a->ndim - (ta ? 1 : 2)];
+    L->k = a->shape[a->ndim - (ta ? 2 : 1)];
+    L->n = b->shape[b->ndim - (tb ? 2 : 1)];
+    if (L->k != b->shape[b->ndim - (tb ? 1 : 2)]) return 1;
+    L->bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, L->bshape);
+    if (L->bnd < 0 || L->bnd + 2 > FG_MAX_NDIM) return 2;
+    for (int i = 0; i < L->bnd; i++) {
+        int ia = i - (L->bnd - (a->ndim - 2)), ib = i - (L->bnd - (b->ndim - 2));
+        L->ashape[i] = ia >= 0 ? a->shape[ia] : 1;
+        L->bbshape[i] = ib >= 0 ? b->shape[ib] : 1;
+    }
+    return 0;
+}
+
+int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *a = in[0], *b = in[1];
@@ -380,38 +369,32 @@ static int fwd_matmul(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
                             "In[0] and In[1] has different ndims: %s vs. %s [Op:MatMul]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape));
     }
-    int64_t m = a->shape[a->ndim - (ta ? 1 : 2)], ka = a->shape[a->ndim - (ta ? 2 : 1)];
-    int64_t kb = b->shape[b->ndim - (tb ? 1 : 2)], n = b->shape[b->ndim - (tb ? 2 : 1)];
-    if (ka != kb)
+    fg_mm_layout L;
+    int rc = fg_matmul_layout(a, b, ta, tb, &L);
+    if (rc == 1)
         return fg_error_set(FG_ERR_INVALID, "Matrix size-incompatible: In[0]: %s, In[1]: %s [Op:%s]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape),
                             batched ? d->tf_name : "MatMul");
-    int64_t bshape[FG_MAX_NDIM], abs_[FG_MAX_NDIM], bbs[FG_MAX_NDIM];
-    int bnd = fg_broadcast_shapes(a->ndim - 2, a->shape, b->ndim - 2, b->shape, bshape);
-    if (bnd < 0 || bnd + 2 > FG_MAX_NDIM)
+    if (rc == 2)
         return fg_error_set(FG_ERR_INVALID, "In[0] and In[1] must have compatible batch dimensions: %s vs. %s [Op:%s]",
                             fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
-    for (int i = 0; i < bnd; i++) {
-        int ia = i - (bnd - (a->ndim - 2)), ib = i - (bnd - (b->ndim - 2));
-        abs_[i] = ia >= 0 ? a->shape[ia] : 1;
-        bbs[i] = ib >= 0 ? b->shape[ib] : 1;
-    }
     int64_t oshape[FG_MAX_NDIM];
-    memcpy(oshape, bshape, (size_t)bnd * sizeof(int64_t));
-    oshape[bnd] = m;
-    oshape[bnd + 1] = n;
-    fg_tensor *o = fg_tensor_new(a->dtype, bnd + 2, oshape);
+    memcpy(oshape, L.bshape, (size_t)L.bnd * sizeof(int64_t));
+    oshape[L.bnd] = L.m;
+    oshape[L.bnd + 1] = L.n;
+    fg_tensor *o = fg_tensor_new(a->dtype, L.bnd + 2, oshape);
     if (!o) return -1;
     /* BLAS may start its own threads: it runs with the GIL released but
      * never inside an OpenMP region of ours. */
-    RUN_KERNEL_WORK(o, o->size * (ka > 0 ? ka : 1),
-                    fg_k_matmul(a->dtype, a->data, b->data, o->data, bnd, bshape, abs_, bbs, m, n, ka, ta, tb));
+    RUN_KERNEL_WORK(o, o->size * (L.k > 0 ? L.k : 1),
+                    fg_k_matmul(a->dtype, a->data, b->data, o->data, L.bnd, L.bshape, L.ashape, L.bbshape, L.m, L.n,
+                                L.k, ta, tb));
     *out = o;
     return 0;
 }
 
 /* attrs = [start[nd], step[nd], len[nd]] */
-static int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                      int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -433,7 +416,7 @@ static int fwd_slice(const fg_opdef *d, fg_tensor *const *in, int n_in, const in
 }
 
 /* attrs = [ndim, input shape[nd], start[nd], step[nd], len[nd]] */
-static int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                           int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *g = in[0];
@@ -447,7 +430,7 @@ static int fwd_slice_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, con
 }
 
 /* attrs = [axis] */
-static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)nattrs;
     if (n_in < 1) return fg_error_set(FG_ERR_INVALID, "ConcatOp needs at least one input [Op:%s]", d->tf_name);
@@ -512,7 +495,7 @@ static int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 }
 
 /* attrs = multiples per dim */
-static int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                     int nattrs, fg_tensor **out) {
     (void)n_in;
     fg_tensor *x = in[0];
@@ -549,7 +532,7 @@ static int check_indices(const fg_opdef *d, const fg_tensor *idx, int64_t dim) {
 }
 
 /* attrs = [axis]; output shape params[:axis] + indices.shape + params[axis+1:] */
-static int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)n_in, (void)nattrs;
     fg_tensor *p = in[0], *idx = in[1];
@@ -574,7 +557,7 @@ static int fwd_gather(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 }
 
 /* attrs = [axis, ndim, params shape...]; inputs (g, indices) */
-static int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                            int nattrs, fg_tensor **out) {
     (void)d, (void)n_in, (void)nattrs;
     fg_tensor *g = in[0], *idx = in[1];
@@ -587,7 +570,7 @@ static int fwd_gather_grad(const fg_opdef *d, fg_tensor *const *in, int n_in, co
     return 0;
 }
 
-static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                        int nattrs, fg_tensor **out) {
     (void)n_in, (void)attrs, (void)nattrs;
     fg_tensor *x = in[0];
@@ -604,156 +587,7 @@ static int fwd_softmax(const fg_opdef *d, fg_tensor *const *in, int n_in, const 
     return 0;
 }
 
-/* [outer, n, inner] around axis */
-static void axis_view(const fg_tensor *x, int axis, int64_t *outer, int64_t *n, int64_t *inner) {
-    *outer = 1, *inner = 1;
-    for (int i = 0; i < axis; i++) *outer *= x->shape[i];
-    for (int i = axis + 1; i < x->ndim; i++) *inner *= x->shape[i];
-    *n = x->ndim ? x->shape[axis] : 1;
-}
-
-static int not_allowed(const fg_opdef *d, int dtype) {
-    return fg_error_set(FG_ERR_INVALID, "Value for attr 'T' of %s is not in the list of allowed values [Op:%s]",
-                        tf_dtype(dtype), d->tf_name);
-}
-
-/* attrs = [axis, exclusive, reverse] */
-static int fwd_scan(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
-                    fg_tensor **out) {
-    (void)n_in, (void)nattrs;
-    fg_tensor *x = in[0];
-    int axis;
-    if (x->dtype == FG_BOOL) return not_allowed(d, x->dtype);
-    if (x->ndim == 0)
-        return fg_error_set(FG_ERR_INVALID, "ScanOp: Expected scan axis in the range [0, 0), but got %lld [Op:%s]",
-                            (long long)attrs[0], d->tf_name);
-    if (attrs[0] < -x->ndim || attrs[0] >= x->ndim)
-        return fg_error_set(FG_ERR_INVALID, "ScanOp: Expected scan axis in the range [%d, %d), but got %lld [Op:%s]",
-                            -x->ndim, x->ndim, (long long)attrs[0], d->tf_name);
-    axis = (int)(attrs[0] < 0 ? attrs[0] + x->ndim : attrs[0]);
-    int64_t outer, n, inner;
-    axis_view(x, axis, &outer, &n, &inner);
-    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, x->shape);
-    if (!o) return -1;
-    RUN_KERNEL(o, fg_k_scan(d->kind, x->dtype, x->data, outer, n, inner, (int)attrs[1], (int)attrs[2], o->data));
-    *out = o;
-    return 0;
-}
-
-/* attrs = [axis, output dtype] */
-static int fwd_arg_reduce(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
-                          fg_tensor **out) {
-    (void)n_in, (void)nattrs;
-    fg_tensor *x = in[0];
-    int axis, odt = (int)attrs[1];
-    if (x->dtype == FG_BOOL) return not_allowed(d, x->dtype);
-    if (odt != FG_I32 && odt != FG_I64)
-        return fg_error_set(FG_ERR_INVALID, "Value for attr 'output_type' of %s is not in the list of allowed values: int32, int64 [Op:%s]",
-                            tf_dtype(odt), d->tf_name);
-    if (x->ndim == 0)
-        return fg_error_set(FG_ERR_INVALID, "Expected dimension in the range [0, 0), but got %lld [Op:%s]",
-                            (long long)attrs[0], d->tf_name);
-    if (attrs[0] < -x->ndim || attrs[0] >= x->ndim)
-        return fg_error_set(FG_ERR_INVALID, "Expected dimension in the range [%d, %d), but got %lld [Op:%s]",
-                            -x->ndim, x->ndim, (long long)attrs[0], d->tf_name);
-    axis = (int)(attrs[0] < 0 ? attrs[0] + x->ndim : attrs[0]);
-    int64_t outer, n, inner, shape[FG_MAX_NDIM];
-    axis_view(x, axis, &outer, &n, &inner);
-    if (n == 0)
-        return fg_error_set(FG_ERR_INVALID, "Reduction axis %d is empty in shape %s [Op:%s]", axis,
-                            fg_shape_str(x->ndim, x->shape), d->tf_name);
-    int nd = 0;
-    for (int i = 0; i < x->ndim; i++)
-        if (i != axis) shape[nd++] = x->shape[i];
-    fg_tensor *o = fg_tensor_new(odt, nd, shape);
-    if (!o) return -1;
-    RUN_KERNEL(o, fg_k_arg_reduce(d->kind == FG_R_MAX, x->dtype, x->data, outer, n, inner, odt, o->data));
-    *out = o;
-    return 0;
-}
-
-/* TF's integer Mean: the sum (wrapping) divided by the count with C's
- * truncation toward zero; a float mean is sum / count (fg_reduce_mean). */
-static int fwd_reduce_mean_int(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
-                               int nattrs, fg_tensor **out) {
-    fg_tensor *x = in[0];
-    if (x->dtype != FG_I32 && x->dtype != FG_I64) return not_allowed(d, x->dtype);
-    fg_tensor *s = NULL;
-    if (fwd_reduce(&fg_ops[FG_OP_REDUCE_SUM], in, n_in, attrs, nattrs, &s) < 0) return -1;
-    int64_t count = 1;
-    for (int i = 0; i < x->ndim; i++)
-        if (attrs[1 + i]) count *= x->shape[i];
-    fg_tensor *n = fg_tensor_scalar(x->dtype, (double)(count ? count : 1));
-    if (!n) {
-        fg_decref(s);
-        return -1;
-    }
-    fg_tensor *o = fg_tensor_new(x->dtype, s->ndim, s->shape);
-    int rc = o ? fg_k_binary(FG_B_TRUNCDIV, x->dtype, s->data, s->ndim, s->shape, n->data, 0, NULL, o->data,
-                             s->ndim, s->shape)
-               : -1;
-    fg_decref(s);
-    fg_decref(n);
-    if (rc < 0) {
-        fg_decref(o);
-        return -1;
-    }
-    *out = o;
-    return 0;
-}
-
-/* inputs (indices, on_value, off_value); attrs = [depth, axis] */
-static int fwd_one_hot(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
-                       fg_tensor **out) {
-    (void)n_in;
-    fg_tensor *idx = in[0], *on = in[1], *off = in[2];
-    int64_t depth = attrs[0], axis = attrs[1];
-    if (idx->dtype != FG_I32 && idx->dtype != FG_I64)
-        return fg_error_set(FG_ERR_INVALID, "Value for attr 'TI' of %s is not in the list of allowed values: uint8, int8, int32, int64 [Op:%s]",
-                            tf_dtype(idx->dtype), d->tf_name);
-    if (on->dtype != off->dtype) return dtype_mismatch(d, 3, on->dtype, off->dtype);
-    if (on->ndim || off->ndim)
-        return fg_error_set(FG_ERR_INVALID, "%s must be a scalar, but got: %s [Op:%s]", on->ndim ? "on_value" : "off_value",
-                            fg_shape_str(on->ndim ? on->ndim : off->ndim, on->ndim ? on->shape : off->shape), d->tf_name);
-    if (depth < 0) return fg_error_set(FG_ERR_INVALID, "depth must be non-negative, got: %lld [Op:%s]", (long long)depth, d->tf_name);
-    if (axis < -1 || axis > idx->ndim)
-        return fg_error_set(FG_ERR_INVALID, "Expected axis to be -1 or between [0, %d).  But received: %lld [Op:%s]",
-                            idx->ndim + 1, (long long)axis, d->tf_name);
-    if (idx->ndim + 1 > FG_MAX_NDIM)
-        return fg_error_set(FG_ERR_INVALID, "one_hot result rank %d exceeds %d", idx->ndim + 1, FG_MAX_NDIM);
-    for (int64_t i = 0; nattrs > 2 && attrs[2] && i < idx->size; i++) {
-        int64_t v = idx->dtype == FG_I32 ? ((const int32_t *)idx->data)[i] : ((const int64_t *)idx->data)[i];
-        if (v < 0 || v >= depth)
-            return fg_error_set(FG_ERR_INVALID, "Received a label value of %lld which is outside the valid range of [0, %lld).",
-                                (long long)v, (long long)depth);
-    }
-    int ax = (int)(axis < 0 ? idx->ndim : axis);
-    int64_t shape[FG_MAX_NDIM], outer = 1, inner = 1;
-    for (int i = 0, k = 0; i <= idx->ndim; i++) shape[i] = i == ax ? depth : idx->shape[k++];
-    for (int i = 0; i < ax; i++) outer *= idx->shape[i];
-    for (int i = ax; i < idx->ndim; i++) inner *= idx->shape[i];
-    fg_tensor *o = fg_tensor_new(on->dtype, idx->ndim + 1, shape);
-    if (!o) return -1;
-    RUN_KERNEL(o, fg_k_one_hot(idx->dtype, idx->data, outer, depth, inner, on->dtype, on->data, off->data, o->data));
-    *out = o;
-    return 0;
-}
-
-/* where(condition): [count, ndim] int64 coordinates, row-major order */
-static int fwd_where_indices(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
-                             fg_tensor **out) {
-    (void)n_in, (void)attrs, (void)nattrs;
-    fg_tensor *x = in[0];
-    if (x->dtype != FG_BOOL) return dtype_mismatch(d, 0, FG_BOOL, x->dtype);
-    int64_t shape[2] = {fg_k_count_true((const uint8_t *)x->data, x->size), x->ndim};
-    fg_tensor *o = fg_tensor_new(FG_I64, 2, shape);
-    if (!o) return -1;
-    fg_k_where_indices((const uint8_t *)x->data, x->ndim, x->shape, (int64_t *)o->data);
-    *out = o;
-    return 0;
-}
-
-static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
+int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs,
                       int nattrs, fg_tensor **out) {
     (void)in, (void)n_in, (void)attrs, (void)nattrs, (void)out;
     return fg_error_set(FG_ERR_RUNTIME, "%s is recorded by fg_tape_record_custom, never applied", d->name);
@@ -764,7 +598,7 @@ static int fwd_custom(const fg_opdef *d, fg_tensor *const *in, int n_in, const i
 /* The rule helpers (rctx, ap, MUL, ..., RULE_BEGIN/RULE_END, X, Y) are in
  * fg_rules.h, so that other rule files can share them. */
 
-static int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)node;
     if (need[0]) gin[0] = give(g);
     return 0;
@@ -777,13 +611,13 @@ static int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, cons
  * sweep sums the result to) and the JVP is jvp_elementwise in fg_jvp.c (v
  * = the input's tangent, `to` NULL); so both modes agree to the last digit
  * and a new elementwise op writes no rule of its own. */
-#define DERIV(name) static fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
+#define DERIV(name) fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
 #define UNUSED_DERIV_ARGS (void)node, (void)i, (void)to
 /* a derivative that is zero: TF's backward answers zeros (not None), its
  * forward mode no tangent */
 #define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
 
-static int bwd_elementwise(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_elementwise(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     const fg_opdef *d = &fg_ops[node->op];
     for (int i = 0; i < node->n_in && !c->failed; i++)
@@ -1015,7 +849,7 @@ DERIV(where) {
  * compact, in the keepdims shape (a reshape, no copy): the sweep expands it
  * only where a rule needs the full shape, so reduce_sum(f(x)) never writes
  * a buffer of ones the size of x (fg_ops.h, fg_rule_takes_compact). */
-static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(keepdims_view(c, node, g));
     RULE_END;
@@ -1023,7 +857,7 @@ static int bwd_reduce_sum(const fg_node *node, fg_tensor *g, fg_tensor **gin, co
 
 /* reduce_sum_mul(a, b) = sum(a * b): g (repeated over the reduced dims)
  * times the other factor; full-shape, as the factors are. */
-static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     fg_tensor *gk = keepdims_view(c, node, g);
     if (need[0]) gin[0] = give(MUL(gk, X(1)));
@@ -1032,7 +866,7 @@ static int bwd_reduce_sum_mul(const fg_node *node, fg_tensor *g, fg_tensor **gin
 }
 
 /* TF: the gradient is shared equally among tied extrema. */
-static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         uint8_t mask[FG_MAX_NDIM];
@@ -1047,19 +881,19 @@ static int bwd_reduce_extremum(const fg_node *node, fg_tensor *g, fg_tensor **gi
 }
 
 /* d prod / d x_i = the product of the others (fg_rules.h, zero-safe). */
-static int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reduce_prod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(keepdims_view(c, node, g), prod_of_others(c, node)));
     RULE_END;
 }
 
-static int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_reshape(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(reshape_to(c, g, X(0)->ndim, X(0)->shape));
     RULE_END;
 }
 
-static int bwd_transpose(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_transpose(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         int nd = X(0)->ndim;
@@ -1081,7 +915,7 @@ static fg_tensor *matmul(rctx *c, fg_tensor *a, fg_tensor *b, int ta, int tb) {
 
 /* TF's MatMul gradients for the four transpose cases; batch broadcasting
  * is undone by the sweep's sum-to-shape. */
-static int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     int ta = (int)node->attrs[0], tb = (int)node->attrs[1];
     fg_tensor *a = X(0), *b = X(1);
@@ -1092,7 +926,7 @@ static int bwd_matmul(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
     RULE_END;
 }
 
-static int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *x = X(0);
@@ -1106,7 +940,7 @@ static int bwd_slice(const fg_node *node, fg_tensor *g, fg_tensor **gin, const u
     RULE_END;
 }
 
-static int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         int nd = (int)node->attrs[0];
@@ -1115,7 +949,7 @@ static int bwd_slice_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, co
     RULE_END;
 }
 
-static int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     int nd = g->ndim;
     int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + nd : node->attrs[0];
@@ -1137,7 +971,7 @@ static int bwd_concat(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 }
 
 /* Tile: view g as [m0, d0, m1, d1, ...] and sum over the multiples. */
-static int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *x = X(0);
@@ -1160,7 +994,7 @@ static int bwd_tile(const fg_node *node, fg_tensor *g, fg_tensor **gin, const ui
     RULE_END;
 }
 
-static int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         const fg_tensor *p = X(0);
@@ -1175,7 +1009,7 @@ static int bwd_gather(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
     RULE_END;
 }
 
-static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) {
         fg_tensor *in[2] = {g, X(1)};
@@ -1184,36 +1018,13 @@ static int bwd_gather_grad(const fg_node *node, fg_tensor *g, fg_tensor **gin, c
     RULE_END;
 }
 
-static fg_tensor *scan(rctx *c, int op, fg_tensor *x, int64_t axis, int64_t excl, int64_t rev) {
-    int64_t at[3] = {axis, excl, rev};
-    return ap(c, op, 1, &x, at, 3);
-}
-
-/* TF's CumsumGrad: the scan of g the other way */
-static int bwd_cumsum(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    const int64_t *a = node->attrs;
-    if (need[0]) gin[0] = give(scan(c, FG_OP_CUMSUM, g, a[0], a[1], !a[2]));
-    RULE_END;
-}
-
-/* TF's CumprodGrad: cumsum(y * g) the other way, divided by x with
- * div_no_nan (so an x of 0 gets 0, as TF, not the product of the rest). */
-static int bwd_cumprod(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
-    RULE_BEGIN;
-    const int64_t *a = node->attrs;
-    if (need[0])
-        gin[0] = give(ap2(c, FG_OP_DIV_NO_NAN, scan(c, FG_OP_CUMSUM, MUL(Y, g), a[0], a[1], !a[2]), X(0)));
-    RULE_END;
-}
-
-static int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(MUL(Y, SUB(g, sum_last_axis_keep(c, MUL(g, Y)))));
     RULE_END;
 }
 
-static int bwd_log_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_log_softmax(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
     if (need[0]) gin[0] = give(SUB(g, MUL(ap1(c, FG_OP_EXP, Y), sum_last_axis_keep(c, g))));
     RULE_END;
@@ -1234,7 +1045,7 @@ void fg_custom_release(void *user) {
     if (custom_release) custom_release(user);
 }
 
-static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     (void)need;
     if (!custom_call) return fg_error_set(FG_ERR_RUNTIME, "no custom_gradient hook installed");
     return custom_call(node->user, g, node->n_in, gin);
@@ -1242,6 +1053,8 @@ static int bwd_custom(const fg_node *node, fg_tensor *g, fg_tensor **gin, const 
 
 /* ------------------------------------------------------------------- table */
 
+#define no_deriv 0
+#define no_backward 0
 const fg_opdef fg_ops[FG_NUM_OPS] = {
 #define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) \
     {name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff},

@@ -37,8 +37,9 @@ struct fg_node;
 struct fg_opdef;
 struct fg_rctx;
 
-typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, int n_in,
-                             const int64_t *attrs, int nattrs, fg_tensor **out);
+typedef int fg_forward_fn_t(const struct fg_opdef *def, fg_tensor *const *in, int n_in,
+                            const int64_t *attrs, int nattrs, fg_tensor **out);
+typedef fg_forward_fn_t *fg_forward_fn;
 /* gin[i] receives a new reference (or stays NULL) for each input with
  * need[i]; shapes may still be broadcast: the sweep sums them to shape.
  * A gin[i] may also be *compact*: same ndim as the input, 1 where the
@@ -46,8 +47,9 @@ typedef int (*fg_forward_fn)(const struct fg_opdef *def, fg_tensor *const *in, i
  * keepdims shape instead of a broadcast copy). The sweep keeps compact
  * gradients as they are and expands them only for rules that need the
  * full shape (see fg_rule_takes_compact) and for the results. */
-typedef int (*fg_backward_fn)(const struct fg_node *node, fg_tensor *g, fg_tensor **gin,
-                              const uint8_t *need);
+typedef int fg_backward_fn_t(const struct fg_node *node, fg_tensor *g, fg_tensor **gin,
+                             const uint8_t *need);
+typedef fg_backward_fn_t *fg_backward_fn;
 /* Forward mode: *tout receives a new reference to the output's tangent
  * (or stays NULL: zero) from the inputs' tangents tin[i] (NULL: zero).
  * With nb > 0 every tangent carries nb leading batch dimensions (tin[i]
@@ -59,8 +61,9 @@ typedef fg_jvp_fn_t *fg_jvp_fn;
  * tensor held by the rule context (fg_rules.h), or NULL for a zero
  * derivative. `to` is input i in reverse mode (the sweep sums the result
  * to its shape), NULL in forward mode. */
-typedef struct fg_tensor *(*fg_deriv_fn)(struct fg_rctx *c, const struct fg_node *node, int i,
-                                         struct fg_tensor *v, const struct fg_tensor *to);
+typedef struct fg_tensor *fg_deriv_fn_t(struct fg_rctx *c, const struct fg_node *node, int i,
+                                        struct fg_tensor *v, const struct fg_tensor *to);
+typedef fg_deriv_fn_t *fg_deriv_fn;
 
 typedef struct fg_opdef {
     const char *name;
@@ -108,6 +111,17 @@ static inline int fg_rule_takes_compact(int op) { return fg_op_has(op, FG_COMPAC
 /* 1 when g's shape broadcasts to (ndim, shape) with the same ndim: every
  * dim equal or 1. */
 int fg_is_compact_of(const fg_tensor *g, int ndim, const int64_t *shape);
+
+/* matmul's layout, decided once for the forward and the replay: m x k
+ * times k x n over broadcast batch dims bshape[bnd] (each operand's own
+ * batch dims, 1-padded, in ashape/bbshape). Returns 0, 1 when the inner
+ * sizes differ, 2 when the batch dims do not broadcast. Ranks >= 2. */
+typedef struct {
+    int bnd;
+    int64_t m, n, k;
+    int64_t bshape[FG_MAX_NDIM], ashape[FG_MAX_NDIM], bbshape[FG_MAX_NDIM];
+} fg_mm_layout;
+int fg_matmul_layout(const fg_tensor *a, const fg_tensor *b, int ta, int tb, fg_mm_layout *L);
 
 /* Composites: built from primitives, so their gradients come for free. */
 fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape);

@@ -279,26 +279,26 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
         return identity ? C_ALIAS : C_TRANSPOSE;
     }
     case FG_X_MATMUL: {
-        /* fwd_matmul's layout, decided once */
-        const fg_tensor *a = in[0], *b = in[1];
+        /* fwd_matmul's layout (fg_matmul_layout), decided once */
         int ta = (int)attrs[0], tb = (int)attrs[1];
-        int bnd = out->ndim - 2;
+        fg_mm_layout L;
+        (void)out;
+        if (fg_matmul_layout(in[0], in[1], ta, tb, &L) != 0)
+            return fg_error_set(FG_ERR_RUNTIME, "matmul traced with inconsistent shapes");
+        int bnd = L.bnd;
         if (GROW(p->aux, p->cap_aux, p->n_aux + 6 + 3 * bnd) < 0) return -1;
         int64_t *x = p->aux + p->n_aux;
         I->aux = p->n_aux;
         p->n_aux += 6 + 3 * bnd;
         x[0] = bnd;
-        x[1] = a->shape[a->ndim - (ta ? 1 : 2)];
-        x[2] = b->shape[b->ndim - (tb ? 2 : 1)];
-        x[3] = a->shape[a->ndim - (ta ? 2 : 1)];
+        x[1] = L.m;
+        x[2] = L.n;
+        x[3] = L.k;
         x[4] = ta;
         x[5] = tb;
-        for (int i = 0; i < bnd; i++) {
-            int ia = i - (bnd - (a->ndim - 2)), ib = i - (bnd - (b->ndim - 2));
-            x[6 + i] = out->shape[i];
-            x[6 + bnd + i] = ia >= 0 ? a->shape[ia] : 1;
-            x[6 + 2 * bnd + i] = ib >= 0 ? b->shape[ib] : 1;
-        }
+        memcpy(x + 6, L.bshape, (size_t)bnd * sizeof(int64_t));
+        memcpy(x + 6 + bnd, L.ashape, (size_t)bnd * sizeof(int64_t));
+        memcpy(x + 6 + 2 * bnd, L.bbshape, (size_t)bnd * sizeof(int64_t));
         return C_MATMUL;
     }
     case FG_X_SLICE:

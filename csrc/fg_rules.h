@@ -111,6 +111,10 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
 #define X(i) (node->in[i])
 #define Y (node->out)
 #define DT (node->out->dtype)
+/* JVP rules: *tout the output's tangent, T(i) input i's (NULL: zero) */
+#define JVP_BEGIN RULE_BEGIN; *tout = NULL
+#define JVP_END return rule_end(c, tout, 1)
+#define T(i) (tin[i])
 
 /* a reduction's output (or g) viewed with the reduced axes kept, so that
  * it broadcasts against the input; attrs [keepdims, mask...] */
@@ -144,8 +148,13 @@ static inline fg_tensor *prod_of_others(rctx *c, const fg_node *node) {
     return WHERE(iszero, for_zero, for_nonzero);
 }
 
-/* The JVP rules (fg_jvp.c), declared from fg_ops.def's jvp column. */
+/* Every function fg_ops.def names, declared from it: forwards, local
+ * derivatives, backward and JVP rules (the no_* placeholders are declared
+ * but never defined; the table reads them as 0). */
 #define FG_OP(ID, name, tf_name, n_in, flags, attrs, exec, fwd, deriv, bwd, jvp, kind, reads, nondiff) \
+    fg_forward_fn_t fwd;                                                                              \
+    fg_deriv_fn_t deriv;                                                                              \
+    fg_backward_fn_t bwd;                                                                             \
     fg_jvp_fn_t jvp;
 #include "fg_ops.def"
 #undef FG_OP
