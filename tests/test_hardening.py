@@ -292,3 +292,52 @@ def test_variable_assigned_during_the_sweep_keeps_its_gradient_shape():
     gu, gv = t.gradient(y, [u, v])
     assert gu.shape == (3, 1000)
     np.testing.assert_allclose(gv.numpy(), np.full(1000, 3 * np.cos(1.0)))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tf.zeros([1] * 40), lambda: tf.ones([1] * 40), lambda: tf.fill([1] * 40, 1.0),
+    lambda: tf.constant(1.0, shape=[1] * 40),
+], ids=["zeros", "ones", "fill", "constant-shape"])
+def test_rank_past_16_raises_instead_of_overrunning(make):
+    # the glue copied the dims into int64_t s[16]: a segfault
+    with pytest.raises(tf.errors.InvalidArgumentError, match="rank 40 exceeds the maximum of 16"):
+        make()
+
+
+@pytest.mark.parametrize("a, b, want, dtype", [
+    (1e10, 3.0, 1.0, np.float32),
+    (1e17, 3.0, 1.0, np.float64),
+    (0.5, float("inf"), 0.5, np.float32),
+    (-7.0, 3.0, 2.0, np.float32),
+    (7.0, -3.0, -2.0, np.float32),
+])
+def test_floormod_is_exact_for_any_quotient(a, b, want, dtype):
+    # a - floor(a/b)*b gave 0.0, 0.0 and nan for the first three
+    got = tf.math.floormod(tf.constant(a, dtype), tf.constant(b, dtype))
+    assert got.numpy() == want and got.numpy() == np.mod(dtype(a), dtype(b))
+
+
+@fastgrad_only
+def test_floordiv_and_floormod_replay_in_functions():
+    f = tf.function(lambda a, b: (tf.math.floordiv(a, b), tf.math.floormod(a, b)))
+    for a in ([7.0, -9.0], [1.0, 5.5], [-3.0, 8.0]):
+        q, r = f(tf.constant(a), tf.constant(2.0))
+        np.testing.assert_array_equal(q.numpy(), np.floor_divide(a, 2.0))
+        np.testing.assert_array_equal(r.numpy(), np.mod(a, 2.0))
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1, -2**63 - 1, [1, 2**63], np.uint64(2**64 - 1)],
+                         ids=["2**63", "2**64-1", "-2**63-1", "list", "uint64"])
+def test_integers_past_int64_are_refused(value):
+    # 2**63 wrapped to -2**63, a uint64 2**64-1 became -1
+    with pytest.raises(ValueError, match="out-of-range integer"):
+        tf.constant(value)
+
+
+def test_stack_of_numpy_float64_keeps_float64():
+    # narrowed to float32: 16777217 became 16777216
+    s = tf.stack([np.array([16777217.0])])
+    assert s.dtype == tf.float64 and s.numpy()[0, 0] == 16777217.0
+    assert tf.stack([[2.0], np.array([1.0])]).dtype == tf.float32  # TF: the first leaf decides
+    assert tf.stack([np.array([2**40])]).dtype == tf.int64
