@@ -100,9 +100,12 @@ int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t 
                 return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
         }
     }
-    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV || d->kind == FG_B_FLOORMOD) &&
+    int empty = 0;
+    for (int i = 0; i < nd; i++) empty |= shape[i] == 0;
+    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV || d->kind == FG_B_FLOORMOD) && !empty &&
         !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
-        /* integer (floor) division: TF refuses a zero divisor */
+        /* integer (floor) division: TF refuses a zero divisor (one that
+         * divides nothing, into an empty result, is fine) */
         for (int64_t i = 0; i < b->size; i++) {
             int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
             if (v == 0) return fg_error_set(FG_ERR_INVALID, "Integer division by zero [Op:%s]", d->tf_name);

@@ -199,8 +199,7 @@ def test_integer_binary_matches_numpy(name, data):
           "floormod": tf.math.floormod, "truncatediv": tf.math.truncatediv, "maximum": tf.maximum,
           "pow": tf.pow}[name]
     divides = name in ("floordiv", "floormod", "truncatediv")
-    if divides and np.any(np.broadcast_to(b, np.broadcast_shapes(sa, sb)) == 0) and np.prod(
-            np.broadcast_shapes(sa, sb)) > 0:
+    if divides and np.any(np.broadcast_arrays(a, b)[1] == 0):  # TF: an empty result raises nothing
         with pytest.raises(tf.errors.InvalidArgumentError, match="Integer division by zero"):
             fn(tf.constant(a), tf.constant(b))
         return

@@ -341,3 +341,11 @@ def test_stack_of_numpy_float64_keeps_float64():
     assert s.dtype == tf.float64 and s.numpy()[0, 0] == 16777217.0
     assert tf.stack([[2.0], np.array([1.0])]).dtype == tf.float32  # TF: the first leaf decides
     assert tf.stack([np.array([2**40])]).dtype == tf.int64
+
+
+def test_integer_division_by_zero_into_an_empty_result_is_empty_as_in_tf():
+    # found by tests/test_fuzz.py: raised "Integer division by zero" (TF: [])
+    for fn in (tf.math.floordiv, tf.math.floormod):
+        assert fn(tf.zeros([0], tf.int32), 0).shape == (0,)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Integer division by zero"):
+        tf.math.floormod(tf.constant([1, 2]), 0)
