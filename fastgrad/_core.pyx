@@ -33,6 +33,8 @@ import numpy as np
 from fastgrad import errors as _errors
 from fastgrad.dtypes import _BY_ENUM, as_dtype, DType
 from fastgrad.tensor_shape import TensorShape
+from fastgrad._name_scope import variable_name as _variable_name
+from fastgrad import variables as _variables
 _new_tuple = tuple.__new__
 
 cnp.import_array()
@@ -45,3 +47,7 @@ include "_custom.pxi"
 include "_threads_optim.pxi"
 include "_forward.pxi"
 include "_program.pxi"
+
+# ------------------------------------------------------------ fastgrad.distribute
+
+include "_distribute.pxi"

@@ -29,6 +29,9 @@ cdef class _Tape:
             self.tape = NULL
 
     def __enter__(self):
+        if self._recording:
+            raise ValueError("Tape is still recording, This can happen if you try to re-enter an "
+                             "already-active tape.")
         if fg_tape_push(self.tape) < 0:
             raise_error()
         self._recording = True

@@ -488,9 +488,21 @@ cdef class Variable(_TensorBase):
     cdef public object _name
     cdef bint _trainable
     cdef object __weakref__
+    cdef public object _constraint, _synchronization, _aggregation
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None,
-                 validate_shape=True, **kwargs):
+                 validate_shape=True, caching_device=None, constraint=None,
+                 synchronization=None, aggregation=None, shape=None,
+                 experimental_enable_variable_lifting=True, **kwargs):
+        if constraint is not None and not callable(constraint):
+            raise ValueError("Argument `constraint` must be None or a callable. a callable. "
+                             "Got a %s:  %s" % (type(constraint), constraint))
+        # accepted for distribution-strategy code; one device has nothing to sync
+        self._constraint = constraint
+        self._synchronization = _variables.VariableSynchronization(
+            0 if synchronization is None else synchronization)
+        self._aggregation = _variables.VariableAggregation(
+            0 if aggregation is None else aggregation)
         if initial_value is None:
             raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except when "
                              "you are not providing a `variable_def`. You provided neither.")
@@ -504,8 +516,7 @@ cdef class Variable(_TensorBase):
             raise_error()
         self._trainable = bool(trainable) if trainable is not None else True
         self.t.flags = FG_FLAG_VARIABLE | (FG_FLAG_TRAINABLE if self._trainable else 0)
-        self._name = (name if name is not None else "Variable") + ":0" \
-            if name is None or ":" not in str(name) else name
+        self._name = _variable_name(name)  # TF's: the name scope + name + ':0'
         _VARIABLES[self.t.id] = self
         _trace_unsupported("a Variable was created")
 
@@ -516,6 +527,29 @@ cdef class Variable(_TensorBase):
     @property
     def trainable(self):
         return self._trainable
+
+    @property
+    def constraint(self):
+        """The projection function given (Keras optimizers apply it after
+        each update), or None."""
+        return self._constraint
+
+    @property
+    def synchronization(self):
+        return self._synchronization
+
+    @property
+    def aggregation(self):
+        return self._aggregation
+
+    @property
+    def initializer(self):
+        """None: TF 2's eager Variables are initialized when created."""
+        return None
+
+    @property
+    def initial_value(self):
+        raise RuntimeError("This property is not supported when eager execution is enabled.")
 
     @property
     def handle(self):
@@ -623,11 +657,15 @@ cdef class Variable(_TensorBase):
         # TF's variables have object's __format__: str() for "", else TypeError
         return object.__format__(self, spec)
 
+    def _base_name(self):
+        # 'outer/w:0' -> 'outer/w/': a copy keeps the name whatever scope it is made in
+        return self._name[:-2] + "/"
+
     def __reduce__(self):
-        return (Variable, (self.numpy(), self._trainable, self._name.split(":")[0]))
+        return (Variable, (self.numpy(), self._trainable, self._base_name()))
 
     def __deepcopy__(self, memo):
-        return Variable(self.numpy(), self._trainable, self._name.split(":")[0])
+        return Variable(self.numpy(), self._trainable, self._base_name())
 
 
 def _tf_dtype_name(int dtype):

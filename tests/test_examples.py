@@ -109,6 +109,13 @@ def check_digits(out):
     assert numbers_after("predicted classes match", out) >= 0.95
 
 
+def check_distributed_digits(out):
+    # without mpirun: a group of one process (tests/test_distribute.py runs it on 2)
+    assert "workers: 1" in out
+    assert numbers_after("test accuracy:", out) >= 0.95
+    assert "identical weights on every worker: True" in out
+
+
 EXPECTED = {
     "01_numeric_derivative.py": check_numeric_derivative,
     "02_gradient_tape.py": check_gradient_tape,
@@ -116,6 +123,7 @@ EXPECTED = {
     "04_gradient_descent.py": check_gradient_descent,
     "05_custom_training_loop.py": check_custom_loop,
     "06_digits_classifier.py": check_digits,
+    "distributed_digits.py": check_distributed_digits,
 }
 
 
