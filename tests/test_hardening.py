@@ -265,7 +265,7 @@ def test_retracing_for_many_shapes_keeps_replay_buffers_bounded():
      r"Shape \[4611686018427387905, 4\] has too many elements \[Op:Reshape\]"),
     (lambda: tf.tile(tf.constant([1.0, 2.0, 3.0, 4.0]), [2**62 + 1]), r"2\*\*63 - 1 elements \[Op:Tile\]"),
     (lambda: tf.concat([tf.zeros([2**62, 0])] * 3, 0), r"2\*\*63 - 1 elements \[Op:ConcatV2\]"),
-    (lambda: tf.broadcast_to(1.0, [1] * 24), r"rank 24 exceeds the maximum of 16"),
+    (lambda: tf.broadcast_to(1.0, [1] * 24), r"rank 24"),
 ], ids=["reshape", "tile", "concat", "broadcast_to-rank-24"])
 def test_wrapping_shapes_and_ranks_past_16_raise(make, what):
     # tile returned shape (4,) for 4 * (2**62 + 1); broadcast_to overran a stack array
