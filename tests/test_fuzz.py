@@ -30,7 +30,7 @@ from _fgutil import fastgrad_only, numeric_grad  # noqa: E402
 pytestmark = fastgrad_only
 
 LONG = int(os.environ.get("FASTGRAD_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(max_examples=LONG or 8, deadline=None, database=None, derandomize=not LONG,
+FUZZ = settings(max_examples=LONG or 4, deadline=None, database=None, derandomize=not LONG,
                 suppress_health_check=list(HealthCheck), print_blob=True)
 
 ERRORS = (tf.errors.OpError, ValueError, TypeError, IndexError)
