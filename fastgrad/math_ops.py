@@ -592,9 +592,18 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
-    """log(sum(exp(x))) over axis, computed stably."""
+    """log(sum(exp(x))) over axis, computed stably.
+
+    As TF, the shift is the max where it is finite and 0 elsewhere, so
+    ``+inf`` and all ``-inf`` give ``inf`` and ``-inf`` (not ``inf - inf``).
+
+    >>> import fastgrad as tf
+    >>> float(tf.reduce_logsumexp([float("-inf"), float("-inf")]))
+    -inf
+    """
     x = _as_tensor(input_tensor)
-    m = _core.stop_gradient(reduce_max(x, axis, keepdims=True))
+    raw = reduce_max(x, axis, keepdims=True)
+    m = _core.stop_gradient(where(is_finite(raw), raw, _core.zeros(tuple(raw.shape), raw.dtype._enum)))
     r = add(log(reduce_sum(exp(subtract(x, m)), axis, keepdims=True)), m)
     if not keepdims:
         from fastgrad.array_ops import squeeze

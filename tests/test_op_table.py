@@ -70,6 +70,8 @@ CASES = {
     "divide": (op("divide"), [rnd(2, 3), away(2, 3)], {}),
     "divide_no_nan": (op("divide_no_nan"), [rnd(2, 3), away(3)], {}),
     "pow": (op("pow"), [rnd(2, 3, lo=0.5, hi=2.0), rnd(2, 3)], {}),
+    # quotients 1.25, -0.65, 1.57: away from floormod's jumps
+    "floormod": (op("floormod"), [np.array([2.5, -1.3, 4.7]), np.array([2.0, 2.0, 3.0])], {}),
     "maximum": (op("maximum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
     "minimum": (op("minimum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
     "tanh_grad": (op("tanh_grad"), [rnd(2, 3), rnd(2, 3)], {}),
