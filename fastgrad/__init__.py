@@ -81,6 +81,19 @@ def executing_eagerly():
 
 
 linalg.norm = norm  # noqa: F405 - from math_ops
+
+# sorting and segments: tf.sort, tf.argsort, tf.unique, tf.unique_with_counts and
+# tf.searchsorted at the top; top_k, in_top_k, approx_max_k/min_k in tf.math and
+# tf.nn; the segment ops, bincount and confusion_matrix in tf.math only
+from fastgrad import sort_ops as _sort_ops, segment_ops as _segment_ops  # noqa: E402
+from fastgrad.sort_ops import sort, argsort, unique, unique_with_counts, searchsorted  # noqa: E402
+for _name in _sort_ops.__all__:
+    setattr(math, _name, getattr(_sort_ops, _name))
+for _name in ("top_k", "in_top_k", "approx_max_k", "approx_min_k"):
+    setattr(nn, _name, getattr(_sort_ops, _name))
+for _name in _segment_ops.__all__:
+    setattr(math, _name, getattr(_segment_ops, _name))
+del _name
 linalg.l2_normalize = l2_normalize  # noqa: F405
 nn.l2_normalize = l2_normalize  # noqa: F405
 
@@ -113,6 +126,7 @@ __all__ = (
      "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
      "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
      "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
-     "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
+     "VariableSynchronization", "get_static_value", "init_scope", "hessians", "sort", "argsort",
+     "unique", "unique_with_counts", "searchsorted"]
     + list(_math_all) + list(_array_all)
 )
