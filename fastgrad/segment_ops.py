@@ -158,8 +158,8 @@ def unsorted_segment_sqrt_n(data, segment_ids, num_segments, name=None):
     """Sums per segment over sqrt(max(count, 1)) (``tf.math.unsorted_segment_sqrt_n``).
 
     >>> import fastgrad as tf
-    >>> tf.math.unsorted_segment_sqrt_n(tf.constant([3.0, 4.0]), [0, 0], 1).numpy().tolist()
-    [4.949747468305833]
+    >>> tf.math.unsorted_segment_sqrt_n(tf.constant([3.0, 5.0]), [0, 0], 1).numpy().tolist()
+    [5.656854152679443]
     """
     data = _t(data)
     n = _segment_n(data, segment_ids, num_segments)
