@@ -246,6 +246,6 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vh
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);
 
-typedef enum { FG_S_SUM = 0, FG_S_PROD } fg_scan_kind; /* fg_scan.c */
+typedef enum { FG_S_SUM = 0, FG_S_PROD, FG_S_LSE } fg_scan_kind; /* fg_scan.c */
 
 #endif

@@ -60,6 +60,11 @@ def allreduce_op(*xs):
 
 
 COND = np.array([[True, False, True], [False, True, False]])
+SEG = np.array([0, 0, 2, 2], np.int32)    # segment 1 empty
+USEG = np.array([3, -1, 0, 3], np.int64)  # unsorted, one id dropped, segments 1 and 2 empty
+# distinct values within each segment: max/min have one winner away from ties
+SEGX = np.array([[0.1, 0.7, -0.2], [0.5, -0.9, 0.3], [0.4, 0.2, -0.6], [-0.3, 0.8, 0.6]])
+ALONG = np.array([[3, 0, 2], [1, 1, 0]], np.int32)  # a repeated index: put_along adds
 IDX = np.array([0, 2, 2], np.int32)
 
 # name -> (function, inputs, check_gradients options)
@@ -119,6 +124,17 @@ CASES = {
     "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
     "softmax": (op("softmax"), [rnd(2, 4)], {}),
     "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+    "cumulative_logsumexp": (op("cumulative_logsumexp", [1, 0, 1]), [rnd(2, 4)], {}),
+    # segment reductions: sorted ids with an empty segment; unsorted with a dropped id
+    "segment_sum": (op("segment_sum", [0, -1, 1], consts=((1, SEG),)), [rnd(4, 3)], {}),
+    "segment_mean": (op("segment_mean", [0, 4, 0], consts=((1, USEG),)), [rnd(4, 3)], {}),
+    "segment_max": (op("segment_max", [0, -1, 1], consts=((1, SEG),)), [SEGX], {}),
+    "segment_min": (op("segment_min", [0, 4, 0], consts=((1, USEG),)), [SEGX], {}),
+    "segment_prod": (op("segment_prod", [0, 4, 0], consts=((1, USEG),)), [away(4, 3)], {}),
+    "segment_gather": (op("segment_gather", [0], consts=((1, USEG),)), [rnd(4, 3)], {}),
+    # values at sort indices and their transpose (the sort's gradient)
+    "take_along": (op("take_along", consts=((1, ALONG),)), [rnd(2, 4)], {}),
+    "put_along": (op("put_along", [4], consts=((1, ALONG),)), [rnd(2, 3)], {}),
     # fastgrad.distribute's fused allreduce, in the one-process group: the
     # inputs packed times prescale 3, postscale 0.5, divided by 2
     "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
@@ -169,6 +185,7 @@ NONDIFF = {
     "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
+    "sort_indices", "in_top_k", "searchsorted", "unique", "bincount",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
