@@ -35,6 +35,10 @@ from fastgrad.math_ops import *  # noqa: E402,F401,F403
 from fastgrad.math_ops import __all__ as _math_all  # noqa: E402
 from fastgrad.array_ops import *  # noqa: E402,F401,F403
 from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
+from fastgrad.array_manip import *  # noqa: E402,F401,F403
+from fastgrad.array_manip import __all__ as _manip_all  # noqa: E402
+from fastgrad.einsum_ops import einsum, tensordot  # noqa: E402
+from fastgrad.array_manip import invert_permutation as _invert_permutation  # noqa: E402
 from fastgrad import nn, random  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
@@ -68,6 +72,10 @@ from fastgrad._core import matmul as _core_matmul  # noqa: E402
 math.matmul = matmul
 linalg = type(_os)("fastgrad.linalg")
 linalg.matmul = matmul
+linalg.einsum = einsum
+linalg.tensordot = tensordot
+math.invert_permutation = _invert_permutation
+nn.space_to_batch = space_to_batch  # noqa: F405 - from array_manip
 
 
 def is_tensor(x):
@@ -114,5 +122,5 @@ __all__ = (
      "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
      "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
      "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
-    + list(_math_all) + list(_array_all)
+    + list(_math_all) + list(_array_all) + list(_manip_all) + ["einsum", "tensordot"]
 )
