@@ -73,18 +73,19 @@ static inline int64_t pad_src(int mode, int64_t j, int64_t lo, int64_t n) {
 
 typedef struct {
     int mode, nd;
-    size_t es;
-    const char *x, *cval;
+    size_t es;     /* bytes of one block: the element times the unpadded trailing dims */
+    const char *x;
+    const char *crow; /* a row of constant blocks, ys[nd - 1] long */
     char *y;
     const int64_t *xs, *ys, *lo;
 } pad_job;
 
-/* output rows [lo, hi): all dims but the last */
+/* output rows [lo, hi): all dims but the last (of the collapsed view) */
 static void pad_rows(void *v, int64_t rlo, int64_t rhi) {
     const pad_job *j = (const pad_job *)v;
     const int nd = j->nd;
     const size_t es = j->es;
-    const int64_t L = j->ys[nd - 1], n = j->xs[nd - 1], lo = j->lo[nd - 1];
+    const int64_t L = j->ys[nd - 1], n = j->xs[nd - 1], lo = j->lo[nd - 1], hi = L - lo - n;
     for (int64_t r = rlo; r < rhi; r++) {
         int64_t rem = r, src = 0, stride = n;
         int inside = 1;
@@ -98,19 +99,18 @@ static void pad_rows(void *v, int64_t rlo, int64_t rhi) {
         }
         char *yr = j->y + (size_t)(r * L) * es;
         if (!inside) {
-            for (int64_t k = 0; k < L; k++) memcpy(yr + k * es, j->cval, es);
+            memcpy(yr, j->crow, (size_t)L * es);
             continue;
         }
         const char *xr = j->x + (size_t)src * es;
-        for (int64_t k = 0; k < lo; k++) {
-            int64_t s = pad_src(j->mode, k, lo, n);
-            memcpy(yr + k * es, s < 0 ? j->cval : xr + s * es, es);
+        if (j->mode == PAD_CONSTANT) {
+            memcpy(yr, j->crow, (size_t)lo * es);
+            memcpy(yr + (size_t)(lo + n) * es, j->crow, (size_t)hi * es);
+        } else {
+            for (int64_t k = 0; k < lo; k++) memcpy(yr + k * es, xr + pad_src(j->mode, k, lo, n) * es, es);
+            for (int64_t k = lo + n; k < L; k++) memcpy(yr + k * es, xr + pad_src(j->mode, k, lo, n) * es, es);
         }
         memcpy(yr + lo * es, xr, (size_t)n * es);
-        for (int64_t k = lo + n; k < L; k++) {
-            int64_t s = pad_src(j->mode, k, lo, n);
-            memcpy(yr + k * es, s < 0 ? j->cval : xr + s * es, es);
-        }
     }
 }
 
@@ -147,20 +147,33 @@ int fwd_pad(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *at
     }
     fg_tensor *o = fg_tensor_new(x->dtype, nd, ys);
     if (!o) return -1;
-    if (nd == 0) {
-        memcpy(o->data, x->data, fg_dtype_size(x->dtype));
-    } else if (o->size) {
-        pad_job j = {mode, nd, fg_dtype_size(x->dtype), (const char *)x->data, (const char *)cv->data,
-                     (char *)o->data, x->shape, ys, lo};
-        int64_t rows = o->size / ys[nd - 1];
-        if (x->size == 0) { /* all constant (a mirror pad of an empty dim pads 0) */
-            for (int64_t k = 0; k < o->size; k++) memcpy((char *)o->data + k * j.es, cv->data, j.es);
-        } else {
-            void *tok = fg_gil_release_if(o->size);
-            fg_parallel_range(fg_threads_for(o->size), rows, 1, pad_rows, &j);
-            fg_gil_acquire(tok);
+    /* the trailing dims without padding travel as one block */
+    int cd = nd;
+    while (cd > 0 && lo[cd - 1] == 0 && hi[cd - 1] == 0) cd--;
+    size_t es = fg_dtype_size(x->dtype) * (size_t)prod(x->shape + cd, nd - cd);
+    if (cd == 0 || x->size == 0 || o->size == 0) {
+        if (x->size == o->size) {
+            memcpy(o->data, x->data, (size_t)o->size * fg_dtype_size(x->dtype));
+        } else { /* all constant (an empty input) */
+            size_t e1 = fg_dtype_size(x->dtype);
+            for (int64_t k = 0; k < o->size; k++) memcpy((char *)o->data + k * e1, cv->data, e1);
         }
+        *out = o;
+        return 0;
     }
+    const int64_t L = ys[cd - 1];
+    char *crow = (char *)malloc((size_t)L * es + 1);
+    if (!crow) {
+        fg_decref(o);
+        return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    }
+    size_t e1 = fg_dtype_size(x->dtype);
+    for (size_t k = 0; k < (size_t)L * es / e1; k++) memcpy(crow + k * e1, cv->data, e1);
+    pad_job j = {mode, cd, es, (const char *)x->data, crow, (char *)o->data, x->shape, ys, lo};
+    void *tok = fg_gil_release_if(o->size);
+    fg_parallel_range(fg_threads_for(o->size), o->size / (int64_t)(L * (es / e1)), 1, pad_rows, &j);
+    fg_gil_acquire(tok);
+    free(crow);
     *out = o;
     return 0;
 }

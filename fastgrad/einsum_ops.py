@@ -116,6 +116,10 @@ def _contract(a, la, b, lb, keep, sizes):
         return int(np.prod([sizes[c] for c in ls], dtype=np.int64))
 
     m, n, k, nb = prod(ao), prod(bo), prod(con), prod(batch)
+    if not ao and not bo:  # a dot product per batch entry: one multiply-and-sum pass, no matmul
+        from fastgrad.math_ops import multiply, reduce_sum
+        p = multiply(_permute(a, la, batch + con), _permute(b, lb, batch + con))
+        return (reduce_sum(p, list(builtins.range(len(batch), len(batch) + len(con)))) if con else p), batch
     a2 = _permute(a, la, batch + ao + con)
     b2 = _permute(b, lb, batch + con + bo)
     lead = [nb] if batch else []
