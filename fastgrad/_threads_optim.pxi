@@ -15,6 +15,31 @@ def openmp_enabled():
     return bool(fg_openmp_enabled())
 
 
+def parallel_stats():
+    """The busy-machine fallback at work, counted since load: (regions
+    run on threads, of those slower than serial, regions run serially by
+    the fallback, seconds the slower ones took beyond serial, times the
+    fallback went serial)."""
+    cdef int64_t out[5]
+    fg_parallel_stats(out)
+    return (out[0], out[1], out[2], out[3] * 1e-9, out[4])
+
+
+def forked_serial():
+    return bool(fg_forked_serial())
+
+
+def set_parallel_fallback(bint on):
+    """False: large kernels always use their threads, even where they lose
+    to serial (for tests of the threaded path); True restores the default."""
+    fg_set_parallel_fallback(on)
+
+
+def _parallel_judge(double wall_s, double alone_s):
+    """Feed the busy-machine fallback one region's timing (tests)."""
+    fg_parallel_judge(<int64_t>(wall_s * 1e9), <int64_t>(alone_s * 1e9))
+
+
 def have_blas():
     return bool(fg_have_blas())
 
