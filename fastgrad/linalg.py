@@ -4,6 +4,7 @@
 >>> tf.linalg.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
 [[11.0]]
 """
+from fastgrad.einsum_ops import einsum, tensordot
 from fastgrad.math_ops import l2_normalize, matmul, norm
 
-__all__ = ["matmul", "norm", "l2_normalize"]
+__all__ = ["matmul", "norm", "l2_normalize", "einsum", "tensordot"]

@@ -138,6 +138,20 @@ CASES = {
     # fastgrad.distribute's fused allreduce, in the one-process group: the
     # inputs packed times prescale 3, postscale 0.5, divided by 2
     "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
+    # fg_array.c: padding (constant, reflect, symmetric; the constant value not differentiated)
+    "pad": (op("pad", [0, 1, 0, 2, 1], consts=((1, np.float64(0.5)),)), [rnd(2, 3)], {}),
+    "pad_grad": (op("pad_grad", [2, 1, 2, 0, 1]), [rnd(4, 6)], {}),
+    "gather_nd": (op("gather_nd", [0, 0, 0], consts=((1, np.array([[1, 2], [0, 0], [1, 2]], np.int32)),)),
+                  [rnd(2, 3, 2)], {}),
+    "scatter_nd": (op("scatter_nd", [0, 0, 3, 3, 2, 2], consts=((1, np.array([[2], [0], [2]], np.int64)),)),
+                   [rnd(3, 2, 2)], {}),
+    "tensor_scatter": (op("tensor_scatter", [0, 0], consts=((1, np.array([[1, 0], [0, 2], [1, 1]], np.int32)),)),
+                       [rnd(2, 3), rnd(3)], {}),
+    "tensor_scatter_minmax": (op("tensor_scatter_minmax", [4, 0], consts=((1, np.array([[1], [3]], np.int32)),)),
+                              [np.array([0.1, 0.5, -0.3, 0.2]), np.array([0.9, -0.6])], {}),
+    "einsum_diagonal": (op("einsum_diagonal", [0, 1, 0]), [rnd(3, 2, 3)], {}),
+    "einsum_diagonal_grad": (op("einsum_diagonal_grad", [3, 3, 2, 3, 0, 1, 0]), [rnd(3, 2)], {}),
+    "reverse_sequence": (op("reverse_sequence", [1, 0], consts=((1, np.array([3, 1], np.int64)),)), [rnd(2, 4)], {}),
     # TF math (issue 13): away from poles and branch points
     "rsqrt": (op("rsqrt"), [rnd(2, 3, lo=0.5, hi=2.0)], {}),
     "reciprocal_grad": (op("reciprocal_grad"), [away(2, 3), rnd(2, 3)], {}),
@@ -186,6 +200,7 @@ NONDIFF = {
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
     "sort_indices", "in_top_k", "searchsorted", "unique", "bincount",
+    "unravel_index", "invert_permutation",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
