@@ -61,6 +61,8 @@ def allreduce_op(*xs):
 
 COND = np.array([[True, False, True], [False, True, False]])
 IDX = np.array([0, 2, 2], np.int32)
+CONV = [2, 1, 1, 2, 1, 2, 0, 1]
+POOL = [2, 2, 1, 2, 0, 1, 0, 1]
 
 # name -> (function, inputs, check_gradients options)
 CASES = {
@@ -117,6 +119,16 @@ CASES = {
     "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
     "softmax": (op("softmax"), [rnd(2, 4)], {}),
     "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+    # conv2d with strides (2, 1), dilations (1, 2), explicit pads (1, 2, 0, 1): x
+    # [2, 4, 5, 2] * w [2, 2, 2, 3] -> [2, 3, 4, 3]; the backprops are table ops too
+    "conv2d": (op("conv2d", CONV), [rnd(2, 4, 5, 2), rnd(2, 2, 2, 3)], {}),
+    "conv2d_backprop_input": (op("conv2d_backprop_input", [4, 2, 4, 5, 2, *CONV]),
+                              [rnd(2, 3, 4, 3), rnd(2, 2, 2, 3)], {}),
+    "conv2d_backprop_filter": (op("conv2d_backprop_filter", [4, 2, 2, 2, 3, *CONV]),
+                               [rnd(2, 4, 5, 2), rnd(2, 3, 4, 3)], {}),
+    # 2x2 windows, strides (1, 2), pads (0, 1, 0, 1): [2, 4, 5, 3] -> [2, 4, 3, 3]
+    "avg_pool": (op("avg_pool", POOL), [rnd(2, 4, 5, 3)], {}),
+    "avg_pool_grad": (op("avg_pool_grad", [4, 2, 4, 5, 3, *POOL]), [rnd(2, 4, 3, 3)], {}),
     # fastgrad.distribute's fused allreduce, in the one-process group: the
     # inputs packed times prescale 3, postscale 0.5, divided by 2
     "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
@@ -167,6 +179,7 @@ NONDIFF = {
     "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
+    "max_pool_argmax",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
