@@ -79,11 +79,16 @@ def gelu(features, approximate=False, name=None):
     0.8413
     """
     x = _t(features)
+    if not x.dtype.is_floating:
+        raise ValueError("`features.dtype` must be a floating point tensor.Received:features.dtype=%s" % x.dtype)
+    # TF casts 0.044715 and 1/sqrt(2) from float32 constants: float64 results match it only so
     if approximate:
-        c = math.sqrt(2.0 / math.pi)
-        inner = _m.multiply(c, _m.add(x, _m.multiply(0.044715, _m.pow(x, _t(3.0, x.dtype)))))
+        coeff = _m.cast(_core.constant(0.044715), x.dtype)
+        inner = _m.multiply(0.7978845608028654, _m.add(x, _m.multiply(coeff, _m.pow(x, _t(3.0, x.dtype)))))
         return _m.multiply(_m.multiply(0.5, x), _m.add(1.0, _m.tanh(inner)))
-    return _m.multiply(_m.multiply(0.5, x), _m.add(1.0, _m.erf(_m.multiply(x, 1.0 / math.sqrt(2.0)))))
+    # 0.5 x erfc(-x / sqrt(2)): accurate for large negative x, where 1 + erf cancels
+    half_root2 = _m.cast(_core.constant(0.7071067811865476), x.dtype)
+    return _m.multiply(_m.multiply(0.5, x), _m.erfc(_m.multiply(_m.negative(x), half_root2)))
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -123,6 +128,7 @@ def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None):
     """sigmoid cross-entropy with the positive term weighted, TF's stable form:
     (1 - z) x + (1 + (q - 1) z) (log1p(exp(-|x|)) + max(-x, 0))."""
     z, x = _t(labels), _t(logits)
+    pos_weight = _t(pos_weight, x.dtype)
     log_weight = _m.add(1.0, _m.multiply(_m.subtract(pos_weight, 1.0), z))
     return _m.add(_m.multiply(_m.subtract(1.0, z), x),
                   _m.multiply(log_weight, _m.add(_m.log1p(_m.exp(_m.negative(_m.abs(x)))),
@@ -253,15 +259,18 @@ def compute_average_loss(per_example_loss, sample_weight=None, global_batch_size
     >>> float(tf.nn.compute_average_loss(tf.constant([1.0, 2.0, 3.0, 4.0])))
     2.5
     """
+    from fastgrad.dtypes import float32
     loss = _t(per_example_loss)
+    dtype = loss.dtype
     if sample_weight is not None:
-        loss = _m.multiply(loss, _m.cast(sample_weight, loss.dtype))
+        # TF weighs in float32 whatever the loss's dtype (its losses_util), then casts back
+        loss = _m.cast(_m.multiply(_m.cast(loss, float32), _m.cast(sample_weight, float32)), dtype)
     if global_batch_size is None:
         global_batch_size = loss.shape[0] if loss.ndim else 1
     elif isinstance(global_batch_size, float) or (hasattr(global_batch_size, "dtype")
                                                    and not global_batch_size.dtype.is_integer):
         raise TypeError("global_batch_size must be an int.")
-    return _m.divide(_m.reduce_sum(loss), _m.cast(global_batch_size, loss.dtype))
+    return _m.divide_no_nan(_m.reduce_sum(loss), _m.cast(global_batch_size, dtype))
 
 
 def scale_regularization_loss(regularization_loss):
