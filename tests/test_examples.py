@@ -122,6 +122,11 @@ def check_digits(out):
     assert numbers_after("predicted classes match", out) >= 0.95
 
 
+def check_digits_cnn(out):
+    assert "Epoch 12," in out
+    assert numbers_after("test accuracy:", out) >= 0.97
+
+
 def check_distributed_digits(out):
     # without mpirun: a group of one process (tests/test_distribute.py runs it on 2)
     assert "workers: 1" in out
@@ -136,6 +141,7 @@ EXPECTED = {
     "04_gradient_descent.py": check_gradient_descent,
     "05_custom_training_loop.py": check_custom_loop,
     "06_digits_classifier.py": check_digits,
+    "digits_cnn.py": check_digits_cnn,
     "distributed_digits.py": check_distributed_digits,
 }
 
