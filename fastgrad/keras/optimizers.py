@@ -31,7 +31,7 @@ from fastgrad import _core
 
 from fastgrad.distribute import _context as _distribute_context
 
-from . import _utils
+from . import _utils, schedules  # noqa: F401 (keras.optimizers.schedules)
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
 
