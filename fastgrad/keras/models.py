@@ -187,6 +187,24 @@ class Model(Layer):
             print_fn(f"{label} params: {n} ({_format_bytes(4 * n)})")
         print_fn("_" * line_length)
 
+    # saving -------------------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights to a ``.weights.h5`` file (Keras 3's layout;
+        needs h5py)."""
+        from . import saving
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Assign the weights ``save_weights`` wrote (build the model first)."""
+        from . import saving
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath, overwrite=True, save_format=None):
+        """Write architecture and weights to a ``.keras`` file, read back by
+        ``keras.models.load_model`` (Sequential and functional models)."""
+        from . import saving
+        saving.save_model(self, filepath)
+
     def _summary_rows(self):
         """(layer, output shape) per summary row: a subclassed model's
         layers may be called several times, so tf_keras prints 'multiple'."""
