@@ -176,3 +176,133 @@ int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, in
     j.eps = eps;
     return opt_run("rmsprop", &j, n);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Adagrad, Adadelta, Adamax, Nadam, Ftrl and decoupled weight decay, each
+ * written in tf_keras's operation order, constants converted to T first,
+ * so a float32 step rounds as tf_keras's float32 ops do. c[] holds the
+ * learning rate c[0] and the per-kind constants listed in fg_optim.c.   */
+
+typedef struct {
+    int which, dtype;
+    void *var;
+    const void *g;
+    void *const *s;
+    const double *c;
+} opt2_job;
+
+#define DEF_OPT2(S, T, M)                                                     \
+    static void opt2_range_##S(const opt2_job *j, int64_t lo, int64_t hi)     \
+    {                                                                         \
+        T *var = (T *)j->var;                                                 \
+        const T *g = (const T *)j->g;                                         \
+        const double *c = j->c;                                               \
+        const T lr = (T)c[0];                                                 \
+        switch (j->which) {                                                   \
+        case FG_K_ADAGRAD: { /* c: lr, eps */                                 \
+            T *acc = (T *)j->s[0];                                            \
+            const T eps = (T)c[1];                                            \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
+                const T a = acc[i] + g[i] * g[i];                             \
+                acc[i] = a;                                                   \
+                var[i] -= lr * g[i] / M(sqrt)(a + eps);                       \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        case FG_K_ADADELTA: { /* c: lr, rho, 1 - rho, eps */                  \
+            T *ag = (T *)j->s[0], *ad = (T *)j->s[1];                         \
+            const T rho = (T)c[1], omr = (T)c[2], eps = (T)c[3];              \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
+                const T a = rho * ag[i] + omr * g[i] * g[i];                  \
+                const T d = -M(sqrt)(ad[i] + eps) * g[i] / M(sqrt)(a + eps);  \
+                ag[i] = a;                                                    \
+                ad[i] = rho * ad[i] + omr * d * d;                            \
+                var[i] += lr * d;                                             \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        case FG_K_ADAMAX: { /* c: lr, 1 - beta_1, beta_2, eps, 1 - beta_1**t */ \
+            T *m = (T *)j->s[0], *u = (T *)j->s[1];                           \
+            const T omb1 = (T)c[1], b2 = (T)c[2], eps = (T)c[3], bc = (T)c[4]; \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
+                const T mi = m[i] + (g[i] - m[i]) * omb1;                     \
+                const T a = b2 * u[i], b = M(fabs)(g[i]);                     \
+                const T ui = (a > b || a != a) ? a : b;                       \
+                m[i] = mi;                                                    \
+                u[i] = ui;                                                    \
+                var[i] -= (lr * mi) / (bc * (ui + eps));                      \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        case FG_K_NADAM: { /* c: lr, 1-b1, 1-b2, eps, u_t, u_t1,              \
+                              1-u_prod_t, 1-u_prod_t1, 1-b2**t */              \
+            T *m = (T *)j->s[0], *v = (T *)j->s[1];                           \
+            const T omb1 = (T)c[1], omb2 = (T)c[2], eps = (T)c[3];            \
+            const T ut = (T)c[4], ut1 = (T)c[5], den = (T)c[6], den1 = (T)c[7]; \
+            const T vden = (T)c[8], omut = (T)1 - ut;                         \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
+                const T mi = m[i] + (g[i] - m[i]) * omb1;                     \
+                const T vi = v[i] + (g[i] * g[i] - v[i]) * omb2;              \
+                const T mhat = ut1 * mi / den1 + omut * g[i] / den;           \
+                const T vhat = vi / vden;                                     \
+                m[i] = mi;                                                    \
+                v[i] = vi;                                                    \
+                var[i] -= (mhat * lr) / (M(sqrt)(vhat) + eps);                \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        case FG_K_FTRL: { /* c: lr, -lr_power, l1, 2*l2_shrinkage, 2*l2_reg */ \
+            T *acc = (T *)j->s[0], *lin = (T *)j->s[1];                       \
+            const T p = (T)c[1], l1 = (T)c[2], shr = (T)c[3], l2x2 = (T)c[4]; \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) {                       \
+                const T w = var[i], gi = g[i];                                \
+                const T gu = gi + shr * w;                                    \
+                const T na = acc[i] + M(pow)(gi, (T)2);                       \
+                const T pn = M(pow)(na, p);                                   \
+                const T li = lin[i] + (gu - (pn - M(pow)(acc[i], p)) / lr * w); \
+                const T quad = pn / lr + l2x2;                                \
+                const T lc = li < -l1 ? -l1 : (li > l1 ? l1 : li);            \
+                lin[i] = li;                                                  \
+                var[i] = (lc - li) / quad;                                    \
+                acc[i] = na;                                                  \
+            }                                                                 \
+            break;                                                            \
+        }                                                                     \
+        default: { /* FG_K_DECAY, c: lr, weight_decay */                      \
+            const T wd = (T)c[1];                                             \
+            FG_SIMD for (int64_t i = lo; i < hi; i++) var[i] -= var[i] * wd * lr; \
+        }                                                                     \
+        }                                                                     \
+    }
+DEF_OPT2(f32, float, FG_MF32)
+DEF_OPT2(f64, double, FG_MF64)
+
+static void opt2_range(void *v, int64_t lo, int64_t hi)
+{
+    const opt2_job *j = (const opt2_job *)v;
+    if (j->dtype == FG_F32)
+        opt2_range_f32(j, lo, hi);
+    else
+        opt2_range_f64(j, lo, hi);
+}
+
+int fg_k_optim2(int which, int dtype, void *var, const void *grad, void *const *s, int64_t n,
+                const double *c)
+{
+    opt2_job j;
+    int nt;
+    if (!is_float(dtype)) return err_dtype("optimizer", dtype);
+    if (n <= 0) return 0;
+    j.which = which;
+    j.dtype = dtype;
+    j.var = var;
+    j.g = grad;
+    j.s = s;
+    j.c = c;
+    nt = fg_threads_for(n * 8);
+    if (nt <= 1)
+        opt2_range(&j, 0, n);
+    else
+        run_range(nt, n, 64, opt2_range, &j);
+    return 0;
+}

@@ -245,6 +245,11 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vh
               double lr_t, double beta1, double beta2, double eps);
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);
+/* The other Keras updates (fg_optim.h's kinds): s[] their slots, c[] the
+ * constants fg_optim.c prepares for the step (see fg_k_optim.c). */
+enum { FG_K_ADAGRAD, FG_K_ADADELTA, FG_K_ADAMAX, FG_K_NADAM, FG_K_FTRL, FG_K_DECAY };
+int fg_k_optim2(int which, int dtype, void *var, const void *grad, void *const *s, int64_t n,
+                const double *c);
 
 typedef enum { FG_S_SUM = 0, FG_S_PROD, FG_S_LSE } fg_scan_kind; /* fg_scan.c */
 

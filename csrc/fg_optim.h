@@ -1,4 +1,5 @@
-/* fg_optim.h: one optimizer update (Keras's SGD, Adam/AMSGrad, RMSprop).
+/* fg_optim.h: one optimizer update (Keras's SGD, Adam/AMSGrad/AdamW, RMSprop,
+ * Adagrad, Adadelta, Adamax, Nadam, Ftrl).
  *
  * Plain C. Keep in sync with fastgrad/_coptim.pxd. The same call serves an
  * eager apply_gradients and a fastgrad.function replay, so both round
@@ -12,13 +13,24 @@
 
 #include <stdint.h>
 
-enum { FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP, FG_OPTIM_NKINDS };
+enum {
+    FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP, FG_OPTIM_ADAGRAD, FG_OPTIM_ADADELTA,
+    FG_OPTIM_ADAMAX, FG_OPTIM_NADAM, FG_OPTIM_FTRL, FG_OPTIM_NKINDS
+};
 
-/* hyper[] per kind:
- *   SGD      {momentum, nesterov}
- *   Adam     {beta_1, beta_2, epsilon, amsgrad}
- *   RMSprop  {rho, momentum, epsilon}            */
-#define FG_OPTIM_NHYPER 4
+/* hyper[] per kind (slots in brackets):
+ *   SGD      {momentum, nesterov}                          [momentum]
+ *   Adam     {beta_1, beta_2, epsilon, amsgrad}            [m, v(, vhat)]
+ *   RMSprop  {rho, momentum, epsilon}                      [velocity(, momentum)]
+ *   Adagrad  {epsilon}                                     [accumulator]
+ *   Adadelta {rho, epsilon}                                [accumulated_grad, accumulated_delta_var]
+ *   Adamax   {beta_1, beta_2, epsilon}                     [m, u]
+ *   Nadam    {beta_1, beta_2, epsilon}                     [m, v, u_product (a scalar)]
+ *   Ftrl     {learning_rate_power, l1, l2, l2_shrinkage, beta}  [accumulator, linear]
+ * and hyper[FG_OPTIM_WD], every kind's weight decay: w -= w*wd*lr first
+ * (tf_keras's decoupled decay, AdamW's), none when 0. */
+#define FG_OPTIM_NHYPER 6
+#define FG_OPTIM_WD 5
 #define FG_OPTIM_MAX_SLOTS 3
 
 /* How many slot arrays (momentum, m/v/vhat, ...) kind uses with hyper. */

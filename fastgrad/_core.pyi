@@ -167,6 +167,12 @@ def have_blas() -> bool: ...
 OPTIM_SGD: int
 OPTIM_ADAM: int
 OPTIM_RMSPROP: int
+OPTIM_ADAGRAD: int
+OPTIM_ADADELTA: int
+OPTIM_ADAMAX: int
+OPTIM_NADAM: int
+OPTIM_FTRL: int
+OPTIM_WD: int
 def _optimizer_step(kind: int, var: Variable, grad: Any, slots: Sequence[Variable],
                     iterations: Variable, lr: Tensor, hyper: Sequence[float]) -> None: ...
 

@@ -57,6 +57,9 @@ cdef fg_tensor *_grad_for(Variable var, object grad) except NULL:
 
 
 OPTIM_SGD, OPTIM_ADAM, OPTIM_RMSPROP = FG_OPTIM_SGD, FG_OPTIM_ADAM, FG_OPTIM_RMSPROP
+OPTIM_ADAGRAD, OPTIM_ADADELTA, OPTIM_ADAMAX = FG_OPTIM_ADAGRAD, FG_OPTIM_ADADELTA, FG_OPTIM_ADAMAX
+OPTIM_NADAM, OPTIM_FTRL = FG_OPTIM_NADAM, FG_OPTIM_FTRL
+OPTIM_WD = FG_OPTIM_WD  # the index of every kind's weight decay in hyper
 
 
 def _optimizer_step(int kind, Variable var, grad, slots, Variable iterations, _TensorBase lr,

@@ -7,8 +7,10 @@ compile/fit/evaluate/predict, losses and metrics.
 from . import (activations, backend, callbacks, initializers, layers, losses,
                metrics, models, optimizers)
 from .layers import Input
-from .models import Sequential
+from .models import Model, Sequential
+from . import regularizers, saving, utils  # noqa: E402
 
-__all__ = ["Input", "Sequential", "activations", "backend", "callbacks",
+
+__all__ = ["Input", "Model", "Sequential", "activations", "backend", "callbacks",
            "initializers", "layers", "losses", "metrics", "models",
-           "optimizers"]
+           "optimizers", "regularizers", "saving", "utils"]

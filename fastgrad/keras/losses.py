@@ -23,7 +23,10 @@ import fastgrad as tf
 from . import _utils, activations
 from .backend import epsilon
 
-__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "Loss", "MAE",
+__all__ = ["BinaryCrossentropy", "CategoricalCrossentropy", "CosineSimilarity",
+           "Hinge", "Huber", "KLD", "KLDivergence", "LogCosh", "Poisson",
+           "cosine_similarity", "hinge", "huber", "kl_divergence", "kld",
+           "log_cosh", "logcosh", "poisson", "Loss", "MAE",
            "MSE", "MeanAbsoluteError", "MeanSquaredError",
            "SparseCategoricalCrossentropy", "binary_crossentropy",
            "categorical_crossentropy", "get", "mae", "mean_absolute_error",
@@ -172,6 +175,71 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
                           axis=-1)
 
 
+def huber(y_true, y_pred, delta=1.0):
+    """Mean over the last axis of ``0.5*e**2`` where ``|e| <= delta``, else
+    ``delta*|e| - 0.5*delta**2`` (e = y_pred - y_true)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    delta = tf.constant(delta, dtype=y_pred.dtype)
+    error = y_pred - y_true
+    abs_error = tf.abs(error)
+    half = tf.constant(0.5, dtype=y_pred.dtype)
+    return tf.reduce_mean(tf.where(abs_error <= delta, half * tf.square(error),
+                                   delta * abs_error - half * tf.square(delta)),
+                          axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """Mean over the last axis of ``log(cosh(y_pred - y_true))``, computed
+    as ``x + softplus(-2x) - log(2)`` (no overflow)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    x = y_pred - y_true
+    log2 = tf.cast(tf.math.log(tf.constant(2.0)), x.dtype)
+    return tf.reduce_mean(x + tf.math.softplus(-2.0 * x) - log2, axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    """``sum(y_true * log(y_true / y_pred))`` over the last axis, both
+    clipped to [eps, 1]."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true = tf.clip_by_value(y_true, epsilon(), 1.0)
+    y_pred = tf.clip_by_value(y_pred, epsilon(), 1.0)
+    return tf.reduce_sum(y_true * tf.math.log(y_true / y_pred), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """``-sum(l2_normalize(y_true) * l2_normalize(y_pred))`` along axis:
+    -1 for parallel vectors, 1 for opposite ones."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true = tf.math.l2_normalize(y_true, axis=axis)
+    y_pred = tf.math.l2_normalize(y_pred, axis=axis)
+    return -tf.reduce_sum(y_true * y_pred, axis=axis)
+
+
+def _maybe_convert_labels(y_true):
+    """0/1 labels become -1/1 when every label is 0 or 1 (a tensor
+    select, so a traced step keeps no guard on the labels' values)."""
+    are_binary = tf.reduce_all(tf.logical_or(tf.equal(y_true, 0.0), tf.equal(y_true, 1.0)))
+    return tf.where(are_binary, 2.0 * y_true - 1.0, y_true)
+
+
+def hinge(y_true, y_pred):
+    """Mean over the last axis of ``max(1 - y_true*y_pred, 0)``; labels
+    of 0/1 are taken as -1/1."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    y_true = _maybe_convert_labels(y_true)
+    return tf.reduce_mean(tf.maximum(1.0 - y_true * y_pred, 0.0), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """Mean over the last axis of ``y_pred - y_true*log(y_pred + eps)``."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return tf.reduce_mean(y_pred - y_true * tf.math.log(y_pred + epsilon()), axis=-1)
+
+
+logcosh = log_cosh
+kld = KLD = kullback_leibler_divergence = kl_divergence
+
+
 # classes ------------------------------------------------------------------
 
 _REDUCTIONS = ("auto", "sum_over_batch_size", "sum", "none", None)
@@ -261,8 +329,48 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         self.from_logits = from_logits
 
 
+class Huber(LossFunctionWrapper):
+    def __init__(self, delta=1.0, reduction="auto", name="huber_loss"):
+        super().__init__(huber, reduction=reduction, name=name, delta=delta)
+
+
+class LogCosh(LossFunctionWrapper):
+    def __init__(self, reduction="auto", name="log_cosh"):
+        super().__init__(log_cosh, reduction=reduction, name=name)
+
+
+class KLDivergence(LossFunctionWrapper):
+    def __init__(self, reduction="auto", name="kl_divergence"):
+        super().__init__(kl_divergence, reduction=reduction, name=name)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    def __init__(self, axis=-1, reduction="auto", name="cosine_similarity"):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, axis=axis)
+
+
+class Hinge(LossFunctionWrapper):
+    def __init__(self, reduction="auto", name="hinge"):
+        super().__init__(hinge, reduction=reduction, name=name)
+
+
+class Poisson(LossFunctionWrapper):
+    def __init__(self, reduction="auto", name="poisson"):
+        super().__init__(poisson, reduction=reduction, name=name)
+
+
 _BY_NAME = {
     "mean_squared_error": mean_squared_error,
+    "huber": huber,
+    "huber_loss": huber,
+    "log_cosh": log_cosh,
+    "logcosh": log_cosh,
+    "kl_divergence": kl_divergence,
+    "kld": kl_divergence,
+    "kullback_leibler_divergence": kl_divergence,
+    "cosine_similarity": cosine_similarity,
+    "hinge": hinge,
+    "poisson": poisson,
     "mse": mean_squared_error,
     "MSE": mean_squared_error,
     "mean_absolute_error": mean_absolute_error,
@@ -279,6 +387,12 @@ _CLASSES = {
     "BinaryCrossentropy": BinaryCrossentropy,
     "CategoricalCrossentropy": CategoricalCrossentropy,
     "SparseCategoricalCrossentropy": SparseCategoricalCrossentropy,
+    "Huber": Huber,
+    "LogCosh": LogCosh,
+    "KLDivergence": KLDivergence,
+    "CosineSimilarity": CosineSimilarity,
+    "Hinge": Hinge,
+    "Poisson": Poisson,
 }
 
 

@@ -13,7 +13,7 @@ import fastgrad as tf
 
 from . import _utils, losses
 
-__all__ = ["Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
+__all__ = ["AUC", "Precision", "Recall", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "Mean",
            "MeanAbsoluteError", "MeanMetricWrapper", "MeanSquaredError",
            "Metric", "RootMeanSquaredError", "SparseCategoricalAccuracy",
            "Sum", "accuracy", "binary_accuracy", "categorical_accuracy",
@@ -107,9 +107,8 @@ class Mean(Metric):
         self.count.assign_add(n)
 
     def result(self):
-        if self.count.numpy() == 0:  # divide_no_nan
-            return tf.zeros((), dtype=self.dtype)
-        return self.total / self.count
+        # a tensor op, not a Python read: no value guard inside fastgrad.function
+        return tf.math.divide_no_nan(self.total, self.count)
 
 
 class MeanMetricWrapper(Mean):
@@ -230,8 +229,126 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
 
 
+# confusion-matrix metrics ---------------------------------------------------
+
+class _Confusion(Metric):
+    """Counts of true/false positives/negatives at each threshold:
+    a prediction is positive where ``y_pred > threshold``, a label where
+    it is nonzero (tf_keras's ``update_confusion_matrix_variables``)."""
+
+    _COUNTS = ()
+
+    def __init__(self, thresholds, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.thresholds = list(thresholds)
+        for count in self._COUNTS:
+            setattr(self, count, self.add_variable(count, (len(self.thresholds),)))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = tf.reshape(tf.stop_gradient(_utils.to_tensor(y_pred, tf.float32)), [-1, 1])
+        label = tf.reshape(tf.cast(_utils.to_tensor(y_true), tf.bool), [-1, 1])
+        thresholds = tf.constant([self.thresholds], dtype=tf.float32)
+        pred_pos = tf.greater(y_pred, thresholds)       # [n, thresholds]
+        weight = None
+        if sample_weight is not None:
+            weight = tf.reshape(_utils.to_tensor(sample_weight, self.dtype), [-1, 1])
+        pairs = {"true_positives": (label, pred_pos),
+                 "false_positives": (tf.logical_not(label), pred_pos),
+                 "true_negatives": (tf.logical_not(label), tf.logical_not(pred_pos)),
+                 "false_negatives": (label, tf.logical_not(pred_pos))}
+        for count in self._COUNTS:
+            a, b = pairs[count]
+            hits = tf.cast(tf.logical_and(a, b), self.dtype)
+            if weight is not None:
+                hits = hits * weight
+            getattr(self, count).assign_add(tf.reduce_sum(hits, axis=0))
+
+    def _one(self, value):
+        return value[0] if len(self.thresholds) == 1 else value
+
+
+class Precision(_Confusion):
+    """``tp / (tp + fp)`` at ``thresholds`` (0.5 by default)."""
+
+    _COUNTS = ("true_positives", "false_positives")
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        single = thresholds is None or isinstance(thresholds, (int, float))
+        super().__init__([0.5 if thresholds is None else thresholds] if single
+                         else thresholds, name=name, dtype=dtype)
+
+    def result(self):
+        return self._one(tf.math.divide_no_nan(
+            self.true_positives, self.true_positives + self.false_positives))
+
+
+class Recall(_Confusion):
+    """``tp / (tp + fn)`` at ``thresholds`` (0.5 by default)."""
+
+    _COUNTS = ("true_positives", "false_negatives")
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        single = thresholds is None or isinstance(thresholds, (int, float))
+        super().__init__([0.5 if thresholds is None else thresholds] if single
+                         else thresholds, name=name, dtype=dtype)
+
+    def result(self):
+        return self._one(tf.math.divide_no_nan(
+            self.true_positives, self.true_positives + self.false_negatives))
+
+
+class AUC(_Confusion):
+    """Area under the ROC (or PR) curve by the trapezoid rule over
+    ``num_thresholds`` thresholds evenly spaced in [0, 1] (plus -eps and
+    1 + eps at the ends), as ``tf.keras.metrics.AUC``'s default
+    'interpolation' summation (for PR: the same trapezoids, tf_keras's
+    Davis-Goadrich interpolation is not implemented)."""
+
+    _COUNTS = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
+                 name=None, dtype=None, thresholds=None):
+        if num_thresholds <= 1:
+            raise ValueError("Argument `num_thresholds` must be an integer > 1. "
+                             f"Received: num_thresholds={num_thresholds}")
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f'Invalid AUC curve value: "{curve}". Expected values '
+                             "are [ROC, PR]")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"Invalid AUC summation method value: {summation_method}")
+        if thresholds is None:
+            inner = [(i + 1) * 1.0 / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        else:
+            inner = sorted(thresholds)
+        eps = 1e-7
+        self.num_thresholds = len(inner) + 2
+        self.curve, self.summation_method = curve, summation_method
+        super().__init__([0.0 - eps] + inner + [1.0 + eps], name=name, dtype=dtype)
+
+    def result(self):
+        tp, fp = self.true_positives, self.false_positives
+        tn, fn = self.true_negatives, self.false_negatives
+        recall = tf.math.divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = tf.math.divide_no_nan(fp, fp + tn), recall
+        else:
+            x, y = recall, tf.math.divide_no_nan(tp, tp + fp)
+        n = self.num_thresholds
+        if self.summation_method == "interpolation":
+            heights = (y[:n - 1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = tf.minimum(y[:n - 1], y[1:])
+        else:
+            heights = tf.maximum(y[:n - 1], y[1:])
+        return tf.reduce_sum((x[:n - 1] - x[1:]) * heights)
+
+
 _BY_NAME = {
     "mse": MeanSquaredError,
+    "auc": AUC,
+    "AUC": AUC,
+    "precision": Precision,
+    "recall": Recall,
     "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError,
     "mean_absolute_error": MeanAbsoluteError,

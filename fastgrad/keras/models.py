@@ -20,192 +20,138 @@ from . import metrics as metrics_mod
 from . import optimizers as optimizers_mod
 from ._progbar import Progbar
 from .callbacks import Callback, History
-from .layers import InputLayer, Layer
+from .functional import KerasTensor
+from .layers import InputLayer, Layer, _dedup
 
-__all__ = ["Sequential"]
+__all__ = ["Model", "Sequential", "load_model"]
 
 
-class Sequential(tf.Module):
-    """A linear stack of layers (a ``fastgrad.Module``, as Keras models are).
+class Model(Layer):
+    """A Layer with the training API: ``compile``, ``fit``, ``evaluate``,
+    ``predict``, ``train_on_batch``, ``summary``, saving.
 
-    Built lazily on the first call, or at once when the first layer was
-    given ``input_shape`` (or an ``Input`` comes first); ``summary()``
-    needs a built model.
+    Subclass it and write ``call`` (its ``training`` argument reaches the
+    nested layers), or give it the ``inputs`` and ``outputs`` of a graph
+    of layer calls on ``keras.Input`` tensors (the functional API)::
+
+        class MLP(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.hidden = keras.layers.Dense(16, activation="relu")
+                self.out = keras.layers.Dense(1)
+
+            def call(self, x, training=False):
+                return self.out(self.hidden(x))
+
+        x = keras.Input(shape=(4,))
+        mlp = keras.Model(x, keras.layers.Dense(1)(x))
+
+    Nested layers and Variables set on attributes are tracked: a model's
+    weights are its layers' (in the order they were set) and then its own.
     """
 
-    def __init__(self, layers=None, name=None):
-        self._name = name or _utils.unique_name("sequential")
-        self._layers = []
-        self._input_shape = None   # without the batch dimension
-        self._output_shapes = {}   # id(layer) -> output shape with batch
+    _own_weights_first = False
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional_model import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if args:
+            raise TypeError(f"Model.__init__() got unexpected positional arguments {args}")
+        kwargs.pop("dynamic", None)
+        kwargs.pop("autocast", None)
+        super().__init__(name=name or _utils.unique_name(_utils.snake_case(type(self).__name__)),
+                         trainable=trainable, dtype=dtype, **kwargs)
         self.optimizer = None
         self.loss = None
+        self._loss_obj = None
         self.compiled_metrics = []
         self.stop_training = False
         self.history = None
         self.run_eagerly = None
         self._reset_functions()
-        for layer in layers or []:
-            self.add(layer)
 
-    @property
-    def name(self):
-        return self._name
+    # building -----------------------------------------------------------------
+    def _maybe_build(self, input_shape):
+        # the first call builds the nested layers as they are called
+        if not self.built:
+            self.input_shape = input_shape
+            self.built = True
 
-    @property
-    def name_scope(self):
-        return tf.name_scope(self._name)
-
-    # structure --------------------------------------------------------------
-    def add(self, layer):
-        """Append a layer (or an ``Input``, which must come first)."""
-        if isinstance(layer, InputLayer):
-            if self._layers:
-                raise ValueError("An Input can only be the first layer of a "
-                                 "Sequential model.")
-            self._input_shape = layer.shape
+    def build(self, input_shape):
+        """Create the weights by calling the model once, in inference mode,
+        on zeros of ``input_shape`` (unknown dimensions 1)."""
+        if self.built:
             return
-        if not isinstance(layer, Layer):
-            raise TypeError("The added layer must be an instance of class "
-                            f"Layer. Received: layer={layer} of type {type(layer)}.")
-        if any(layer.name == l.name for l in self._layers):
-            raise ValueError(f"All layers added to a Sequential model should "
-                             f"have unique names. Name '{layer.name}' is "
-                             f"already the name of a layer in this model.")
-        self._layers.append(layer)
-        self._reset_functions()  # their traces read the old layers' variables
-        self._propagate_shapes()
-
-    def pop(self):
-        if not self._layers:
-            raise TypeError("There are no layers in the model.")
-        layer = self._layers.pop()
-        self._output_shapes.pop(id(layer), None)
-        self._reset_functions()
-        return layer
+        if input_shape is None:
+            raise ValueError("You must provide an `input_shape` argument.")
+        self.built = True
+        zeros = _zeros_for(input_shape)
+        self.input_shape = input_shape
+        self(zeros, training=False)
 
     @property
     def layers(self):
-        return list(self._layers)
+        return self._flatten_layers()
+
+    def _convert_input(self, x):
+        # the layers cast what they take; a model converts arrays only
+        if _utils.is_tensor(x) or x is None:
+            return x
+        return tf.convert_to_tensor(x)
 
     def get_layer(self, name=None, index=None):
+        """A layer by name or by index into ``layers``."""
+        layers = self.layers
         if index is not None:
-            return self._layers[index]
-        for layer in self._layers:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but "
+                                 f"model only has {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[l.name for l in self._layers]}.")
+                         f"{[l.name for l in layers]}.")
 
-    @property
-    def built(self):
-        return bool(self._layers) and all(l.built for l in self._layers)
-
-    def _propagate_shapes(self):
-        """Build what the known input shape allows, recording each
-        layer's output shape for ``summary``."""
-        shape = self._input_shape
-        if shape is None and self._layers and self._layers[0].built:
-            shape = tuple(self._layers[0].input_shape[1:])
-        if shape is None:
-            return
-        shape = (None,) + tuple(shape)
-        for layer in self._layers:
-            if not layer.built:
-                layer.build(shape)
-                layer.built = True
-            shape = tuple(layer.compute_output_shape(shape))
-            self._output_shapes[id(layer)] = (None,) + shape[1:]
-        if self._input_shape is None:
-            self._input_shape = tuple(self._layers[0].input_shape[1:])
-
-    def build(self, input_shape=None):
-        """Create every layer's weights for inputs of ``input_shape``
-        (batch dimension first, e.g. ``(None, 8)``)."""
-        if input_shape is not None:
-            self._input_shape = tuple(input_shape)[1:]
-        if self._input_shape is None and not (self._layers and self._layers[0].built):
-            raise ValueError("You must provide an `input_shape` argument.")
-        self._propagate_shapes()
-
-    def __call__(self, inputs, training=None):
-        if not self._layers:
-            raise ValueError(f"Sequential model '{self.name}' has no layers; "
-                             "add some before calling it.")
-        first = not self.built
-        x = inputs
-        self._check_input_spec(x)
-        for layer in self._layers:
-            x = layer(x, training=training)
-        if first:
-            if self._input_shape is None:
-                self._input_shape = tuple(self._layers[0].input_shape[1:])
-            self._propagate_shapes()
-        return x
-
-    call = __call__
-
-    def _check_input_spec(self, x):
-        """tf_keras checks a Sequential of known input shape as a whole
-        (its InputSpec), before any layer sees the batch."""
-        if self._input_shape is None:
-            return
-        shape = _utils.shape_tuple(x) if hasattr(x, "shape") else np.shape(x)
-        expected = (None,) + tuple(self._input_shape)
-        if len(shape) == len(expected) and any(
-                e is not None and e != d for e, d in zip(expected, shape)):
-            raise ValueError(
-                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
-                f"expected shape={expected}, found shape={tuple(shape)}")
-
-    # weights ----------------------------------------------------------------
     def _assert_weights_created(self):
-        if not self.built:
+        if "build" in type(self).__dict__ and not self.built:
             raise ValueError(
                 f"Weights for model '{self.name}' have not yet been created. "
                 "Weights are created when the model is first called on "
                 "inputs or `build()` is called with an `input_shape`.")
 
     @property
-    def variables(self):
+    def trainable_weights(self):
         self._assert_weights_created()
-        return [v for l in self._layers for v in l.variables]
-
-    weights = variables
+        return Layer.trainable_weights.fget(self)
 
     @property
-    def trainable_variables(self):
+    def non_trainable_weights(self):
         self._assert_weights_created()
-        return [v for l in self._layers for v in l.trainable_variables]
-
-    trainable_weights = trainable_variables
+        return Layer.non_trainable_weights.fget(self)
 
     @property
-    def non_trainable_variables(self):
+    def weights(self):
+        """Each nested layer's weights in turn, then the model's own."""
         self._assert_weights_created()
-        return [v for l in self._layers for v in l.non_trainable_variables]
+        own = self._own_variables()
+        return _dedup([v for l in self._flatten_layers() for v in l.weights]
+                      + [v for v in own if v.trainable]
+                      + [v for v in own if not v.trainable])
 
-    non_trainable_weights = non_trainable_variables
-
-    def get_weights(self):
-        return [v.numpy() for v in self.variables]
-
-    def set_weights(self, weights):
-        weights = list(weights)
-        variables = self.variables
-        if len(weights) != len(variables):
-            raise ValueError(f"You called `set_weights(weights)` on model "
-                             f"'{self.name}' with a weight list of length "
-                             f"{len(weights)}, but the model expects "
-                             f"{len(variables)} weights.")
-        for var, w in zip(variables, weights):
-            var.assign(w)
+    variables = weights
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
 
     def count_params(self):
         if not self.built:
             raise ValueError("You tried to call `count_params` on model "
                              f"'{self.name}', but the model has not been built.")
-        return sum(l.count_params() for l in self._layers)
+        return Layer.count_params(self)
 
     # summary ----------------------------------------------------------------
     def summary(self, line_length=65, print_fn=None):
@@ -228,8 +174,7 @@ class Sequential(tf.Module):
         print_fn("_" * line_length)
         print_fn(row(["Layer (type)", "Output Shape", "Param #"]))
         print_fn("=" * line_length)
-        for layer in self._layers:
-            shape = self._output_shapes.get(id(layer), "?")
+        for layer, shape in self._summary_rows():
             print_fn(row([f"{layer.name} ({type(layer).__name__})", shape,
                           layer.count_params()]))
             print_fn(" " * line_length)
@@ -241,6 +186,29 @@ class Sequential(tf.Module):
                          ("Non-trainable", total - trainable)):
             print_fn(f"{label} params: {n} ({_format_bytes(4 * n)})")
         print_fn("_" * line_length)
+
+    # saving -------------------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights to a ``.weights.h5`` file (Keras 3's layout;
+        needs h5py)."""
+        from . import saving
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        """Assign the weights ``save_weights`` wrote (build the model first)."""
+        from . import saving
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath, overwrite=True, save_format=None):
+        """Write architecture and weights to a ``.keras`` file, read back by
+        ``keras.models.load_model`` (Sequential and functional models)."""
+        from . import saving
+        saving.save_model(self, filepath)
+
+    def _summary_rows(self):
+        """(layer, output shape) per summary row: a subclassed model's
+        layers may be called several times, so tf_keras prints 'multiple'."""
+        return [(layer, "multiple") for layer in self.layers]
 
     # training ---------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None,
@@ -284,10 +252,24 @@ class Sequential(tf.Module):
     def _train_step(self, x, y, tvars):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
-            loss = self._loss_obj(y, y_pred)
+            loss = self._with_losses(self._loss_obj(y, y_pred))
         grads = tape.gradient(loss, tvars)
         self.optimizer.apply_gradients(zip(grads, tvars))
         return loss, y_pred
+
+    def _ensure_built(self, x):
+        """Create the weights eagerly, on one sample, before a step is
+        traced: variables made inside a trace would not outlive it."""
+        if not self.built:
+            self(x[:1], training=False)
+
+    def _with_losses(self, loss):
+        """The compiled loss plus the model's regularization and
+        ``add_loss`` terms (the 'loss' tf_keras reports includes them)."""
+        extra = self.losses
+        if not extra:
+            return loss
+        return loss + tf.add_n([tf.cast(l, loss.dtype) for l in extra])
 
     def _reset_functions(self):
         self._train_function = self._test_function = self._predict_function = None
@@ -320,8 +302,8 @@ class Sequential(tf.Module):
     def _test_step(self):
         """``step(x, y)`` -> (loss, predictions), for evaluate."""
         def test_function(x, y):
-            y_pred = self(x)
-            return self._loss_obj(y, y_pred), y_pred
+            y_pred = self(x, training=False)
+            return self._with_losses(self._loss_obj(y, y_pred)), y_pred
         return self._traced("_test_function", test_function)
 
     def _predict_step(self):
@@ -333,7 +315,9 @@ class Sequential(tf.Module):
         x, y = self._prepare(x, y)
         for m in self.compiled_metrics:
             m.reset_state()
-        loss, y_pred = self._step()(tf.constant(x), tf.constant(y))
+        x, y = tf.constant(x), tf.constant(y)
+        self._ensure_built(x)
+        loss, y_pred = self._step()(x, y)
         for m in self.compiled_metrics:
             m.update_state(y, y_pred)
         return self._results(float(loss), return_dict)
@@ -407,8 +391,7 @@ class Sequential(tf.Module):
             bar = Progbar(steps, verbose=verbose)
             loss_sum, seen = 0.0, 0
             for step, (xb, yb) in enumerate(batches):
-                if not self.built:  # the first batch builds the model
-                    self(xb[:1])
+                self._ensure_built(xb)
                 for cb in cbs:
                     cb.on_train_batch_begin(step)
                 loss, y_pred = train_step(xb, yb)
@@ -450,6 +433,7 @@ class Sequential(tf.Module):
         loss_sum, seen = 0.0, 0
         test_step = self._test_step()
         for step, (xb, yb) in enumerate(batches):
+            self._ensure_built(xb)
             loss, y_pred = test_step(xb, yb)
             n = int(xb.shape[0])
             loss_sum += float(loss) * n
@@ -498,6 +482,7 @@ class Sequential(tf.Module):
         outs = []
         predict_step = self._predict_step()
         for step, (xb, _) in enumerate(batches):
+            self._ensure_built(xb)
             outs.append(np.asarray(predict_step(xb)))
             if bar.wants_update(step + 1):
                 bar.update(step + 1)
@@ -505,7 +490,7 @@ class Sequential(tf.Module):
 
     # data -------------------------------------------------------------------
     def _input_dtype(self):
-        return self._layers[0].dtype if self._layers else tf.float32
+        return self.dtype
 
     def _prepare_x(self, x):
         if x is None:
@@ -532,6 +517,162 @@ class Sequential(tf.Module):
                 f"{x.shape[0] if x.ndim else x.shape} "
                 f"'y' sizes: {y.shape[0] if y.ndim else y.shape}")
         return x, y
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+class Sequential(Model):
+    """A linear stack of layers (a ``Model``).
+
+    Built lazily on the first call, or at once when the first layer was
+    given ``input_shape`` (or an ``Input`` comes first); ``summary()``
+    needs a built model.
+    """
+
+    _scopes_weights = False
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        self._layers = []
+        self._input_shape = None   # without the batch dimension
+        self._output_shapes = {}   # id(layer) -> output shape with batch
+        super().__init__(name=name or _utils.unique_name("sequential"), **kwargs)
+        for layer in layers or []:
+            self.add(layer)
+
+    # structure --------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer (or an ``Input``, which must come first)."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("An Input can only be the first layer of a "
+                                 "Sequential model.")
+            self._input_shape = layer.shape
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError("The added layer must be an instance of class "
+                            f"Layer. Received: layer={layer} of type {type(layer)}.")
+        if any(layer.name == l.name for l in self._layers):
+            raise ValueError(f"All layers added to a Sequential model should "
+                             f"have unique names. Name '{layer.name}' is "
+                             f"already the name of a layer in this model.")
+        self._layers.append(layer)
+        self._reset_functions()  # their traces read the old layers' variables
+        self._propagate_shapes()
+
+    def pop(self):
+        if not self._layers:
+            raise TypeError("There are no layers in the model.")
+        layer = self._layers.pop()
+        self._output_shapes.pop(id(layer), None)
+        self._reset_functions()
+        return layer
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def built(self):
+        return bool(self._layers) and all(l.built for l in self._layers)
+
+    @built.setter
+    def built(self, value):
+        pass  # built when all its layers are
+
+    def _maybe_build(self, input_shape):
+        pass  # the layers build as the first call reaches them
+
+    def _propagate_shapes(self):
+        """Build what the known input shape allows, recording each
+        layer's output shape for ``summary``."""
+        shape = self._input_shape
+        if shape is None and self._layers and self._layers[0].built:
+            shape = tuple(self._layers[0].input_shape[1:])
+        if shape is None:
+            return
+        shape = (None,) + tuple(shape)
+        for layer in self._layers:
+            if not layer.built:
+                layer.build(shape)
+                layer.built = True
+            shape = tuple(layer.compute_output_shape(shape))
+            self._output_shapes[id(layer)] = (None,) + shape[1:]
+        if self._input_shape is None:
+            self._input_shape = tuple(self._layers[0].input_shape[1:])
+
+    def build(self, input_shape=None):
+        """Create every layer's weights for inputs of ``input_shape``
+        (batch dimension first, e.g. ``(None, 8)``)."""
+        if input_shape is not None:
+            self._input_shape = tuple(input_shape)[1:]
+        if self._input_shape is None and not (self._layers and self._layers[0].built):
+            raise ValueError("You must provide an `input_shape` argument.")
+        self._propagate_shapes()
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not self._layers:
+            raise ValueError(f"Sequential model '{self.name}' has no layers; "
+                             "add some before calling it.")
+        first = not self.built
+        if not isinstance(inputs, KerasTensor):
+            self._check_input_spec(inputs)
+        out = super().__call__(inputs, *args, **kwargs)
+        if first and self.built:
+            if self._input_shape is None:
+                self._input_shape = tuple(self._layers[0].input_shape[1:])
+            self._propagate_shapes()
+        return out
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:  # training reaches them by the call context
+            x = layer(x)
+        return x
+
+    def _check_input_spec(self, x):
+        """tf_keras checks a Sequential of known input shape as a whole
+        (its InputSpec), before any layer sees the batch."""
+        if self._input_shape is None:
+            return
+        shape = _utils.shape_tuple(x) if hasattr(x, "shape") else np.shape(x)
+        expected = (None,) + tuple(self._input_shape)
+        if len(shape) == len(expected) and any(
+                e is not None and e != d for e, d in zip(expected, shape)):
+            raise ValueError(
+                f'Input 0 of layer "{self.name}" is incompatible with the layer: '
+                f"expected shape={expected}, found shape={tuple(shape)}")
+
+    # weights ----------------------------------------------------------------
+    def _assert_weights_created(self):
+        if not self.built:
+            raise ValueError(
+                f"Weights for model '{self.name}' have not yet been created. "
+                "Weights are created when the model is first called on "
+                "inputs or `build()` is called with an `input_shape`.")
+
+    def get_weights(self):
+        return [v.numpy() for v in self.variables]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        variables = self.variables
+        if len(weights) != len(variables):
+            raise ValueError(f"You called `set_weights(weights)` on model "
+                             f"'{self.name}' with a weight list of length "
+                             f"{len(weights)}, but the model expects "
+                             f"{len(variables)} weights.")
+        for var, w in zip(variables, weights):
+            var.assign(w)
+
+    def _summary_rows(self):
+        return [(layer, self._output_shapes.get(id(layer), "?")) for layer in self._layers]
+
+    # data -------------------------------------------------------------------
+    def _input_dtype(self):
+        return self._layers[0].dtype if self._layers else tf.float32
 
     def __repr__(self):
         return f"<Sequential name={self.name}, built={self.built}>"
@@ -647,3 +788,22 @@ def _format_bytes(n):
         if n < 1024 or unit == "GB":
             return f"{n:.2f} {unit}"
         n /= 1024
+
+
+def _zeros_for(input_shape):
+    """Zeros of a shape (or a list of shapes), unknown dimensions 1."""
+    if isinstance(input_shape, list) or (
+            isinstance(input_shape, tuple) and input_shape
+            and isinstance(input_shape[0], (tuple, list))):
+        return [_zeros_for(tuple(s)) for s in input_shape]
+    return tf.zeros([1 if d is None else d for d in input_shape])
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model saved by ``model.save`` (see ``fastgrad.keras.saving``)."""
+    from . import saving
+    return saving.load_model(filepath, custom_objects=custom_objects,
+                             compile=compile, safe_mode=safe_mode)
+
+
+from .functional_model import Functional  # noqa: E402  (it subclasses Model)
