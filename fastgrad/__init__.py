@@ -45,6 +45,9 @@ from fastgrad.script_ops import py_function, numpy_function  # noqa: E402
 from fastgrad import debugging  # noqa: E402
 from fastgrad.variables import VariableAggregation, VariableSynchronization  # noqa: E402
 from fastgrad.framework_ops import get_static_value, init_scope, hessians  # noqa: E402
+from fastgrad.control_flow import (cond, case, switch_case, while_loop, map_fn,  # noqa: E402
+                                   vectorized_map, scan, foldl, foldr)
+from fastgrad.tensor_array import TensorArray  # noqa: E402
 from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_less,  # noqa: E402
                                 assert_rank)
 
@@ -113,6 +116,7 @@ __all__ = (
      "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
      "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
      "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
-     "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
+     "VariableSynchronization", "get_static_value", "init_scope", "hessians", "cond", "case",
+     "switch_case", "while_loop", "map_fn", "vectorized_map", "scan", "foldl", "foldr", "TensorArray"]
     + list(_math_all) + list(_array_all)
 )
