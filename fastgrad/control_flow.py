@@ -75,29 +75,23 @@ def _structure_text(x):
 
 def _same_structure(a, b):
     """None when a and b nest alike; else 'value' (count or nesting) or
-    'type' (only the kinds of sequence differ), as TF's nest tells apart."""
+    'type' (the kinds of sequence differ), as TF's nest tells apart."""
     if not nest.is_nested(a) and not nest.is_nested(b):
         return None
     if nest.is_nested(a) != nest.is_nested(b):
         return "value"
-    if isinstance(a, dict) != isinstance(b, dict):
+    if type(a) is not type(b) and not (isinstance(a, dict) and isinstance(b, dict)):
         return "type"
     if isinstance(a, dict):
         if sorted(a, key=nest._sort_key) != sorted(b, key=nest._sort_key):
             return "value"
     elif len(a) != len(b):
         return "value"
-    kind = None
     for x, y in zip(nest._children(a), nest._children(b)):
         k = _same_structure(x, y)
-        if k == "value":
-            return "value"
-        kind = kind or k
-    if kind is None and type(a) is not type(b):
-        both_tuples = isinstance(a, tuple) and isinstance(b, tuple)
-        if not (both_tuples and not hasattr(a, "_fields") and not hasattr(b, "_fields")):
-            kind = "type"
-    return kind
+        if k is not None:
+            return k
+    return None
 
 
 def _assert_same_structure(first, second):
