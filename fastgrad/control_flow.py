@@ -33,7 +33,7 @@ jumps):
 >>> x = tf.constant(3.0)
 >>> float(tf.cond(x > 0, lambda: x * x, lambda: -x))
 9.0
->>> tf.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s + i), (0, 0))[1].numpy()
+>>> int(tf.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s + i), (0, 0))[1])
 6
 """
 import numpy as np
