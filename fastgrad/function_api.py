@@ -24,6 +24,11 @@ Where this differs from TF or from a plain replay:
   Python function again. ``experimental_get_tracing_count`` counts as TF
   does, the signatures, not these recordings, and the retracing warning
   follows it.
+- ``tf.cond`` on a tensor traces both branches and selects, so one
+  program replays either; ``while_loop`` conditions and tensor indices of
+  TensorArrays are guards, a new trip count recording one more program
+  variant. Retraces caused only by such guards are not counted, as TF
+  traces its control flow once (fastgrad/control_flow.py tells more).
 - What a replay cannot repeat makes a signature run eagerly, with one
   warning: random draws, Variables created on every call, and guards that fail call after call (``float(x)`` of an
   input, a step counter read with ``int(...)``).
@@ -225,7 +230,7 @@ class _Entry:
         # every guard its programs hold came from tf.cond/while_loop/
         # TensorArray indices: TF traces those once, so their retraces
         # are not counted by experimental_get_tracing_count
-        self.flow_only = True
+        self.flow_only = False
 
 
 def _to_tensors(x):
@@ -437,7 +442,9 @@ class Function(_core._FunctionCore):
             return self._trace(sig, entry, args, kwargs)
         # TF's count: a new concrete function, not a new size under a
         # relaxed signature (input_signature's None dims, reduce_retracing)
-        flow_only = flow_guards >= prog.stats()["guards"]
+        # a recording whose every guard is control flow's (other retraces,
+        # after Variables were created or a guard of user code failed, count)
+        flow_only = flow_guards > 0 and flow_guards >= prog.stats()["guards"]
         if entry is not None:
             counted = not (entry.flow_only and flow_only)
             entry.flow_only = entry.flow_only and flow_only
