@@ -47,7 +47,7 @@ __all__ = ["cond", "case", "switch_case", "while_loop", "map_fn", "vectorized_ma
 
 #: branch pairs (by code object) seen to update Variables or call the host
 #: in a trace: later traces take the branch the predicate picks, with a guard
-_IMPURE = set()
+_IMPURE: set = set()
 
 
 def _truth(pred):
