@@ -50,6 +50,9 @@ from fastgrad.script_ops import py_function, numpy_function  # noqa: E402
 from fastgrad import debugging  # noqa: E402
 from fastgrad.variables import VariableAggregation, VariableSynchronization  # noqa: E402
 from fastgrad.framework_ops import get_static_value, init_scope, hessians  # noqa: E402
+from fastgrad.control_flow import (cond, case, switch_case, while_loop, map_fn,  # noqa: E402
+                                   vectorized_map, scan, foldl, foldr)
+from fastgrad.tensor_array import TensorArray  # noqa: E402
 from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_less,  # noqa: E402
                                 assert_rank)
 
@@ -124,7 +127,7 @@ def __dir__():
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
 for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
               "script_ops", "variables", "framework_ops", "sort_ops", "segment_ops", "array_manip",
-              "einsum_ops"):
+              "einsum_ops", "control_flow", "tensor_array"):
     globals().pop(_name, None)
 
 
@@ -141,6 +144,9 @@ __all__ = [
     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
     "VariableSynchronization", "get_static_value", "init_scope", "hessians", "sort", "argsort",
     "unique", "unique_with_counts", "searchsorted", "einsum", "tensordot",
+    # control flow
+    "cond", "case", "switch_case", "while_loop", "map_fn", "vectorized_map", "scan", "foldl",
+    "foldr", "TensorArray",
 ]
 # the op modules export what they define, once each
 __all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ + _manip_all if n not in __all__]

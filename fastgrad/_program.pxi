@@ -258,3 +258,59 @@ cdef class _FunctionCore:
             if r is not _MISS and r is not _BUSY:
                 return r
         return self._call(args, kwargs)
+
+
+# ---- control flow (fastgrad/control_flow.py) ----------------------------
+
+def _peek(_TensorBase t):
+    """t's value as a NumPy array, recording no guard: tf.cond traces both
+    branches and selects between them, so the branch taken at trace time
+    must not become a guard."""
+    return np.array(numpy_view(t, False))
+
+
+cdef class _VarSnapshot:
+    """The tensors every live Variable holds now. An update replaces a
+    variable's tensor when another reference holds it (copy on write), so
+    holding them keeps the old values: changed() tells whether any variable
+    was updated since, restore() puts the old tensors back, recording
+    nothing. tf.cond uses it to learn whether a branch has side effects."""
+
+    cdef list vars
+    cdef fg_tensor **ts
+    cdef Py_ssize_t n
+
+    def __cinit__(self):
+        cdef Py_ssize_t i
+        self.vars = list(_VARIABLES.values())
+        self.n = len(self.vars)
+        self.ts = <fg_tensor **>malloc((self.n + 1) * sizeof(fg_tensor *))
+        if self.ts == NULL:
+            raise MemoryError()
+        for i in range(self.n):
+            self.ts[i] = (<Variable>self.vars[i]).t
+            fg_incref(self.ts[i])
+
+    def __dealloc__(self):
+        cdef Py_ssize_t i
+        if self.ts != NULL:
+            for i in range(self.n):
+                fg_decref(self.ts[i])
+            free(self.ts)
+
+    def changed(self):
+        cdef Py_ssize_t i
+        for i in range(self.n):
+            if (<Variable>self.vars[i]).t != self.ts[i]:
+                return True
+        return False
+
+    def restore(self):
+        cdef Py_ssize_t i
+        cdef Variable v
+        for i in range(self.n):
+            v = <Variable>self.vars[i]
+            if v.t != self.ts[i]:
+                fg_incref(self.ts[i])
+                fg_decref(v.t)
+                v.t = self.ts[i]

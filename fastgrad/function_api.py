@@ -24,6 +24,11 @@ Where this differs from TF or from a plain replay:
   Python function again. ``experimental_get_tracing_count`` counts as TF
   does, the signatures, not these recordings, and the retracing warning
   follows it.
+- ``tf.cond`` on a tensor traces both branches and selects, so one
+  program replays either; ``while_loop`` conditions and tensor indices of
+  TensorArrays are guards, a new trip count recording one more program
+  variant. Retraces caused only by such guards are not counted, as TF
+  traces its control flow once (fastgrad/control_flow.py tells more).
 - What a replay cannot repeat makes a signature run eagerly, with one
   warning: random draws, Variables created on every call, and guards that fail call after call (``float(x)`` of an
   input, a step counter read with ``int(...)``).
@@ -213,13 +218,17 @@ def _split_repeats(sig, args, kwargs):
 class _Entry:
     """The programs traced for one signature (variants differ in guards)."""
 
-    __slots__ = ("programs", "eager", "unsupported", "guard_retraces")
+    __slots__ = ("programs", "eager", "unsupported", "guard_retraces", "flow_only")
 
     def __init__(self):
         self.programs = []
         self.eager = None  # the reason, once this signature runs eagerly
         self.unsupported = 0
         self.guard_retraces = 0
+        # every guard its programs hold came from tf.cond/while_loop/
+        # TensorArray indices: TF traces those once, so their retraces
+        # are not counted by experimental_get_tracing_count
+        self.flow_only = False
 
 
 def _to_tensors(x):
@@ -406,6 +415,7 @@ class Function(_core._FunctionCore):
         if graph is not None:
             graph._push()
         _state.graph, _state.program = graph, prog
+        outer_flow, _state.flow_guards = getattr(_state, "flow_guards", 0), 0
         try:
             result = self._python_function(*args, **kwargs)
         except _NeedGraph:
@@ -421,6 +431,7 @@ class Function(_core._FunctionCore):
         else:
             restart = False
         finally:
+            flow_guards, _state.flow_guards = _state.flow_guards, outer_flow
             _state.graph, _state.program = outer
             if graph is not None:
                 graph._pop()
@@ -429,7 +440,14 @@ class Function(_core._FunctionCore):
             return self._trace(sig, entry, args, kwargs)
         # TF's count: a new concrete function, not a new size under a
         # relaxed signature (input_signature's None dims, reduce_retracing)
-        counted = entry is not None or self._new_concrete_signature(sig.key)
+        # a recording whose every guard is control flow's (other retraces,
+        # after Variables were created or a guard of user code failed, count)
+        flow_only = flow_guards > 0 and flow_guards >= prog.stats()["guards"]
+        if entry is not None:
+            counted = not (entry.flow_only and flow_only)
+            entry.flow_only = entry.flow_only and flow_only
+        else:
+            counted = self._new_concrete_signature(sig.key)
         self._tracing_count += counted
         self._note_call(counted)
         result = _numbers_to_tensors(result)
@@ -447,6 +465,7 @@ class Function(_core._FunctionCore):
             return result
         if entry is None:
             entry = self._cache[sig.key] = _Entry()
+            entry.flow_only = flow_only
         why = prog.unsupported()
         if why is not None:
             # not replayable: this call ran eagerly, as every call may have to
