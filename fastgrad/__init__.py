@@ -127,7 +127,8 @@ __all__ = [
     "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp", "reduce_variance",
     "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite", "log_sigmoid",
     "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm", "cumsum",
-    "truncatediv", "matmul",
+    "truncatediv", "matmul", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
+    "atanh", "truncatemod",
     # array_ops
     "constant", "convert_to_tensor", "reshape", "transpose", "concat", "stack", "unstack",
     "split", "squeeze", "expand_dims", "tile", "gather", "broadcast_to", "zeros", "ones",
