@@ -22,8 +22,8 @@ __all__ = [
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
     "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
-    "cumsum", "truncatediv", "matmul", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
-    "atanh", "truncatemod",
+    "cumsum", "truncatediv", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
+    "atanh", "truncatemod", "matmul",
 ]
 # tf.math only (TF has no top-level alias): defined here, not exported by __all__
 _MATH_ONLY = [

@@ -13,7 +13,7 @@ from fastgrad.math_ops import l2_normalize  # tf.nn.l2_normalize is tf.math's
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "relu6", "silu", "swish", "moments", "l2_normalize", "softsign"]
+           "relu6", "silu", "swish", "moments", "softsign", "l2_normalize"]
 
 _OPS = _core.OPS
 relu = _m._unop("relu")
