@@ -10,6 +10,8 @@ from fastgrad.tensor_shape import TensorShape
 
 # op name -> opcode, from csrc/fg_ops.def
 OPS: dict[str, int]
+# op name -> its attribute layout in fg_ops.def (a code per attribute)
+OP_ATTRS: dict[str, str]
 _HAVE_SCIPY_BLAS: bool
 _VARIABLES: Any
 

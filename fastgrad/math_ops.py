@@ -329,19 +329,19 @@ igammac = _doc(_binop("igammac"), """The regularized upper incomplete gamma func
     >>> "%.6f" % float(tf.math.igammac(tf.constant(1.0), tf.constant(1.0)))
     '0.367879'
     """)
-bessel_i0e = _doc(_unop("bessel_i0e"), """exp(-|x|) I0(x), the scaled modified Bessel function of order 0.
+bessel_i0e = _doc(_unop("bessel_i0e"), """``exp(-abs(x)) * I0(x)``, the scaled modified Bessel function of order 0.
 
     >>> import fastgrad as tf
     >>> float(tf.math.bessel_i0e(tf.constant(0.0)))
     1.0
     """)
-bessel_i1e = _doc(_unop("bessel_i1e"), """exp(-|x|) I1(x), the scaled modified Bessel function of order 1.
+bessel_i1e = _doc(_unop("bessel_i1e"), """``exp(-abs(x)) * I1(x)``, the scaled modified Bessel function of order 1.
 
     >>> import fastgrad as tf
     >>> float(tf.math.bessel_i1e(tf.constant(0.0)))
     0.0
     """)
-softsign = _doc(_unop("softsign"), """x / (1 + |x|).
+softsign = _doc(_unop("softsign"), """``x / (1 + abs(x))``.
 
     >>> import fastgrad as tf
     >>> tf.math.softsign(tf.constant([-3.0, 1.0])).numpy().tolist()
@@ -454,8 +454,9 @@ def is_strictly_increasing(x, name=None):
 
 special = type(_core)("fastgrad.math.special")
 special.__doc__ = "tf.math.special: the scaled Bessel functions."
-special.bessel_i0e = bessel_i0e
-special.bessel_i1e = bessel_i1e
+# setattr: type checkers reject new attributes assigned on a module object
+setattr(special, "bessel_i0e", bessel_i0e)
+setattr(special, "bessel_i1e", bessel_i1e)
 
 
 def divide_no_nan(x, y, name=None):

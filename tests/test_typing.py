@@ -33,7 +33,8 @@ def test_stubtest_passes(tmp_path):
         env["MYPYPATH"] = str(where)
     env["MYPY_CACHE_DIR"] = str(tmp_path / "cache")
     proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "fastgrad",
-                           "--allowlist", str(HERE / "stubtest-allowlist.txt")],
+                           "--allowlist", str(HERE / "stubtest-allowlist.txt"),
+                           "--mypy-config-file", str(HERE / "stubtest-mypy.ini")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert "Success: no issues found" in proc.stdout
