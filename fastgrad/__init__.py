@@ -10,7 +10,6 @@ numbers, faster.
 >>> float(tape.gradient(y, x))
 12.0
 """
-import builtins as _builtins
 import os as _os
 
 # OpenMP threads should not spin for long on a shared machine, but a purely
@@ -42,23 +41,10 @@ from fastgrad import nest  # noqa: E402
 newaxis = None
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
-           name=None):
-    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
-
-    >>> import fastgrad as tf
-    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
-    [[11.0]]
-    """
-    return _core_matmul(a, b, _builtins.bool(transpose_a or adjoint_a),
-                        _builtins.bool(transpose_b or adjoint_b))
-
-
-from fastgrad._core import matmul as _core_matmul  # noqa: E402
+from fastgrad.linalg_ops import matmul  # noqa: E402
+from fastgrad import linalg_ops as linalg  # noqa: E402  (tf.linalg)
 
 math.matmul = matmul
-linalg = type(_os)("fastgrad.linalg")
-linalg.matmul = matmul
 
 
 def is_tensor(x):
@@ -71,8 +57,6 @@ def executing_eagerly():
     return True
 
 
-linalg.norm = norm  # noqa: F405 - from math_ops
-linalg.l2_normalize = l2_normalize  # noqa: F405
 nn.l2_normalize = l2_normalize  # noqa: F405
 
 

@@ -1303,3 +1303,7 @@ include "_forward.pxi"
 # ------------------------------------------------------------ fastgrad.function
 
 include "_program.pxi"
+
+# ------------------------------------------------------------ linalg (LAPACK)
+
+include "_linalg.pxi"

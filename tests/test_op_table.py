@@ -50,6 +50,12 @@ def op(name, attrs=(), consts=()):
     return f
 
 
+def spd(x):
+    """x x^T + 3I: symmetric positive definite"""
+    xxt = _core.apply(O["matmul"], [x, x], [0, 1])
+    return _core.apply(O["add"], [xxt, tf.constant(3 * np.eye(x.shape[-1]), x.dtype)])
+
+
 COND = np.array([[True, False, True], [False, True, False]])
 IDX = np.array([0, 2, 2], np.int32)
 
@@ -108,6 +114,18 @@ CASES = {
     "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
     "softmax": (op("softmax"), [rnd(2, 4)], {}),
     "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+    # linear algebra (csrc/fg_linalg.c): well-conditioned matrices; cholesky of x x^T + 3I,
+    # since its rule treats the input as symmetric where differences would not
+    "cholesky": (lambda x: op("cholesky")(spd(x)), [rnd(2, 3, 3)], {}),
+    "triangular_solve": (op("triangular_solve", [1, 0]), [rnd(3, 3) + 3 * np.eye(3), rnd(2, 3, 2)], {}),
+    "matrix_solve": (op("matrix_solve", [1, 0]), [rnd(2, 3, 3) + 3 * np.eye(3), rnd(2, 3, 2)], {}),
+    "matrix_inverse": (op("matrix_inverse"), [rnd(2, 3, 3) + 3 * np.eye(3)], {}),
+    "matrix_determinant": (op("matrix_determinant"), [rnd(2, 3, 3) + 2 * np.eye(3)], {}),
+    "log_abs_determinant": (op("log_abs_determinant"), [rnd(2, 3, 3) - 2 * np.eye(3)], {}),
+    "matrix_diag_part": (op("matrix_diag_part"), [rnd(2, 3, 4)], {}),
+    "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
+    "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),
+    "matrix_band_part": (op("matrix_band_part", [1, 0]), [rnd(3, 4)], {}),
 }
 
 # ops with no gradient (TF registers none, or returns None): never recorded
@@ -115,6 +133,7 @@ NONDIFF = {
     "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
+    "determinant_sign",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
 ELSEWHERE = {"custom_gradient"}
