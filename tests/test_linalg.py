@@ -1,0 +1,286 @@
+"""tf.linalg: values against NumPy, TF's errors and NaN conventions, and
+first and second derivatives (reverse and forward mode) against central
+differences, batched and in both float dtypes.
+
+Values and errors run under ``FASTGRAD_TEST_BACKEND=tensorflow`` too
+(validated against TensorFlow 2.21.0); the derivative checks use
+``fastgrad.test.check_gradients``. tests/test_tfdiff_linalg.py compares
+gradients with TF's side by side.
+"""
+import numpy as np
+import pytest
+
+import fastgrad as tf
+from _fgutil import fastgrad_only
+
+R = np.random.default_rng(14)
+DTYPES = [np.float32, np.float64]
+IAE = tf.errors.InvalidArgumentError
+
+
+def spd_np(*batch, n=4, dtype=np.float64):
+    x = R.normal(size=batch + (n, n))
+    return (x @ np.swapaxes(x, -1, -2) + n * np.eye(n)).astype(dtype)
+
+
+def general_np(*batch, n=4, dtype=np.float64):
+    return (R.normal(size=batch + (n, n)) + 3 * np.eye(n)).astype(dtype)
+
+
+def tol(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+# ------------------------------------------------------------------ values
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cholesky_values_batched(dtype):
+    a = spd_np(2, 3, dtype=dtype)
+    got = tf.linalg.cholesky(a)
+    assert got.dtype == tf.as_dtype(dtype) and tuple(got.shape) == (2, 3, 4, 4)
+    np.testing.assert_allclose(got.numpy(), np.linalg.cholesky(a), **tol(dtype))
+
+
+def test_cholesky_reads_only_the_lower_triangle():
+    a = spd_np()
+    junk = a + np.triu(R.normal(size=a.shape), 1)
+    np.testing.assert_array_equal(tf.linalg.cholesky(junk).numpy(), tf.linalg.cholesky(a).numpy())
+
+
+def test_cholesky_not_positive_definite_gives_nan_as_tf():
+    got = tf.linalg.cholesky(tf.constant([[1.0, 2.0], [2.0, 1.0]])).numpy()
+    assert np.isnan(got[0, 0]) and np.isnan(got[1, 0]) and np.isnan(got[1, 1])
+    assert got[0, 1] == 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_triangular_solve_values(dtype, lower, adjoint):
+    a = general_np(3, dtype=dtype)
+    tri = np.tril(a) if lower else np.triu(a)
+    b = R.normal(size=(3, 4, 2)).astype(dtype)
+    op = np.swapaxes(tri, -1, -2) if adjoint else tri
+    got = tf.linalg.triangular_solve(a, b, lower=lower, adjoint=adjoint)
+    np.testing.assert_allclose(got.numpy(), np.linalg.solve(op, b), **tol(dtype))
+
+
+def test_triangular_solve_broadcasts_batch_dims():
+    a = np.tril(general_np())
+    b = R.normal(size=(5, 4, 3))
+    got = tf.linalg.triangular_solve(a, b)
+    assert tuple(got.shape) == (5, 4, 3)
+    np.testing.assert_allclose(got.numpy(), np.linalg.solve(a, b), rtol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("adjoint", [False, True])
+def test_solve_inv_det_values(dtype, adjoint):
+    a = general_np(2, dtype=dtype)
+    b = R.normal(size=(2, 4, 3)).astype(dtype)
+    op = np.swapaxes(a, -1, -2) if adjoint else a
+    np.testing.assert_allclose(tf.linalg.solve(a, b, adjoint=adjoint).numpy(), np.linalg.solve(op, b), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.inv(a, adjoint=adjoint).numpy(), np.linalg.inv(op), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.det(a).numpy(), np.linalg.det(a), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    sign, logabs = tf.linalg.slogdet(-a)
+    want = np.linalg.slogdet(-a)
+    np.testing.assert_array_equal(sign.numpy(), want.sign)
+    np.testing.assert_allclose(logabs.numpy(), want.logabsdet, **tol(dtype))
+
+
+def test_cholesky_solve_and_logdet():
+    a = spd_np(2)
+    b = R.normal(size=(2, 4, 2))
+    chol = tf.linalg.cholesky(a)
+    np.testing.assert_allclose(tf.linalg.cholesky_solve(chol, b).numpy(), np.linalg.solve(a, b), rtol=1e-10)
+    np.testing.assert_allclose(tf.linalg.logdet(a).numpy(), np.linalg.slogdet(a).logabsdet, rtol=1e-12)
+
+
+def test_singular_and_empty_matrices_as_tf():
+    ones = tf.ones((2, 2))
+    assert float(tf.linalg.det(ones)) == 0.0
+    sign, logabs = tf.linalg.slogdet(ones)
+    assert float(sign) == 0.0 and float(logabs) == -np.inf
+    assert float(tf.linalg.det(tf.zeros((0, 0)))) == 1.0
+    assert tuple(tf.linalg.inv(tf.zeros((2, 0, 0))).shape) == (2, 0, 0)
+    assert tuple(tf.linalg.cholesky(tf.zeros((0, 2, 2))).shape) == (0, 2, 2)
+    got = tf.linalg.triangular_solve(tf.constant([[0.0, 0.0], [1.0, 1.0]]), tf.ones((2, 1))).numpy()
+    assert got[0, 0] == np.inf and got[1, 0] == -np.inf
+
+
+def test_structure_ops():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(tf.linalg.diag_part(x).numpy(), np.diagonal(x, axis1=-2, axis2=-1))
+    d = np.arange(6.0).reshape(2, 3)
+    want = np.zeros((2, 3, 3))
+    want[:, range(3), range(3)] = d
+    np.testing.assert_array_equal(tf.linalg.diag(d).numpy(), want)
+    sd = tf.linalg.set_diag(x, d).numpy()
+    w2 = x.copy()
+    w2[:, range(3), range(3)] = d
+    np.testing.assert_array_equal(sd, w2)
+    i, j = np.meshgrid(range(3), range(4), indexing="ij")
+    for lo, up in [(0, 0), (1, 0), (-1, 0), (0, -1), (2, 1), (-1, -1)]:
+        keep = ((lo < 0) | (i - j <= lo)) & ((up < 0) | (j - i <= up))
+        np.testing.assert_array_equal(tf.linalg.band_part(x, lo, up).numpy(), np.where(keep, x, 0))
+    np.testing.assert_array_equal(tf.linalg.trace(x).numpy(), np.trace(x, axis1=-2, axis2=-1))
+    np.testing.assert_array_equal(tf.linalg.matrix_transpose(x).numpy(), np.swapaxes(x, -1, -2))
+    np.testing.assert_array_equal(tf.linalg.adjoint(x).numpy(), np.swapaxes(x, -1, -2))
+    v = np.arange(4.0)
+    np.testing.assert_array_equal(tf.linalg.matvec(x, v).numpy(), x @ v)
+    np.testing.assert_array_equal(tf.linalg.matvec(x, np.arange(3.0), transpose_a=True).numpy(),
+                                  np.swapaxes(x, -1, -2) @ np.arange(3.0))
+    e = tf.linalg.eye(2, 3, batch_shape=[2])
+    assert tuple(e.shape) == (2, 2, 3) and e.dtype == tf.float32
+    assert tf.linalg.diag_part(tf.ones((2, 2), tf.int32)).dtype == tf.int32
+
+
+def test_old_names_stay():
+    assert float(tf.linalg.norm(tf.constant([3.0, 4.0]))) == 5.0
+    np.testing.assert_allclose(tf.linalg.l2_normalize(tf.constant([3.0, 4.0])).numpy(), [0.6, 0.8])
+    assert tf.linalg.matmul(tf.ones((2, 3)), tf.ones((3, 1))).numpy().tolist() == [[3.0], [3.0]]
+
+
+@fastgrad_only
+def test_batched_results_do_not_depend_on_threads():
+    a = spd_np(64, n=24)
+    b = R.normal(size=(64, 24, 3))
+    old = tf.get_num_threads()
+    outs = []
+    try:
+        for n in (1, 2):
+            tf.set_num_threads(n)
+            chol = tf.linalg.cholesky(a)
+            outs.append((chol.numpy(), tf.linalg.cholesky_solve(chol, b).numpy(), tf.linalg.solve(a, b).numpy()))
+    finally:
+        tf.set_num_threads(old)
+    for x, y in zip(*outs):
+        np.testing.assert_array_equal(x, y)
+
+
+# ------------------------------------------------------------------ errors
+
+ERRORS = [
+    ("cholesky-nonsquare", lambda: tf.linalg.cholesky(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("cholesky-rank1", lambda: tf.linalg.cholesky(tf.ones((3,))), IAE, r"must have rank >= 2, got 1"),
+    ("cholesky-int", lambda: tf.linalg.cholesky(tf.constant([[1, 0], [0, 1]])), IAE, r"int32"),
+    ("trisolve-nonsquare", lambda: tf.linalg.triangular_solve(tf.ones((2, 3)), tf.ones((2, 1))), IAE,
+     r"must be square \(3 =/= 2\)"),
+    ("trisolve-rows", lambda: tf.linalg.triangular_solve(tf.eye(2), tf.ones((3, 1))), IAE,
+     r"In\[0\] mismatch In\[1\] shape: 2 vs\. 3"),
+    ("trisolve-batch", lambda: tf.linalg.triangular_solve(tf.eye(2, batch_shape=[3]), tf.ones((2, 2, 1))), IAE,
+     r"compatible batch dimensions: \[3,2,2\] vs\. \[2,2,1\]"),
+    ("trisolve-dtype", lambda: tf.linalg.triangular_solve(tf.eye(2), tf.ones((2, 1), tf.float64)), IAE,
+     r"input #1\(zero-based\) was expected to be a float tensor but is a double tensor"),
+    ("trisolve-rank1", lambda: tf.linalg.triangular_solve(tf.eye(2), tf.ones((2,))), IAE,
+     r"In\[1\] ndims must be >= 2: 1"),
+    ("solve-nonsquare", lambda: tf.linalg.solve(tf.ones((2, 3)), tf.ones((2, 1))), IAE,
+     r"First input \(lhs\) must be a square matrix"),
+    ("solve-rows", lambda: tf.linalg.solve(tf.eye(2), tf.ones((3, 1))), IAE, r"Input matrix and rhs are incompatible"),
+    ("solve-singular", lambda: tf.linalg.solve(tf.ones((2, 2)), tf.ones((2, 1))), IAE,
+     r"Input matrix is not invertible"),
+    ("solve-rank", lambda: tf.linalg.solve(tf.eye(2, batch_shape=[3]), tf.ones((2, 1))), IAE,
+     r"All input tensors must have the same rank"),
+    ("solve-outer", lambda: tf.linalg.solve(tf.eye(2, batch_shape=[3]), tf.ones((4, 2, 1))), IAE,
+     r"All input tensors must have the same outer dimensions"),
+    ("inv-singular", lambda: tf.linalg.inv(tf.ones((2, 2))), IAE, r"Input is not invertible"),
+    ("inv-nonsquare", lambda: tf.linalg.inv(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("det-rank1", lambda: tf.linalg.det(tf.ones((2,))), IAE, r"must have rank >= 2, got 1"),
+    ("slogdet-nonsquare", lambda: tf.linalg.slogdet(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
+    ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
+    ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
+     r"Expected diagonal shape: \[2\]"),
+    ("band_part-lower", lambda: tf.linalg.band_part(tf.ones((3, 3)), 5, -1), IAE,
+     r"num_lower must be negative or less or equal to number of rows \(3\) got: 5"),
+    ("band_part-upper", lambda: tf.linalg.band_part(tf.ones((3, 4)), 0, 5), IAE,
+     r"num_upper must be negative or less or equal to number of columns \(4\) got: 5"),
+    ("transpose-rank1", lambda: tf.linalg.matrix_transpose(tf.ones((3,))), ValueError, r"rank >= 2"),
+]
+
+
+@pytest.mark.parametrize("thunk,cls,pattern", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS])
+def test_errors_as_tf(thunk, cls, pattern):
+    with pytest.raises(cls, match=pattern):
+        thunk()
+
+
+# ------------------------------------------------------------------ derivatives
+
+def spd(x):
+    n = x.shape[-1]
+    return tf.matmul(x, x, transpose_b=True) + tf.constant(n * np.eye(n), x.dtype)
+
+
+def nlml(ls, amp, noise, x, y):
+    """a Gaussian process's negative log marginal likelihood (squared exponential kernel)"""
+    d = tf.expand_dims(x, -2) - tf.expand_dims(x, -3)
+    k = amp * amp * tf.exp(-0.5 * tf.reduce_sum(d * d, -1) / (ls * ls))
+    k = k + noise * noise * tf.eye(x.shape[0], dtype=x.dtype)
+    chol = tf.linalg.cholesky(k)
+    alpha = tf.linalg.triangular_solve(chol, tf.expand_dims(y, -1))
+    return 0.5 * tf.reduce_sum(alpha * alpha) + tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)))
+
+
+GP_X = R.normal(size=(6, 2))
+GP_Y = R.normal(size=(6,))
+
+FUNCS = {
+    "cholesky": (lambda x: tf.linalg.cholesky(spd(x)), [R.normal(size=(2, 3, 3))]),
+    "cholesky_solve": (lambda x, b: tf.linalg.cholesky_solve(tf.linalg.cholesky(spd(x)), b),
+                       [R.normal(size=(3, 3)), R.normal(size=(3, 2))]),
+    "logdet": (lambda x: tf.linalg.logdet(spd(x)), [R.normal(size=(2, 3, 3))]),
+    "trisolve-lower": (lambda a, b: tf.linalg.triangular_solve(a, b), [general_np(n=3), R.normal(size=(2, 3, 2))]),
+    "trisolve-lower-adjoint": (lambda a, b: tf.linalg.triangular_solve(a, b, adjoint=True),
+                               [general_np(2, n=3), R.normal(size=(3, 2))]),
+    "trisolve-upper": (lambda a, b: tf.linalg.triangular_solve(a, b, lower=False), [general_np(n=3), R.normal(size=(3, 2))]),
+    "trisolve-upper-adjoint": (lambda a, b: tf.linalg.triangular_solve(a, b, lower=False, adjoint=True),
+                               [general_np(2, n=3), R.normal(size=(2, 3, 1))]),
+    "solve": (lambda a, b: tf.linalg.solve(a, b), [general_np(2, n=3), R.normal(size=(2, 3, 2))]),
+    "solve-adjoint": (lambda a, b: tf.linalg.solve(a, b, adjoint=True), [general_np(n=3), R.normal(size=(3, 2))]),
+    "inv": (lambda a: tf.linalg.inv(a), [general_np(2, n=3)]),
+    "inv-adjoint": (lambda a: tf.linalg.inv(a, adjoint=True), [general_np(n=3)]),
+    "det": (lambda a: tf.linalg.det(a), [general_np(2, n=3)]),
+    "slogdet": (lambda a: tf.linalg.slogdet(a)[1], [-general_np(2, n=3)]),
+    "trace": (lambda a: tf.linalg.trace(a), [R.normal(size=(2, 3, 3))]),
+    "diag": (lambda d: tf.linalg.diag(d), [R.normal(size=(2, 3))]),
+    "set_diag": (lambda x, d: tf.linalg.set_diag(x, d), [R.normal(size=(3, 2)), R.normal(size=(2,))]),
+    "band_part": (lambda x: tf.linalg.band_part(x, 0, 1), [R.normal(size=(2, 3, 3))]),
+    "matvec": (lambda a, v: tf.linalg.matvec(a, v), [R.normal(size=(2, 3, 4)), R.normal(size=(4,))]),
+    "gp-nlml": (lambda p: nlml(tf.exp(p[0]), tf.exp(p[1]), tf.exp(p[2]), tf.constant(GP_X), tf.constant(GP_Y)),
+                [np.array([0.1, 0.2, -1.0])]),
+}
+
+
+@fastgrad_only
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("order", [1, 2])
+def test_derivatives(name, order):
+    f, xs = FUNCS[name]
+    tf.test.check_gradients(f, [tf.constant(x) for x in xs], order=order, modes=("rev", "fwd"))
+
+
+@fastgrad_only
+@pytest.mark.parametrize("name", ["cholesky", "trisolve-lower-adjoint", "solve", "inv", "slogdet"])
+def test_derivatives_float32(name):
+    f, xs = FUNCS[name]
+    tf.test.check_gradients(f, [tf.constant(np.asarray(x, np.float32)) for x in xs], modes=("rev", "fwd"),
+                            delta=1e-2, rtol=2e-2, atol=2e-2)
+
+
+@fastgrad_only
+def test_gp_gradient_traced_matches_eager():
+    def step(p):
+        with tf.GradientTape() as tape:
+            tape.watch(p)
+            v = nlml(tf.exp(p[0]), tf.exp(p[1]), tf.exp(p[2]), tf.constant(GP_X), tf.constant(GP_Y))
+        return v, tape.gradient(v, p)
+
+    traced = tf.function(step)
+    p0 = tf.constant(np.array([0.1, 0.2, -1.0]))
+    traced(p0)
+    p1 = tf.constant(np.array([0.3, -0.1, -0.5]))
+    (v, g), (ve, ge) = traced(p1), step(p1)
+    np.testing.assert_array_equal(v.numpy(), ve.numpy())
+    np.testing.assert_array_equal(g.numpy(), ge.numpy())
