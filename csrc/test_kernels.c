@@ -2,7 +2,8 @@
  * reference loops (computed in double, or exactly for integers).
  *
  * gcc -O2 -fopenmp -Icsrc csrc/test_kernels.c csrc/fg_*.c -lm -o /tmp/test_kernels
- * (without fg_tensor.c: add -DFG_TEST_STUB_ERROR and drop it)
+ * (tests/test_c_units.py builds it so, with -O3, and runs it)
+ * (or, with -DFG_TEST_STUB_ERROR, only csrc/fg_k_*.c and csrc/fg_parallel.c)
  *
  * The whole suite runs once with 1 thread and once with 4, and several
  * cases are big enough to take the parallel paths.
@@ -174,6 +175,9 @@ static double ref_unary(int kind, double v)
     case FG_U_RECIPROCAL: return 1.0 / v;
     case FG_U_RSQRT: return 1.0 / sqrt(v);
     case FG_U_LOGICAL_NOT: return v == 0;
+    case FG_U_FLOOR: return floor(v);
+    case FG_U_CEIL: return ceil(v);
+    case FG_U_ROUND: return nearbyint(v); /* half to even in the default mode */
     default: return NAN;
     }
 }
@@ -184,9 +188,11 @@ static void test_unary(void)
     ctx_name = "unary";
     for (int dt = FG_F32; dt <= FG_I64; dt++) {
         int isf = dt <= FG_F64;
-        for (int kind = 0; kind < FG_U_LOGICAL_NOT; kind++) {
+        for (int kind = 0; kind < FG_U_NKINDS; kind++) {
             int ok_int = kind == FG_U_COPY || kind == FG_U_NEG || kind == FG_U_SQUARE ||
-                         kind == FG_U_ABS || kind == FG_U_SIGN || kind == FG_U_RELU;
+                         kind == FG_U_ABS || kind == FG_U_SIGN || kind == FG_U_RELU ||
+                         kind == FG_U_ROUND;
+            if (kind == FG_U_LOGICAL_NOT) continue; /* bool only: below */
             int positive = kind == FG_U_SQRT || kind == FG_U_LOG || kind == FG_U_RSQRT;
             for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
                 int64_t n = sizes[si];
@@ -245,6 +251,21 @@ static void test_unary(void)
         CHECK(o[0] == 1 && o[1] == -1 && o[2] == 0 && o[3] == 0 && isnan(o[4]), "sign specials");
         fg_k_unary(FG_U_RELU, FG_F32, xs, o, n);
         CHECK(o[1] == 0 && isnan(o[4]) && o[5] == INFINITY && o[6] == 0, "relu specials");
+    }
+    {
+        /* round is half to even, as TF's Round; floor/ceil keep -0 and inf */
+        float xs[] = {2.5f, -0.5f, 3.5f, -2.5f, 0.49999997f, -0.f, INFINITY, NAN};
+        float o[8];
+        CHECK(fg_k_unary(FG_U_ROUND, FG_F32, xs, o, 8) == 0 && o[0] == 2 && o[1] == 0 &&
+                  signbit(o[1]) && o[2] == 4 && o[3] == -2 && o[4] == 0 && o[6] == INFINITY &&
+                  isnan(o[7]),
+              "round half to even %g %g %g %g %g", o[0], o[1], o[2], o[3], o[4]);
+        fg_k_unary(FG_U_FLOOR, FG_F32, xs, o, 8);
+        CHECK(o[0] == 2 && o[1] == -1 && o[3] == -3 && signbit(o[5]) && o[6] == INFINITY,
+              "floor specials");
+        fg_k_unary(FG_U_CEIL, FG_F32, xs, o, 8);
+        CHECK(o[0] == 3 && o[1] == 0 && signbit(o[1]) && o[3] == -2 && isnan(o[7]),
+              "ceil specials");
     }
     {
         double xs[] = {800, -800, 0, NAN};
@@ -430,6 +451,7 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_XLOGY: return x == 0 ? 0 : x * log(y);
     case FG_B_DIV_NO_NAN: return y == 0 ? 0 : x / y;
     case FG_B_SQUARE_GRAD: return y * 2 * x;
+    case FG_B_TRUNCDIV: return trunc(x / y);
     default: return NAN;
     }
 }
@@ -461,6 +483,7 @@ static int ref_binary_i(int kind, int64_t x, int64_t y, int64_t *r)
     case FG_B_GE: *r = x >= y; return 1;
     case FG_B_RELU_GRAD: *r = x > 0 ? y : 0; return 1;
     case FG_B_SQUARED_DIFF: *r = (x - y) * (x - y); return 1;
+    case FG_B_TRUNCDIV: *r = y == 0 ? 0 : x / y; return 1; /* C truncates */
     default: return 0;
     }
 }
@@ -580,6 +603,9 @@ static void test_binary(void)
               "floordiv %d %d %d %d %d %d", o[0], o[1], o[2], o[3], o[4], o[5]);
         fg_k_binary(FG_B_ADD, FG_I32, a, 1, sh, b, 1, sh, o, 1, sh);
         CHECK(o[4] == INT32_MAX, "int add wraps");
+        fg_k_binary(FG_B_TRUNCDIV, FG_I32, a, 1, sh, b, 1, sh, o, 1, sh);
+        CHECK(o[0] == 3 && o[1] == -3 && o[2] == -3 && o[3] == 3 && o[4] == INT32_MIN && o[5] == 0,
+              "truncatediv %d %d %d %d %d %d", o[0], o[1], o[2], o[3], o[4], o[5]);
     }
     {
         float a[3] = {0}, b[4] = {0}, o[4];

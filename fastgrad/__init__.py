@@ -37,6 +37,15 @@ from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
 from fastgrad import nn, random  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
+from fastgrad._name_scope import name_scope  # noqa: E402
+from fastgrad.module import Module  # noqa: E402
+from fastgrad.printing import print_v2 as print  # noqa: E402,A001 - tf.print (kept out of __all__)
+from fastgrad.script_ops import py_function, numpy_function  # noqa: E402
+from fastgrad import debugging  # noqa: E402
+from fastgrad.variables import VariableAggregation, VariableSynchronization  # noqa: E402
+from fastgrad.framework_ops import get_static_value, init_scope, hessians  # noqa: E402
+from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_less,  # noqa: E402
+                                assert_rank)
 
 newaxis = None
 
@@ -66,9 +75,9 @@ def _lazy(name):
 
 
 def __getattr__(name):
-    # keras, datasets, test, autodiff: imported on first use
+    # keras, datasets, test, autodiff, distribute: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff"):
+        if name in ("keras", "datasets", "test", "autodiff", "data", "distribute"):
             mod = _lazy(name)
             globals()[name] = mod
             return mod
@@ -85,6 +94,9 @@ __all__ = (
     ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
      "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
      "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly"]
+     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
+     "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
+     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
+     "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
     + list(_math_all) + list(_array_all)
 )

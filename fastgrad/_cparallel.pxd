@@ -7,3 +7,7 @@ cdef extern from "fg_parallel.h" nogil:
     int fg_get_num_threads() noexcept
     int fg_threads_for(int64_t n) noexcept
     int fg_thread_index() noexcept
+    int fg_forked_serial() noexcept
+    void fg_parallel_stats(int64_t *out) noexcept
+    void fg_set_parallel_fallback(int on) noexcept
+    void fg_parallel_judge(int64_t wall_ns, int64_t alone_ns) noexcept

@@ -228,11 +228,28 @@ def identity(input, name=None):
 
 
 def _shape_list(shape):
+    _check_integral_shape(shape)
     dims = [int(shape)] if isinstance(shape, (int, np.integer)) else _ints(shape)
     for d in dims:
         if d < 0:
             raise InvalidArgumentError("Dimension %d must be >= 0 [Op:Fill]" % d)
     return dims
+
+
+def _check_integral_shape(shape):
+    """TF 2 refuses float shapes: a float list cannot become an int32
+    tensor (TypeError), a float tensor is not a valid Fill index type."""
+    if isinstance(shape, _core._TensorBase):
+        if shape.dtype.is_floating:
+            raise InvalidArgumentError(
+                "Value for attr 'index_type' of %s is not in the list of allowed values: int32, "
+                "int64\n\t; NodeDef: {{node Fill}}; Op<name=Fill; signature=dims:index_type, "
+                "value:T -> output:T; attr=T:type; attr=index_type:type,default=DT_INT32,"
+                "allowed=[DT_INT32, DT_INT64]> [Op:Fill]" % _core._tf_dtype_name(shape.dtype._enum))
+        return
+    if isinstance(shape, (float, np.floating)) or (
+            isinstance(shape, (list, tuple)) and any(isinstance(d, (float, np.floating)) for d in shape)):
+        raise TypeError("Cannot convert %r to EagerTensor of dtype int32" % (shape,))
 
 
 def zeros(shape, dtype=float32, name=None):

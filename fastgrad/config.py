@@ -1,7 +1,11 @@
 """Threads and build configuration.
 
 ``FASTGRAD_NUM_THREADS`` wins over ``OMP_NUM_THREADS``; ``set_num_threads``
-wins over both. Results do not depend on the thread count.
+wins over both. OpenMP's thread count changed at run time
+(``omp_set_num_threads``, ``threadpoolctl.threadpool_limits``) replaces
+the default and, when lowered, caps the other two. Results do not depend
+on the thread count. In a child forked after the parent ran threads,
+kernels run on one thread (OpenMP's pool does not survive fork).
 
 >>> import fastgrad as tf
 >>> tf.set_num_threads(1); tf.get_num_threads()
@@ -12,7 +16,8 @@ import platform
 
 from fastgrad import _core
 
-__all__ = ["set_num_threads", "get_num_threads", "show_config"]
+__all__ = ["set_num_threads", "get_num_threads", "show_config", "run_functions_eagerly",
+           "functions_run_eagerly"]
 
 
 def set_num_threads(n):
@@ -21,7 +26,17 @@ def set_num_threads(n):
 
 
 def get_num_threads():
-    """Threads large kernels use: set_num_threads, else the environment, else CPUs."""
+    """Threads large kernels use: set_num_threads, else the environment, else CPUs.
+
+    An OpenMP thread count lowered at run time caps it (1 in this example
+    when threadpoolctl is installed):
+
+    >>> import fastgrad as tf
+    >>> from threadpoolctl import threadpool_limits  # doctest: +SKIP
+    >>> with threadpool_limits(1):  # doctest: +SKIP
+    ...     tf.get_num_threads()
+    1
+    """
     return _core.get_num_threads()
 
 
@@ -51,3 +66,18 @@ def show_config(file=None):
         "debug build: %s" % debug,
     ]
     print("\n".join(lines), file=file)
+
+
+_run_eagerly = False
+
+
+def run_functions_eagerly(run_eagerly):
+    """Make every ``fastgrad.function`` run its Python function directly
+    (no trace, no replay), for debugging, as TF's switch does."""
+    global _run_eagerly
+    _run_eagerly = bool(run_eagerly)
+
+
+def functions_run_eagerly():
+    """Whether ``run_functions_eagerly(True)`` is in force."""
+    return _run_eagerly

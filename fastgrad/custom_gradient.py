@@ -25,18 +25,44 @@ __all__ = ["custom_gradient"]
 
 
 def custom_gradient(f=None):
-    """Decorator: f(*args) returns (y, grad_fn); grad_fn(dy) -> input gradients."""
+    """Decorator: f(*args) returns (y, grad_fn); grad_fn(dy) -> input gradients.
+
+    When f reads trainable Variables, TF's contract holds: ``grad_fn`` must
+    take a ``variables`` keyword and return ``(input_grads, variable_grads)``,
+    the latter one per Variable in ``variables``; a ``grad_fn`` without it
+    raises TypeError, as TF's does.
+
+    >>> import fastgrad as tf
+    >>> w = tf.Variable(2.0)
+    >>> @tf.custom_gradient
+    ... def scale(x):
+    ...     def grad(dy, variables=None):
+    ...         return dy * w, [dy * x]
+    ...     return x * w, grad
+    >>> with tf.GradientTape() as tape:
+    ...     y = scale(tf.constant(3.0))
+    >>> float(tape.gradient(y, w))
+    3.0
+    """
     if f is None:
         return custom_gradient
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        result, grad_fn = f(*args, **kwargs)
+        from fastgrad.gradient_tape import GradientTape
+
+        # which Variables f reads: a tape watches them on access
+        watcher = GradientTape(persistent=True)
+        with watcher:
+            result, grad_fn = f(*args, **kwargs)
         inputs = [a for a in nest.flatten(list(args)) if isinstance(a, _core._TensorBase)]
+        ids = {id(a) for a in inputs}
+        variables = [v for v in watcher.watched_variables() if id(v) not in ids]
         params = inspect.signature(grad_fn).parameters
         wants_vars = "variables" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
-        variables = [a for a in inputs if isinstance(a, _core.Variable)]
-        n_args = len(inputs) - (len(variables) if wants_vars else 0)
+        if variables and not wants_vars:
+            raise TypeError("@tf.custom_gradient grad_fn must accept keyword argument 'variables', "
+                            "since function uses variables: %r" % (variables,))
 
         def rule(dy):
             if wants_vars:
@@ -45,14 +71,11 @@ def custom_gradient(f=None):
                 return gi + list(gv)
             return grad_fn(dy)
 
-        if wants_vars:
-            inputs = [a for a in inputs if not isinstance(a, _core.Variable)] + variables
-        del n_args
         flat = nest.flatten(result)
         if len(flat) != 1:
             # One rule per output would call grad_fn once per output with
             # partial upstreams; TF calls it once with all. Not supported.
             raise ValueError("fastgrad.custom_gradient supports functions with one output tensor")
-        return _core.record_custom(inputs, flat[0], rule)
+        return _core.record_custom(inputs + (variables if wants_vars else []), flat[0], rule)
 
     return wrapper

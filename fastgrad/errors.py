@@ -19,6 +19,9 @@ __all__ = [
     "ResourceExhaustedError",
     "InternalError",
     "UnimplementedError",
+    "OutOfRangeError",
+    "DataLossError",
+    "UnknownError",
 ]
 
 
@@ -50,3 +53,15 @@ class InternalError(OpError, RuntimeError):
 
 class UnimplementedError(OpError, NotImplementedError):
     """The operation is not implemented for these arguments."""
+
+
+class OutOfRangeError(OpError):
+    """An iterator ran past its end (``get_next()`` after the last element)."""
+
+
+class DataLossError(OpError):
+    """Data was lost or is malformed (tf.data's padding to a smaller size)."""
+
+
+class UnknownError(OpError):
+    """An error of no other kind (a Python exception inside a py_function)."""

@@ -50,6 +50,7 @@ import weakref
 import numpy as np
 
 from fastgrad import _core, nest
+from fastgrad import config as _config
 from fastgrad._core import Tensor, Variable, _TensorBase
 from fastgrad.dtypes import as_dtype, float32
 
@@ -298,6 +299,8 @@ class Function(_core._FunctionCore):
     # -------------------------------------------------------------- calls
 
     def _call(self, args, kwargs):
+        if _config._run_eagerly:  # tf.config.run_functions_eagerly(True)
+            return self._python_function(*args, **kwargs)
         if _core.tracing() or _core.tapes_recording():
             # called from another traced function (its trace records these
             # ops) or under a GradientTape (which must record them: a replay

@@ -237,7 +237,9 @@ def hvp(f, primals, tangents):
     """H·v for a scalar f: forward mode over f's gradient, no Hessian formed.
 
     ``primals`` and ``tangents`` as for :func:`jvp`; the result has the
-    structure of ``primals`` (a single tensor for a single argument).
+    structure of ``primals``, except that one argument gives its tensor,
+    not a 1-tuple: JAX's recipe ``jvp(grad(f), (x,), (v,))[1]`` returns
+    the array.
 
     >>> import fastgrad as tf
     >>> x = tf.constant([1.0, 2.0])
@@ -249,7 +251,7 @@ def hvp(f, primals, tangents):
     argnums = tuple(range(len(args)))
     g = grad(f, argnums)
     _, hv = jvp(lambda *a: g(*a), tuple(args), tuple(tans))
-    return hv[0] if single else hv
+    return hv[0] if single or len(args) == 1 else hv
 
 
 def vjp(f, *primals):

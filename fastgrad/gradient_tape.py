@@ -183,6 +183,9 @@ class GradientTape(_core._Tape):
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
         """Per-example Jacobians: shape [batch] + target.shape[1:] + source.shape[1:]."""
+        if self._used and not self._persistent:
+            # TF 2.21's text for batch_jacobian lacks a space ('tocompute')
+            raise RuntimeError(_USED.replace("to compute", "tocompute"))
         from fastgrad._jacobian import tape_batch_jacobian
         return tape_batch_jacobian(self, target, source, unconnected_gradients)
 

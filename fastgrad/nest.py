@@ -6,7 +6,7 @@
 {'b': 7, 'a': [5, 6]}
 """
 
-__all__ = ["flatten", "pack_sequence_as", "map_structure", "is_nested"]
+__all__ = ["flatten", "flatten_with_tuple_paths", "pack_sequence_as", "map_structure", "is_nested"]
 
 
 def is_nested(x):
@@ -38,6 +38,20 @@ def flatten(x):
         else:
             stack.pop()
     return out
+
+
+def flatten_with_tuple_paths(x):
+    """``(path, leaf)`` pairs in ``flatten``'s order; a path is the tuple of
+    keys and indices leading to the leaf.
+
+    >>> flatten_with_tuple_paths({"b": 1, "a": [2]})
+    [(('a', 0), 2), (('b',), 1)]
+    """
+    if not is_nested(x):
+        return [((), x)]
+    keys = sorted(x, key=_sort_key) if isinstance(x, dict) else range(len(x))
+    return [((k,) + path, leaf) for k in keys
+            for path, leaf in flatten_with_tuple_paths(x[k])]
 
 
 def pack_sequence_as(structure, flat):

@@ -117,6 +117,13 @@ def check_gaussian_process(out):
     assert rmse < 0.9 * baseline  # 57.7 against 70.5 when written
 
 
+def check_distributed_digits(out):
+    # without mpirun: a group of one process (tests/test_distribute.py runs it on 2)
+    assert "workers: 1" in out
+    assert numbers_after("test accuracy:", out) >= 0.95
+    assert "identical weights on every worker: True" in out
+
+
 EXPECTED = {
     "01_numeric_derivative.py": check_numeric_derivative,
     "02_gradient_tape.py": check_gradient_tape,
@@ -125,6 +132,7 @@ EXPECTED = {
     "05_custom_training_loop.py": check_custom_loop,
     "06_digits_classifier.py": check_digits,
     "07_gaussian_process.py": check_gaussian_process,
+    "distributed_digits.py": check_distributed_digits,
 }
 
 

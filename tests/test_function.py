@@ -882,25 +882,6 @@ def test_call_under_an_outer_tape_is_differentiable():
     np.testing.assert_allclose(t.gradient(y, x), np.cos(0.7) * 0.7 + np.sin(0.7), rtol=1e-6)
 
 
-@fastgrad_only
-def test_program_from_c_alone(tmp_path):
-    # csrc/ knows nothing of Python: the program engine traces and replays from C
-    import glob
-    import os
-    import shutil
-    import subprocess
-    cc = shutil.which("gcc") or shutil.which("cc")
-    if cc is None:
-        pytest.skip("no C compiler")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    csrc = os.path.join(root, "csrc")
-    exe = str(tmp_path / "test_program")
-    srcs = [os.path.join(csrc, "test_program.c")] + sorted(glob.glob(os.path.join(csrc, "fg_*.c")))
-    subprocess.run([cc, "-O1", "-I" + csrc] + srcs + ["-lm", "-lpthread", "-o", exe], check=True)
-    out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stdout
-
-
 def test_variables_created_on_the_first_call_only():
     class Lazy:
         w = None

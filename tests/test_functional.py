@@ -265,7 +265,9 @@ def test_hvp_equals_hessian_times_v():
     v = np.cos(np.arange(10.0))
     hv = tf.hvp(rosen, x, v)
     np.testing.assert_allclose(hv, rosen_hessian_np(x) @ v, rtol=1e-12, atol=1e-9)
-    (hv2,) = tf.hvp(rosen, (x,), (v,))
+    # JAX's recipe jvp(grad(f), (x,), (v,))[1] gives the array, not a 1-tuple (issue 16)
+    hv2 = tf.hvp(rosen, (x,), (v,))
+    assert isinstance(hv2, tf.Tensor)
     np.testing.assert_array_equal(hv, hv2)
 
 

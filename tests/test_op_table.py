@@ -56,6 +56,15 @@ def spd(x):
     return _core.apply(O["add"], [xxt, tf.constant(3 * np.eye(x.shape[-1]), x.dtype)])
 
 
+def allreduce_op(*xs):
+    import struct
+
+    import fastgrad.distribute as hvd
+    hvd.init()
+    bits = [struct.unpack("<q", struct.pack("<d", v))[0] for v in (3.0, 0.5, 2.0)]
+    return _core.apply(O["allreduce"], list(xs), [1, *bits, 12345])
+
+
 COND = np.array([[True, False, True], [False, True, False]])
 IDX = np.array([0, 2, 2], np.int32)
 
@@ -126,6 +135,9 @@ CASES = {
     "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
     "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),
     "matrix_band_part": (op("matrix_band_part", [1, 0]), [rnd(3, 4)], {}),
+    # fastgrad.distribute's fused allreduce, in the one-process group: the
+    # inputs packed times prescale 3, postscale 0.5, divided by 2
+    "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
 }
 
 # ops with no gradient (TF registers none, or returns None): never recorded

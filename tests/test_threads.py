@@ -13,6 +13,9 @@ import pytest
 import fastgrad as tf
 from _fgutil import IS_TF
 
+if not IS_TF:
+    from fastgrad import _core
+
 pytestmark = pytest.mark.skipif(IS_TF, reason="fastgrad-only: thread control")
 
 # the directory holding the fastgrad package this process imported (an
@@ -37,14 +40,18 @@ def big():
 
 
 def _under_threads(fn):
+    # the busy-machine fallback would run 16 threads on a 2-core machine
+    # serially: turned off, every count really runs its threads
     out = []
     old = tf.get_num_threads()
+    _core.set_parallel_fallback(False)
     try:
         for n in THREADS:
             tf.set_num_threads(n)
             out.append(np.asarray(fn()))
     finally:
         tf.set_num_threads(old)
+        _core.set_parallel_fallback(True)
     return out
 
 
@@ -186,3 +193,183 @@ def test_matmul_bitwise_identical_across_threads(dtype, ta, tb):
     _assert_bitwise_equal(results)
     tol = 1e-3 if dtype == np.float32 else 1e-11
     np.testing.assert_allclose(results[0], a @ b, rtol=tol, atol=tol)
+
+
+# ------------------------------------------------- busy machine: the fallback
+
+
+def _regions_and_serial(op):
+    before = _core.parallel_stats()
+    op()
+    after = _core.parallel_stats()
+    return after[0] - before[0], after[2] - before[2]
+
+
+@pytest.mark.skipif(not IS_TF and not tf._core.openmp_enabled(), reason="built without OpenMP")
+def test_fallback_goes_serial_after_losses(big, restore_threads):
+    # Regions are fed to the fallback by hand (a real neighbour's timing is
+    # the benchmark's business): what counts is what it does with them.
+    x = tf.constant(big)
+    tf.set_num_threads(1)
+    want = np.asarray(tf.exp(x)).tobytes()
+    tf.set_num_threads(2)
+    op = lambda: np.asarray(tf.exp(x)).tobytes() == want  # noqa: E731
+    try:
+        _core.set_parallel_fallback(True)  # forgets earlier measurements
+        assert _regions_and_serial(op) == (1, 0)
+        _core.set_parallel_fallback(True)
+        trips = _core.parallel_stats()[4]
+        _core._parallel_judge(0.0021, 0.0010)  # 1.1 ms lost, over the 0.2 ms budget
+        assert _core.parallel_stats()[4] == trips + 1
+        assert _regions_and_serial(op) == (0, 1)  # serial for the next 100 ms
+        assert op()
+        _core.set_parallel_fallback(True)
+        # savings (capped at 2 ms) absorb a loss of the same size
+        for _ in range(3):
+            _core._parallel_judge(0.001, 0.002)
+        trips = _core.parallel_stats()[4]
+        _core._parallel_judge(0.003, 0.001)
+        assert _core.parallel_stats()[4] == trips
+        # ... but not a longer spell of losses, however small each one
+        for _ in range(10):
+            _core._parallel_judge(0.00012, 0.0001)
+        assert _core.parallel_stats()[4] == trips
+        for _ in range(5):  # the first of these passes the 0.2 ms budget
+            _core._parallel_judge(0.00012, 0.0001)
+        assert _core.parallel_stats()[4] == trips + 1
+        assert _regions_and_serial(op) == (0, 1)
+    finally:
+        _core.set_parallel_fallback(True)
+
+
+def test_fallback_off_keeps_threads(big, restore_threads):
+    x = tf.constant(big)
+    _core.set_parallel_fallback(False)
+    try:
+        tf.set_num_threads(2)
+        before = _core.parallel_stats()
+        for _ in range(5):
+            tf.exp(x)
+        after = _core.parallel_stats()
+    finally:
+        _core.set_parallel_fallback(True)
+    if _core.openmp_enabled():
+        assert after[0] - before[0] == 5 and after[2] == before[2]
+
+
+# ----------------------------------------------------- OpenMP's thread ICV
+
+
+def _loaded_libgomp():
+    import ctypes
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "libgomp" in line}
+    return ctypes.CDLL(sorted(paths)[0]) if paths else None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/maps")
+def test_omp_set_num_threads_limits_fastgrad(big, restore_threads):
+    # what threadpoolctl does to an OpenMP runtime, done by hand
+    gomp = _loaded_libgomp()
+    if gomp is None or not _core.openmp_enabled():
+        pytest.skip("not linked against libgomp")
+    x = tf.constant(big)
+    tf.set_num_threads(0)
+    icv = gomp.omp_get_max_threads()
+    _core.set_parallel_fallback(False)
+    try:
+        gomp.omp_set_num_threads(1)
+        assert tf.get_num_threads() == 1
+        tf.set_num_threads(2)  # a lowered ICV caps set_num_threads too
+        assert tf.get_num_threads() == 1
+        before = _core.parallel_stats()
+        tf.exp(x)
+        assert _core.parallel_stats()[0] == before[0]  # no region: serial
+        tf.set_num_threads(0)
+        gomp.omp_set_num_threads(3)  # raised at run time: the new default
+        assert tf.get_num_threads() == 3
+        tf.set_num_threads(2)  # ... but set_num_threads still wins
+        assert tf.get_num_threads() == 2
+    finally:
+        gomp.omp_set_num_threads(icv)
+        _core.set_parallel_fallback(True)
+    tf.set_num_threads(0)
+    assert tf.get_num_threads() == icv
+
+
+def test_threadpoolctl_limits_fastgrad(big, restore_threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not _core.openmp_enabled():
+        pytest.skip("built without OpenMP")
+    x = tf.constant(big)
+    tf.set_num_threads(0)
+    default = tf.get_num_threads()
+    _core.set_parallel_fallback(False)
+    try:
+        with threadpoolctl.threadpool_limits(1):
+            assert tf.get_num_threads() == 1
+            before = _core.parallel_stats()
+            tf.reduce_sum(tf.exp(x))
+            assert _core.parallel_stats()[0] == before[0]
+        assert tf.get_num_threads() == default
+        if default > 1:
+            before = _core.parallel_stats()
+            tf.exp(x)
+            assert _core.parallel_stats()[0] == before[0] + 1
+    finally:
+        _core.set_parallel_fallback(True)
+
+
+# ---------------------------------------------------------------------- fork
+
+
+def _child_sum(q):
+    x = tf.constant(np.arange(1_000_000, dtype=np.float32) % 7)
+    q.put((float(tf.reduce_sum(tf.exp(x * 0.001))), _core.forked_serial(), tf.get_num_threads()))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_fork_after_parallel_region_does_not_hang(restore_threads):
+    import multiprocessing
+    # the parent runs a region on 2 threads first: libgomp's pool exists
+    tf.set_num_threads(2)
+    _core.set_parallel_fallback(False)
+    try:
+        x = tf.constant(np.arange(1_000_000, dtype=np.float32) % 7)
+        want = float(tf.reduce_sum(tf.exp(x * 0.001)))
+    finally:
+        _core.set_parallel_fallback(True)
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_sum, args=(q,))
+    p.start()
+    p.join(60)
+    if p.is_alive():
+        p.kill()
+        pytest.fail("the forked child hung in its first parallel op")
+    assert p.exitcode == 0
+    got, serial, threads = q.get(timeout=10)
+    assert got == want  # bitwise: the sum's blocking does not depend on threads
+    assert (serial, threads) == ((True, 1) if _core.openmp_enabled() else (False, threads))
+
+
+def test_fork_before_any_region_keeps_threads(tmp_path):
+    if not hasattr(os, "fork") or not _core.openmp_enabled():
+        pytest.skip("needs fork and OpenMP")
+    code = (
+        "import os, numpy as np, fastgrad as tf\n"
+        "from fastgrad import _core\n"
+        "tf.set_num_threads(2)\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    x = tf.constant(np.ones(1_000_000, np.float32))\n"
+        "    ok = float(tf.reduce_sum(tf.exp(x))) > 0 and not _core.forked_serial()\n"
+        "    os._exit(0 if ok and tf.get_num_threads() == 2 else 3)\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=PKG_PARENT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path), capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"

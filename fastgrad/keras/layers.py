@@ -14,16 +14,23 @@ from . import _utils, activations, initializers
 __all__ = ["Activation", "Dense", "Input", "InputLayer", "Layer"]
 
 
-class Layer:
+class Layer(tf.Module):
     """Base class: subclasses implement ``build(input_shape)`` (creating
-    weights with ``add_weight``) and ``call(inputs)``."""
+    weights with ``add_weight``) and ``call(inputs)``.
+
+    A Layer is a ``fastgrad.Module``, as Keras layers are ``tf.Module``s:
+    a Module holding one finds its weights, and a Layer finds Variables and
+    Modules set on it. Its name may be any string (Keras does not require
+    an identifier), and its name scope nests under the scope in force when
+    it is entered.
+    """
 
     def __init__(self, name=None, dtype=None, trainable=True, input_shape=None,
                  **kwargs):
         unknown = set(kwargs) - {"input_dim", "batch_input_shape"}
         if unknown:
             raise TypeError(f"Keyword argument not understood: {sorted(unknown)}")
-        self.name = name or _utils.unique_name(_utils.snake_case(type(self).__name__))
+        self._name = name or _utils.unique_name(_utils.snake_case(type(self).__name__))
         self.dtype = _utils.as_dtype(dtype) or tf.float32
         self.trainable = trainable
         self.built = False
@@ -35,6 +42,14 @@ class Layer:
         self._input_shape_arg = (None if input_shape is None
                                  else tuple(_as_dim(d) for d in input_shape))
         self.input_shape = None
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def name_scope(self):
+        return tf.name_scope(self._name)
 
     # weights -------------------------------------------------------------
     def add_weight(self, name, shape, initializer="glorot_uniform",

@@ -7,6 +7,7 @@ variables, ``optimizer.apply_gradients`` (fused C kernels). Data handling
 (batching, shuffling) is NumPy indexing; every number a model computes is
 a fastgrad op.
 """
+import itertools
 import math
 
 import numpy as np
@@ -24,8 +25,8 @@ from .layers import InputLayer, Layer
 __all__ = ["Sequential"]
 
 
-class Sequential:
-    """A linear stack of layers.
+class Sequential(tf.Module):
+    """A linear stack of layers (a ``fastgrad.Module``, as Keras models are).
 
     Built lazily on the first call, or at once when the first layer was
     given ``input_shape`` (or an ``Input`` comes first); ``summary()``
@@ -33,7 +34,7 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name=None):
-        self.name = name or _utils.unique_name("sequential")
+        self._name = name or _utils.unique_name("sequential")
         self._layers = []
         self._input_shape = None   # without the batch dimension
         self._output_shapes = {}   # id(layer) -> output shape with batch
@@ -46,6 +47,14 @@ class Sequential:
         self._reset_functions()
         for layer in layers or []:
             self.add(layer)
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def name_scope(self):
+        return tf.name_scope(self._name)
 
     # structure --------------------------------------------------------------
     def add(self, layer):
@@ -300,6 +309,10 @@ class Sequential:
     def _step(self):
         """The train step fit and train_on_batch call: ``step(x, y)`` ->
         (loss, predictions), forward, gradient and optimizer update."""
+        distribution = getattr(self.optimizer, "_distribution", None)
+        if distribution is not None:  # data-parallel (fastgrad.distribute)
+            return distribution.train_step(self)
+
         def train_function(x, y):
             return self._train_step(x, y, self.trainable_variables)
         return self._traced("_train_function", train_function)
@@ -328,38 +341,49 @@ class Sequential:
     def test_on_batch(self, x, y, return_dict=False):
         self._check_compiled("evaluating")
         x, y = self._prepare(x, y)
-        logs = self._evaluate_arrays(x, y, len(x), None)
+        logs = self._evaluate_batches(_ArrayBatches(x, y, len(x), False, None), None)
         return self._results(logs, return_dict)
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto",
             callbacks=None, validation_split=0.0, validation_data=None,
-            shuffle=True, initial_epoch=0, validation_batch_size=None):
+            shuffle=True, initial_epoch=0, steps_per_epoch=None,
+            validation_batch_size=None, validation_steps=None):
         """Train for ``epochs`` passes over (x, y) in shuffled batches of
-        ``batch_size`` (32). Prints a progress bar per epoch (``verbose=1``
+        ``batch_size`` (32), or over a ``fastgrad.data.Dataset`` of
+        ``(x, y)`` batches (``steps_per_epoch`` of them when it repeats
+        forever). Prints a progress bar per epoch (``verbose=1``
         on a terminal), a plain line per epoch (``verbose=2``, or 1 when
         the output is not a terminal) or nothing (0). Returns a
         ``History`` whose ``.history`` holds per-epoch 'loss', each
         metric, and 'val_'-prefixed values with ``validation_data``."""
         self._check_compiled("training")
-        x, y = self._prepare(x, y)
-        if validation_data is None and validation_split:
-            if not 0 < validation_split < 1:
-                raise ValueError("`validation_split` must be in (0, 1); "
-                                 f"received {validation_split}")
-            cut = int(len(x) * (1.0 - validation_split))
-            validation_data = (x[cut:], y[cut:])
-            x, y = x[:cut], y[:cut]
+        if _is_dataset(x):
+            data = _DatasetBatches(self, x, y, batch_size, steps_per_epoch)
+        else:
+            x, y = self._prepare(x, y)
+            if validation_data is None and validation_split:
+                if not 0 < validation_split < 1:
+                    raise ValueError("`validation_split` must be in (0, 1); "
+                                     f"received {validation_split}")
+                cut = int(len(x) * (1.0 - validation_split))
+                validation_data = (x[cut:], y[cut:])
+                x, y = x[:cut], y[:cut]
+            data = _ArrayBatches(x, y, _batch_size(batch_size), shuffle, steps_per_epoch)
+        val_data = None
         if validation_data is not None:
-            if len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` should be a tuple "
-                                 "`(x_val, y_val)`. Received: "
-                                 f"validation_data={validation_data!r}")
-            x_val, y_val = self._prepare(validation_data[0], validation_data[1])
-        batch_size = _batch_size(batch_size)
-        val_batch = _batch_size(validation_batch_size or batch_size)
+            if _is_dataset(validation_data):
+                val_data = _DatasetBatches(self, validation_data, None, None, validation_steps)
+            else:
+                if len(validation_data) not in (2, 3):
+                    raise ValueError("`validation_data` should be a tuple "
+                                     "`(x_val, y_val)`. Received: "
+                                     f"validation_data={validation_data!r}")
+                x_val, y_val = self._prepare(validation_data[0], validation_data[1])
+                val_data = _ArrayBatches(x_val, y_val,
+                                         _batch_size(validation_batch_size or batch_size),
+                                         False, validation_steps)
         verbose = _verbosity(verbose)
-        n = len(x)
-        steps = max(1, math.ceil(n / batch_size))
+        steps = data.steps()
 
         history = History()
         cbs = list(callbacks or []) + [history]
@@ -379,23 +403,18 @@ class Sequential:
                 cb.on_epoch_begin(epoch)
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}", flush=True)
+            batches, steps = data.epoch()
             bar = Progbar(steps, verbose=verbose)
-            order = np.random.permutation(n) if shuffle else None
             loss_sum, seen = 0.0, 0
-            for step in range(steps):
-                lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-                if order is None:
-                    xb, yb = x[lo:hi], y[lo:hi]
-                else:
-                    idx = order[lo:hi]
-                    xb, yb = x[idx], y[idx]
+            for step, (xb, yb) in enumerate(batches):
                 if not self.built:  # the first batch builds the model
                     self(xb[:1])
                 for cb in cbs:
                     cb.on_train_batch_begin(step)
-                loss, y_pred = train_step(tf.constant(xb), tf.constant(yb))
-                loss_sum += float(loss) * (hi - lo)
-                seen += hi - lo
+                loss, y_pred = train_step(xb, yb)
+                n = int(xb.shape[0])
+                loss_sum += float(loss) * n
+                seen += n
                 for m in self.compiled_metrics:
                     m.update_state(yb, y_pred)
                 batch_logs = None
@@ -405,8 +424,8 @@ class Sequential:
                 for cb in cbs:
                     cb.on_train_batch_end(step, batch_logs)
             logs = self._logs(loss_sum / max(seen, 1))
-            if validation_data is not None:
-                val_logs = self._evaluate_arrays(x_val, y_val, val_batch, None)
+            if val_data is not None:
+                val_logs = self._evaluate_batches(val_data, None)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             bar.update(steps, list(logs.items()))
             for cb in cbs:
@@ -424,33 +443,37 @@ class Sequential:
             logs[m.name] = float(m.result())
         return logs
 
-    def _evaluate_arrays(self, x, y, batch_size, bar):
+    def _evaluate_batches(self, data, bar):
         for m in self.compiled_metrics:
             m.reset_state()
-        n = len(x)
-        steps = max(1, math.ceil(n / batch_size))
-        loss_sum = 0.0
+        batches, _ = data.epoch()
+        loss_sum, seen = 0.0, 0
         test_step = self._test_step()
-        for step in range(steps):
-            lo, hi = step * batch_size, min(n, (step + 1) * batch_size)
-            loss, y_pred = test_step(tf.constant(x[lo:hi]), tf.constant(y[lo:hi]))
-            loss_sum += float(loss) * (hi - lo)
+        for step, (xb, yb) in enumerate(batches):
+            loss, y_pred = test_step(xb, yb)
+            n = int(xb.shape[0])
+            loss_sum += float(loss) * n
+            seen += n
             for m in self.compiled_metrics:
-                m.update_state(y[lo:hi], y_pred)
+                m.update_state(yb, y_pred)
             if bar is not None and bar.wants_update(step + 1):
-                bar.update(step + 1, list(self._logs(loss_sum / hi).items()))
-        return self._logs(loss_sum / max(n, 1))
+                bar.update(step + 1, list(self._logs(loss_sum / seen).items()))
+        return self._logs(loss_sum / max(seen, 1))
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto",
-                 return_dict=False):
-        """The loss (and metrics) over (x, y): a float when no metrics were
-        compiled, else ``[loss, *metrics]``; a dict with ``return_dict``."""
+                 steps=None, return_dict=False):
+        """The loss (and metrics) over (x, y) or a Dataset of (x, y)
+        batches: a float when no metrics were compiled, else
+        ``[loss, *metrics]``; a dict with ``return_dict``."""
         self._check_compiled("evaluating")
-        x, y = self._prepare(x, y)
-        batch_size = _batch_size(batch_size)
+        if _is_dataset(x):
+            data = _DatasetBatches(self, x, y, batch_size, steps)
+        else:
+            x, y = self._prepare(x, y)
+            data = _ArrayBatches(x, y, _batch_size(batch_size), False, steps)
         verbose = _verbosity(verbose)
-        bar = Progbar(max(1, math.ceil(len(x) / batch_size)), verbose=verbose)
-        logs = self._evaluate_arrays(x, y, batch_size, bar)
+        bar = Progbar(data.steps(), verbose=verbose)
+        logs = self._evaluate_batches(data, bar)
         return self._results(logs, return_dict)
 
     def _results(self, logs, return_dict):
@@ -461,19 +484,21 @@ class Sequential:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def predict(self, x, batch_size=None, verbose="auto"):
-        """The model's outputs for x, batch by batch, as a NumPy array."""
-        x = self._prepare_x(x)
-        batch_size = _batch_size(batch_size)
+    def predict(self, x, batch_size=None, verbose="auto", steps=None):
+        """The model's outputs for x (an array, or a Dataset whose elements
+        are batches of x or ``(x, y)`` pairs), batch by batch, as a NumPy
+        array."""
+        if _is_dataset(x):
+            data = _DatasetBatches(self, x, None, batch_size, steps, need_y=False)
+        else:
+            data = _ArrayBatches(self._prepare_x(x), None, _batch_size(batch_size), False, steps)
         verbose = _verbosity(verbose)
-        n = len(x)
-        steps = max(1, math.ceil(n / batch_size))
-        bar = Progbar(steps, verbose=verbose)
+        batches, n_steps = data.epoch()
+        bar = Progbar(n_steps, verbose=verbose)
         outs = []
         predict_step = self._predict_step()
-        for step in range(steps):
-            batch = tf.constant(x[step * batch_size:(step + 1) * batch_size])
-            outs.append(np.asarray(predict_step(batch)))
+        for step, (xb, _) in enumerate(batches):
+            outs.append(np.asarray(predict_step(xb)))
             if bar.wants_update(step + 1):
                 bar.update(step + 1)
         return np.concatenate(outs, axis=0)
@@ -510,6 +535,85 @@ class Sequential:
 
     def __repr__(self):
         return f"<Sequential name={self.name}, built={self.built}>"
+
+
+def _is_dataset(x):
+    return type(x).__module__.startswith("fastgrad.data")
+
+
+class _ArrayBatches:
+    """(x, y) NumPy arrays cut into batches, shuffled each epoch."""
+
+    def __init__(self, x, y, batch_size, shuffle, steps):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.n_steps = max(1, math.ceil(len(x) / batch_size))
+        if steps is not None:
+            self.n_steps = min(self.n_steps, int(steps))
+
+    def steps(self):
+        return self.n_steps
+
+    def epoch(self):
+        return self._batches(), self.n_steps
+
+    def _batches(self):
+        order = np.random.permutation(len(self.x)) if self.shuffle else None
+        for step in range(self.n_steps):
+            cut = slice(step * self.batch_size, (step + 1) * self.batch_size)
+            idx = cut if order is None else order[cut]
+            yield (tf.constant(self.x[idx]),
+                   None if self.y is None else tf.constant(self.y[idx]))
+
+
+class _DatasetBatches:
+    """The batches of a ``fastgrad.data.Dataset`` whose elements are
+    ``(x, y)`` (or x alone for predict); floating values are cast to the
+    model's dtype, as Keras does."""
+
+    def __init__(self, model, dataset, y, batch_size, steps, need_y=True):
+        if y is not None:
+            raise ValueError("`y` argument is not supported when using dataset as input.")
+        # a batch_size is ignored (tf.keras too: the dataset batches)
+        self.model, self.dataset, self.need_y = model, dataset, need_y
+        n = int(dataset.cardinality())
+        if n == -1 and steps is None:
+            raise ValueError("When providing an infinite dataset, you must specify the number "
+                             "of steps to run (if you did not intend to create an infinite "
+                             "dataset, make sure to not call `repeat()` on the dataset).")
+        self.n_steps = int(steps) if steps is not None else (None if n < 0 else n)
+        # with a step count, epochs continue one iterator (tf.keras's
+        # DataHandler): epoch 2 of ds.repeat() starts where epoch 1 ended
+        self._shared = self._batches() if steps is not None else None
+
+    def steps(self):
+        return self.n_steps
+
+    def epoch(self):
+        """(batches, number of steps); a dataset of unknown length is
+        read whole first so that the progress bar knows its target."""
+        batches = self._shared if self._shared is not None else self._batches()
+        if self.n_steps is not None:
+            return itertools.islice(batches, self.n_steps), self.n_steps
+        batches = list(batches)
+        return iter(batches), len(batches)
+
+    def _cast(self, t):
+        t = t if _utils.is_tensor(t) else tf.convert_to_tensor(t)
+        dtype = self.model._input_dtype()
+        return tf.cast(t, dtype) if t.dtype.is_floating and t.dtype != dtype else t
+
+    def _batches(self):
+        for element in self.dataset:
+            if isinstance(element, tuple) and len(element) in (2, 3):
+                if len(element) == 3:
+                    raise NotImplementedError("sample weights are not supported")
+                x, y = element
+            elif self.need_y:
+                raise ValueError("a Dataset given to fit or evaluate must yield (x, y) "
+                                 f"pairs; got elements {self.dataset.element_spec}")
+            else:
+                x, y = element[0] if isinstance(element, tuple) else element, None
+            yield self._cast(x), None if y is None else self._cast(y)
 
 
 def _loss_object(loss):

@@ -29,6 +29,8 @@ import numpy as np
 import fastgrad as tf
 from fastgrad import _core
 
+from fastgrad.distribute import _context as _distribute_context
+
 from . import _utils
 
 __all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
@@ -51,6 +53,9 @@ class Optimizer(abc.ABC):
         self._lr_var = None
         self._set_lr(self._check_lr(learning_rate))
         self._slots = {}  # id(var) -> (var, [its slot Variables, _slot_names' order])
+        # built in a tf.distribute strategy's scope: gradients are summed over
+        # its workers (fastgrad.distribute; DistributedOptimizer sets it too)
+        self._distribution = _distribute_context.current_aggregation()
 
     @staticmethod
     def _check_lr(value):
@@ -109,11 +114,13 @@ class Optimizer(abc.ABC):
         return [self._iterations] + slots
 
     # updates --------------------------------------------------------------
-    def apply_gradients(self, grads_and_vars, name=None):
+    def apply_gradients(self, grads_and_vars, name=None, experimental_aggregate_gradients=True):
         """Apply ``(gradient, variable)`` pairs from any iterable (a zip
         too). ``None`` gradients are skipped with a warning; all ``None``
         raises ``ValueError("No gradients provided for any variable.")``.
-        Returns ``iterations``."""
+        An optimizer of fastgrad.distribute first reduces the gradients
+        over the processes unless ``experimental_aggregate_gradients`` is
+        False (the caller reduced them). Returns ``iterations``."""
         pairs = []
         missing = []
         for pair in grads_and_vars:
@@ -136,6 +143,8 @@ class Optimizer(abc.ABC):
                    "`loss` argument?")
             logging.getLogger("fastgrad").warning(msg)
             warnings.warn(msg, stacklevel=2)
+        if experimental_aggregate_gradients and self._distribution is not None:
+            pairs = self._distribution.aggregate(pairs)
         # tf_keras holds the learning rate in a float32 variable and casts it
         # to each variable's dtype (float64 variables see float32 0.05)
         lr = self._current_lr()
