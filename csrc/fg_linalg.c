@@ -28,7 +28,7 @@
 /* ------------------------------------------------- LAPACK entry points */
 
 #define FG_LAPACK_FUNCS(F) \
-    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri)
+    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri) F(ssyevd) F(dsyevd)
 
 enum {
 #define LP_ENUM(n) LP_##n,
@@ -72,7 +72,9 @@ static int need_lapack(const fg_opdef *d) {
     typedef void p##getrf_t(int *m, int *n, T *a, int *lda, int *ipiv, int *info);                         \
     typedef void p##getrs_t(char *trans, int *n, int *nrhs, T *a, int *lda, int *ipiv, T *b, int *ldb,     \
                             int *info);                                                                    \
-    typedef void p##getri_t(int *n, T *a, int *lda, int *ipiv, T *work, int *lwork, int *info);
+    typedef void p##getri_t(int *n, T *a, int *lda, int *ipiv, T *work, int *lwork, int *info);            \
+    typedef void p##syevd_t(char *jobz, char *uplo, int *n, T *a, int *lda, T *w, T *work, int *lwork,     \
+                            int *iwork, int *liwork, int *info);
 DEF_LAPACK_TYPES(s, float)
 DEF_LAPACK_TYPES(d, double)
 #define LAPACK(p, name) ((p##name##_t *)lp[LP_##p##name])
@@ -258,6 +260,43 @@ static int la_threads(int64_t nbatch, double work) {
 DEF_LA_KERNELS(s, float)
 DEF_LA_KERNELS(d, double)
 
+/* syevd 'U' of A's buffer (column-major A^T, whose upper triangle is A's
+ * lower, the one TF reads): eigenvalues ascending, then the eigenvectors
+ * (columns), packed per matrix as [n values, n*n row-major V] */
+#define DEF_EIGH(p, T)                                                                                    \
+    static void eigh_rows_##p(void *v, int64_t lo, int64_t hi) {                                          \
+        const la_job *j = (const la_job *)v;                                                             \
+        int n = j->n, info = 0, lwork = -1, liwork = -1, iq = 0;                                         \
+        char jobz = 'V', up = 'U';                                                                       \
+        T wq = 0;                                                                                         \
+        T *a = (T *)malloc(((size_t)n * n + n) * sizeof(T));                                             \
+        if (!a) {                                                                                        \
+            for (int64_t m = lo; m < hi; m++) j->singular[m] = 2;                                        \
+            return;                                                                                      \
+        }                                                                                                \
+        LAPACK(p, syevd)(&jobz, &up, &n, a, &n, a, &wq, &lwork, &iq, &liwork, &info);                   \
+        lwork = (int)wq + 1;                                                                             \
+        liwork = iq + 1;                                                                                 \
+        T *work = (T *)malloc((size_t)lwork * sizeof(T));                                                \
+        int *iwork = (int *)malloc((size_t)liwork * sizeof(int));                                        \
+        T *w = a + (size_t)n * n;                                                                        \
+        for (int64_t m = lo; m < hi; m++) {                                                              \
+            if (!work || !iwork) {                                                                       \
+                j->singular[m] = 2;                                                                      \
+                continue;                                                                                \
+            }                                                                                            \
+            memcpy(a, (const T *)j->a + m * n * n, (size_t)n * n * sizeof(T));                           \
+            LAPACK(p, syevd)(&jobz, &up, &n, a, &n, w, work, &lwork, iwork, &liwork, &info);             \
+            T *o = (T *)j->out + m * (n + (int64_t)n * n), *ov = o + n;                                  \
+            for (int i = 0; i < n; i++) o[i] = info ? (T)NAN : w[i];                                     \
+            for (int r = 0; r < n; r++)                                                                  \
+                for (int c = 0; c < n; c++) ov[(size_t)r * n + c] = info ? (T)NAN : a[(size_t)c * n + r]; \
+        }                                                                                                \
+        free(a), free(work), free(iwork);                                                                \
+    }
+DEF_EIGH(s, float)
+DEF_EIGH(d, double)
+
 #define PICK(dtype, name) ((dtype) == FG_F32 ? name##_s : name##_d)
 
 /* the singular flags of a batch: 0 when none, else TF's error */
@@ -308,6 +347,16 @@ static int k_slogdet(int dtype, const void *a, int64_t nbatch, int n, int which,
     if (!s) return fg_error_set(FG_ERR_NOMEM, "out of memory");
     la_job j = {n, 0, 0, 0, which, a, NULL, out, NULL, s};
     fg_parallel_range(la_threads(nbatch, (double)n * n * n / 3), nbatch, 1, PICK(dtype, slogdet_rows), &j);
+    int rc = la_status(s, nbatch, "", "");
+    free(s);
+    return rc;
+}
+
+static int k_eigh(int dtype, const void *a, int64_t nbatch, int n, void *out) {
+    uint8_t *s = (uint8_t *)calloc((size_t)nbatch, 1);
+    if (!s) return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    la_job j = {n, 0, 0, 0, 0, a, NULL, out, NULL, s};
+    fg_parallel_range(la_threads(nbatch, 9.0 * n * n * n), nbatch, 1, PICK(dtype, eigh_rows), &j);
     int rc = la_status(s, nbatch, "", "");
     free(s);
     return rc;
@@ -419,6 +468,25 @@ int fwd_slogdet(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t
     fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 2, x->shape);
     if (!o) return -1;
     if (o->size) RUN_KERNEL_WORK(o, o->size * n * n, k_slogdet(x->dtype, x->data, o->size, n, d->kind, o->data));
+    *out = o;
+    return 0;
+}
+
+/* TF's SelfAdjointEigV2 (lower triangle read): both outputs packed along
+ * one last axis, [..., n + n*n] = eigenvalues then row-major eigenvectors;
+ * fastgrad.linalg slices them apart (linear ops, so gradients flow back
+ * into one packed g for the rule) */
+int fwd_eigh(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (check_square(d, x) < 0) return -1;
+    int n = (int)x->shape[x->ndim - 1];
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 2) * sizeof(int64_t));
+    shape[x->ndim - 2] = (int64_t)n + (int64_t)n * n;
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 1, shape);
+    if (!o) return -1;
+    if (o->size && n) RUN_KERNEL_WORK(o, o->size * n * 9, k_eigh(x->dtype, x->data, batch_of(x, 2), n, o->data));
     *out = o;
     return 0;
 }
@@ -624,6 +692,7 @@ static fg_tensor *band(rctx *c, fg_tensor *x, int64_t lower, int64_t upper) {
 
 #define DIAG_PART(x) ap1(c, FG_OP_MATRIX_DIAG_PART, x)
 #define SET_DIAG(x, v) ap2(c, FG_OP_MATRIX_SET_DIAG, x, v)
+#define MDIAG(x) ap1(c, FG_OP_MATRIX_DIAG, x)
 
 /* a tangent with nb batch dims viewed with ones after them up to rank
  * want, so it broadcasts against unbatched primals of that rank */
@@ -818,4 +887,104 @@ int bwd_matrix_band_part(const fg_node *node, fg_tensor *g, fg_tensor **gin, con
     RULE_BEGIN;
     if (need[0]) gin[0] = give(band(c, g, node->attrs[0], node->attrs[1]));
     RULE_END;
+}
+
+/* x[..., start:start+len] along the last axis */
+static fg_tensor *last_slice(rctx *c, fg_tensor *x, int64_t start, int64_t len) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int nd = x->ndim;
+    int64_t at[3 * FG_MAX_NDIM];
+    for (int i = 0; i < nd; i++) {
+        at[i] = i == nd - 1 ? start : 0;
+        at[nd + i] = 1;
+        at[2 * nd + i] = i == nd - 1 ? len : x->shape[i];
+    }
+    return ap(c, FG_OP_SLICE, 1, &x, at, 3 * nd);
+}
+
+/* [..., n*n] <-> [..., n, n] */
+static fg_tensor *as_matrix(rctx *c, fg_tensor *x, int64_t n) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 1) * sizeof(int64_t));
+    shape[x->ndim - 1] = shape[x->ndim] = n;
+    return reshape_to(c, x, x->ndim + 1, shape);
+}
+
+static fg_tensor *as_flat(rctx *c, fg_tensor *x) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 2) * sizeof(int64_t));
+    shape[x->ndim - 2] = x->shape[x->ndim - 2] * x->shape[x->ndim - 1];
+    return reshape_to(c, x, x->ndim - 1, shape);
+}
+
+/* the n x n identity, a constant */
+static fg_tensor *eye_n(rctx *c, int dtype, int64_t n) {
+    if (c->failed) return NULL;
+    int64_t shape[2] = {n, n};
+    fg_tensor *t = hold(c, fg_tensor_zeros(dtype, 2, shape));
+    if (!t) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        if (dtype == FG_F32)
+            ((float *)t->data)[i * n + i] = 1;
+        else
+            ((double *)t->data)[i * n + i] = 1;
+    }
+    return t;
+}
+
+/* F_ij = 1 / (e_j - e_i) off the diagonal, 0 on it; written without a
+ * division by zero (TF's reciprocal-then-zero gives inf * 0 = NaN in
+ * second derivatives) */
+static fg_tensor *eig_gaps(rctx *c, fg_tensor *e) {
+    if (c->failed || !e) return c->failed = 1, NULL;
+    int nd = e->ndim;
+    int64_t n = e->shape[nd - 1], row[FG_MAX_NDIM], col[FG_MAX_NDIM];
+    memcpy(row, e->shape, (size_t)nd * sizeof(int64_t));
+    memcpy(col, e->shape, (size_t)nd * sizeof(int64_t));
+    row[nd - 1] = 1, row[nd] = n;
+    col[nd - 1] = n, col[nd] = 1;
+    fg_tensor *eye = eye_n(c, e->dtype, n);
+    fg_tensor *diff = SUB(reshape_to(c, e, nd + 1, row), reshape_to(c, e, nd + 1, col));
+    return DIV(SUB(cst(e->dtype, 1), eye), ADD(diff, eye));
+}
+
+/* the symmetric matrix TF's op sees: A's lower triangle mirrored */
+static fg_tensor *sym_lower(rctx *c, fg_tensor *a) {
+    fg_tensor *lo = band(c, a, -1, 0);
+    return SUB(ADD(lo, mT(c, lo)), MDIAG(DIAG_PART(a)));
+}
+
+/* TF's SelfAdjointEigV2Grad: G = V (diag(ge) + F o (V^T gv)) V^T, then
+ * onto the lower triangle the op read (G + G^T there, G_ii on the
+ * diagonal). g arrives packed as the output: [..., n + n*n]. */
+int bwd_eigh(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (need[0]) {
+        int64_t n = X(0)->shape[X(0)->ndim - 1];
+        fg_tensor *e = last_slice(c, Y, 0, n), *v = as_matrix(c, last_slice(c, Y, n, n * n), n);
+        fg_tensor *ge = last_slice(c, g, 0, n), *gv = as_matrix(c, last_slice(c, g, n, n * n), n);
+        fg_tensor *inner = ADD(MDIAG(ge), MUL(eig_gaps(c, e), mm(c, v, gv, 1, 0)));
+        fg_tensor *gm = mm(c, v, mm(c, inner, v, 0, 1), 0, 0);
+        fg_tensor *lo = band(c, ADD(gm, mT(c, gm)), -1, 0);
+        gin[0] = give(SET_DIAG(lo, MUL(DIAG_PART(lo), cst(DT, 0.5))));
+    }
+    RULE_END;
+}
+
+/* de = diag(V^T S V), dV = V (F o (V^T S V)) with S the tangent's
+ * symmetric matrix (sym_lower): the transpose of the rule above */
+int jvp_eigh(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    (void)nb;
+    if (!T(0)) JVP_END;
+    int64_t n = X(0)->shape[X(0)->ndim - 1];
+    fg_tensor *e = last_slice(c, Y, 0, n), *v = as_matrix(c, last_slice(c, Y, n, n * n), n);
+    fg_tensor *p = mm(c, v, mm(c, sym_lower(c, T(0)), v, 0, 0), 1, 0);
+    fg_tensor *dv = mm(c, v, MUL(eig_gaps(c, e), p), 0, 0);
+    fg_tensor *parts[2] = {DIAG_PART(p), as_flat(c, dv)};
+    int64_t axis = parts[1] ? parts[1]->ndim - 1 : 0;
+    *tout = give(ap(c, FG_OP_CONCAT, 2, parts, &axis, 1));
+    JVP_END;
 }

@@ -15,12 +15,13 @@ of ops, so they differentiate again.
 import builtins as _builtins
 
 from fastgrad import _core
-from fastgrad.array_ops import eye, expand_dims, squeeze, transpose
+from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, transpose
 from fastgrad.math_ops import l2_normalize, log, norm, reduce_sum
 from fastgrad.math_ops import _as_tensor
 
 __all__ = [
-    "adjoint", "band_part", "cholesky", "cholesky_solve", "det", "diag", "diag_part", "eye", "inv",
+    "adjoint", "band_part", "cholesky", "cholesky_solve", "det", "diag", "diag_part", "eigh", "eigvalsh",
+    "eye", "inv",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "set_diag", "slogdet",
     "solve", "trace", "triangular_solve",
 ]
@@ -235,3 +236,32 @@ def trace(x, name=None):
     5.0
     """
     return reduce_sum(diag_part(x), axis=-1)
+
+
+def eigh(tensor, name=None):
+    """Eigenvalues (ascending) and eigenvectors (columns) of symmetric matrices.
+
+    Only the lower triangle is read, as TF's. An eigenvector's sign is
+    LAPACK's (``syevd``), which may differ from TF's (Eigen's); the
+    gradient is TF's, including its treatment of the lower triangle.
+
+    >>> import fastgrad as tf
+    >>> e, v = tf.linalg.eigh([[2.0, 1.0], [1.0, 2.0]])
+    >>> e.numpy().tolist()
+    [1.0, 3.0]
+    """
+    x = _as_tensor(tensor)
+    n = x.shape[-1]
+    packed = _apply("eigh", [x])
+    batch = list(x.shape[:-2])
+    return packed[..., :n], reshape(packed[..., n:], batch + [n, n])
+
+
+def eigvalsh(tensor, name=None):
+    """Eigenvalues (ascending) of symmetric matrices; the gradient is ``V diag(g) V^T`` (TF's).
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.eigvalsh([[2.0, 0.0], [0.0, 1.0]]).numpy().tolist()
+    [1.0, 2.0]
+    """
+    return eigh(tensor)[0]

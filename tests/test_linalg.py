@@ -89,6 +89,19 @@ def test_solve_inv_det_values(dtype, adjoint):
     np.testing.assert_allclose(logabs.numpy(), want.logabsdet, **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_eigh_values(dtype):
+    a = spd_np(2, 3, dtype=dtype) - 4 * np.eye(4, dtype=dtype)
+    junk = a + np.triu(R.normal(size=a.shape), 1).astype(dtype)  # only the lower triangle is read
+    e, v = tf.linalg.eigh(junk)
+    np.testing.assert_allclose(e.numpy(), np.linalg.eigvalsh(a), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.eigvalsh(junk).numpy(), e.numpy(), **tol(dtype))
+    rebuilt = v.numpy() @ (e.numpy()[..., None] * np.swapaxes(v.numpy(), -1, -2))
+    np.testing.assert_allclose(rebuilt, a, **tol(dtype))
+    np.testing.assert_allclose(np.swapaxes(v.numpy(), -1, -2) @ v.numpy(), np.broadcast_to(np.eye(4), a.shape),
+                               **tol(dtype))
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -188,6 +201,7 @@ ERRORS = [
     ("inv-nonsquare", lambda: tf.linalg.inv(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
     ("det-rank1", lambda: tf.linalg.det(tf.ones((2,))), IAE, r"must have rank >= 2, got 1"),
     ("slogdet-nonsquare", lambda: tf.linalg.slogdet(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("eigh-nonsquare", lambda: tf.linalg.eigh(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
     ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
     ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
     ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
@@ -244,6 +258,10 @@ FUNCS = {
     "det": (lambda a: tf.linalg.det(a), [general_np(2, n=3)]),
     "slogdet": (lambda a: tf.linalg.slogdet(a)[1], [-general_np(2, n=3)]),
     "trace": (lambda a: tf.linalg.trace(a), [R.normal(size=(2, 3, 3))]),
+    "eigvalsh": (lambda a: tf.linalg.eigvalsh(a), [R.normal(size=(2, 3, 3))]),
+    # sign-free functions of the eigenvectors (their signs are LAPACK's choice)
+    "eigh-vectors": (lambda a: tf.square(tf.linalg.eigh(a)[1]) * tf.expand_dims(tf.linalg.eigh(a)[0], -2),
+                     [R.normal(size=(2, 3, 3))]),
     "diag": (lambda d: tf.linalg.diag(d), [R.normal(size=(2, 3))]),
     "set_diag": (lambda x, d: tf.linalg.set_diag(x, d), [R.normal(size=(3, 2)), R.normal(size=(2,))]),
     "band_part": (lambda x: tf.linalg.band_part(x, 0, 1), [R.normal(size=(2, 3, 3))]),

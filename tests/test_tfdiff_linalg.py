@@ -52,6 +52,9 @@ CASES = {
     "det": (lambda L, a: L.linalg.det(a), [general(2)]),
     "slogdet": (lambda L, a: L.linalg.slogdet(a)[1], [-general(2)]),
     "trace": (lambda L, a: L.linalg.trace(a), [R.normal(size=(2, 3, 4))]),
+    "eigvalsh": (lambda L, a: L.linalg.eigvalsh(a), [R.normal(size=(2, 3, 3))]),
+    "eigh-vectors": (lambda L, a: L.square(L.linalg.eigh(a)[1]) * L.expand_dims(L.linalg.eigh(a)[0], -2),
+                     [R.normal(size=(2, 3, 3))]),
     "diag": (lambda L, d: L.linalg.diag(d), [R.normal(size=(2, 3))]),
     "diag_part": (lambda L, x: L.linalg.diag_part(x), [R.normal(size=(2, 3, 4))]),
     "set_diag": (lambda L, x, d: L.linalg.set_diag(x, d), [R.normal(size=(2, 4, 3)), R.normal(size=(2, 3))]),
@@ -81,7 +84,7 @@ def test_values_and_gradients_match_tf(name, order):
         close(a, b)
 
 
-@pytest.mark.parametrize("name", ["cholesky", "triangular_solve-broadcast", "solve", "inv", "det", "slogdet", "gp-nlml"])
+@pytest.mark.parametrize("name", ["cholesky", "triangular_solve-broadcast", "solve", "inv", "det", "slogdet", "eigh-vectors", "gp-nlml"])
 def test_jvp_matches_tf_forward_accumulator(name):
     tf = real_tf()
     f, xs = CASES[name]
