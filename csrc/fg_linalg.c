@@ -28,7 +28,7 @@
 /* ------------------------------------------------- LAPACK entry points */
 
 #define FG_LAPACK_FUNCS(F) \
-    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri) F(ssyevd) F(dsyevd)
+    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri) F(ssyevd) F(dsyevd) F(sgesdd) F(dgesdd) F(sgeqrf) F(dgeqrf) F(sorgqr) F(dorgqr)
 
 enum {
 #define LP_ENUM(n) LP_##n,
@@ -74,7 +74,11 @@ static int need_lapack(const fg_opdef *d) {
                             int *info);                                                                    \
     typedef void p##getri_t(int *n, T *a, int *lda, int *ipiv, T *work, int *lwork, int *info);            \
     typedef void p##syevd_t(char *jobz, char *uplo, int *n, T *a, int *lda, T *w, T *work, int *lwork,     \
-                            int *iwork, int *liwork, int *info);
+                            int *iwork, int *liwork, int *info);                                   \
+    typedef void p##gesdd_t(char *jobz, int *m, int *n, T *a, int *lda, T *s, T *u, int *ldu, T *vt,       \
+                            int *ldvt, T *work, int *lwork, int *iwork, int *info);                        \
+    typedef void p##geqrf_t(int *m, int *n, T *a, int *lda, T *tau, T *work, int *lwork, int *info);       \
+    typedef void p##orgqr_t(int *m, int *n, int *k, T *a, int *lda, T *tau, T *work, int *lwork, int *info);
 DEF_LAPACK_TYPES(s, float)
 DEF_LAPACK_TYPES(d, double)
 #define LAPACK(p, name) ((p##name##_t *)lp[LP_##p##name])
@@ -297,6 +301,83 @@ DEF_LA_KERNELS(d, double)
 DEF_EIGH(s, float)
 DEF_EIGH(d, double)
 
+/* gesdd of A's buffer, which column-major is A^T (n x m) = V S U^T: its
+ * "VT" (uc x m, leading dim uc) is U row-major as it stands; its "U" is V
+ * column-major, transposed on the way out. Packed per matrix as [k
+ * singular values (descending), U (m x uc), V (n x vc)], the last two only
+ * with compute_uv (j->which); j->k = 1 for full matrices. */
+#define DEF_SVD(p, T)                                                                                     \
+    static void svd_rows_##p(void *v, int64_t lo, int64_t hi) {                                           \
+        const la_job *j = (const la_job *)v;                                                             \
+        int m = j->n, n = j->lower, full = j->k, uv = j->which, info = 0, lwork = -1;                    \
+        int k = m < n ? m : n, uc = full ? m : k, vc = full ? n : k;                                     \
+        int ldu = n > 1 ? n : 1, ldvt = uc > 1 ? uc : 1;                                                 \
+        char jobz = !uv ? 'N' : full ? 'A' : 'S';                                                        \
+        int64_t per = k + (uv ? (int64_t)m * uc + (int64_t)n * vc : 0);                                  \
+        T wq = 0;                                                                                         \
+        T *a = (T *)malloc(((size_t)m * n + (size_t)n * n + (size_t)m * m + k + 1) * sizeof(T));         \
+        int *iwork = (int *)malloc((8 * (size_t)k + 1) * sizeof(int));                                   \
+        T *vb = a ? a + (size_t)m * n : NULL, *ub = vb ? vb + (size_t)n * n : NULL;                      \
+        T *sv = ub ? ub + (size_t)m * m : NULL, *work = NULL;                                            \
+        if (a && iwork) {                                                                                \
+            LAPACK(p, gesdd)(&jobz, &n, &m, a, &ldu, sv, vb, &ldu, ub, &ldvt, &wq, &lwork, iwork, &info); \
+            lwork = (int)wq + 1;                                                                         \
+            work = (T *)malloc((size_t)lwork * sizeof(T));                                               \
+        }                                                                                                \
+        for (int64_t b = lo; b < hi; b++) {                                                              \
+            if (!work) {                                                                                 \
+                j->singular[b] = 2;                                                                      \
+                continue;                                                                                \
+            }                                                                                            \
+            memcpy(a, (const T *)j->a + b * m * n, (size_t)m * n * sizeof(T));                           \
+            LAPACK(p, gesdd)(&jobz, &n, &m, a, &ldu, sv, vb, &ldu, ub, &ldvt, work, &lwork, iwork, &info); \
+            T *o = (T *)j->out + b * per;                                                                \
+            for (int i = 0; i < k; i++) o[i] = info ? (T)NAN : sv[i];                                    \
+            if (!uv) continue;                                                                           \
+            T *ou = o + k, *ov = ou + (size_t)m * uc;                                                    \
+            for (int64_t i = 0; i < (int64_t)m * uc; i++) ou[i] = info ? (T)NAN : ub[i];                 \
+            for (int r = 0; r < n; r++)                                                                  \
+                for (int c = 0; c < vc; c++) ov[(size_t)r * vc + c] = info ? (T)NAN : vb[(size_t)c * n + r]; \
+        }                                                                                                \
+        free(a), free(iwork), free(work);                                                                \
+    }                                                                                                     \
+    /* geqrf of A brought column-major (m x n), R from its upper part, Q from orgqr; packed as [Q (m x  \
+     * qc), R (rr x n)]; j->k = 1 for full matrices */                                                   \
+    static void qr_rows_##p(void *v, int64_t lo, int64_t hi) {                                            \
+        const la_job *j = (const la_job *)v;                                                             \
+        int m = j->n, n = j->lower, full = j->k, info = 0, lwork = -1;                                   \
+        int k = m < n ? m : n, qc = full ? m : k, rr = qc, wc = n > qc ? n : qc;                         \
+        int64_t per = (int64_t)m * qc + (int64_t)rr * n;                                                 \
+        T wq = 0, wq2 = 0;                                                                                \
+        T *a = (T *)malloc(((size_t)m * wc + k + 1) * sizeof(T)), *work = NULL;                          \
+        T *tau = a ? a + (size_t)m * wc : NULL;                                                          \
+        if (a) {                                                                                         \
+            LAPACK(p, geqrf)(&m, &n, a, &m, tau, &wq, &lwork, &info);                                    \
+            LAPACK(p, orgqr)(&m, &qc, &k, a, &m, tau, &wq2, &lwork, &info);                              \
+            lwork = (int)(wq > wq2 ? wq : wq2) + 1;                                                      \
+            work = (T *)malloc((size_t)lwork * sizeof(T));                                               \
+        }                                                                                                \
+        for (int64_t b = lo; b < hi; b++) {                                                              \
+            if (!work) {                                                                                 \
+                j->singular[b] = 2;                                                                      \
+                continue;                                                                                \
+            }                                                                                            \
+            const T *x = (const T *)j->a + b * m * n;                                                    \
+            for (int r = 0; r < m; r++)                                                                  \
+                for (int c = 0; c < n; c++) a[(size_t)c * m + r] = x[(size_t)r * n + c];                 \
+            if (k > 0) LAPACK(p, geqrf)(&m, &n, a, &m, tau, work, &lwork, &info);                       \
+            T *oq = (T *)j->out + b * per, *orr = oq + (size_t)m * qc;                                   \
+            for (int r = 0; r < rr; r++)                                                                 \
+                for (int c = 0; c < n; c++) orr[(size_t)r * n + c] = c >= r ? a[(size_t)c * m + r] : 0;  \
+            if (qc > 0) LAPACK(p, orgqr)(&m, &qc, &k, a, &m, tau, work, &lwork, &info);                 \
+            for (int r = 0; r < m; r++)                                                                  \
+                for (int c = 0; c < qc; c++) oq[(size_t)r * qc + c] = a[(size_t)c * m + r];              \
+        }                                                                                                \
+        free(a), free(work);                                                                             \
+    }
+DEF_SVD(s, float)
+DEF_SVD(d, double)
+
 #define PICK(dtype, name) ((dtype) == FG_F32 ? name##_s : name##_d)
 
 /* the singular flags of a batch: 0 when none, else TF's error */
@@ -357,6 +438,18 @@ static int k_eigh(int dtype, const void *a, int64_t nbatch, int n, void *out) {
     if (!s) return fg_error_set(FG_ERR_NOMEM, "out of memory");
     la_job j = {n, 0, 0, 0, 0, a, NULL, out, NULL, s};
     fg_parallel_range(la_threads(nbatch, 9.0 * n * n * n), nbatch, 1, PICK(dtype, eigh_rows), &j);
+    int rc = la_status(s, nbatch, "", "");
+    free(s);
+    return rc;
+}
+
+/* svd and qr: m x n matrices; la_job's n, lower, k, which carry m, n, full, compute_uv */
+static int k_svd_qr(int qr, int dtype, const void *a, int64_t nbatch, int m, int n, int full, int uv, void *out) {
+    uint8_t *s = (uint8_t *)calloc((size_t)nbatch, 1);
+    if (!s) return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    la_job j = {m, full, n, 0, uv, a, NULL, out, NULL, s};
+    fg_range_fn fn = qr ? PICK(dtype, qr_rows) : PICK(dtype, svd_rows);
+    fg_parallel_range(la_threads(nbatch, (qr ? 4.0 : 12.0) * m * n * (m < n ? m : n)), nbatch, 1, fn, &j);
     int rc = la_status(s, nbatch, "", "");
     free(s);
     return rc;
@@ -487,6 +580,53 @@ int fwd_eigh(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *a
     fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 1, shape);
     if (!o) return -1;
     if (o->size && n) RUN_KERNEL_WORK(o, o->size * n * 9, k_eigh(x->dtype, x->data, batch_of(x, 2), n, o->data));
+    *out = o;
+    return 0;
+}
+
+static int check_matrix(const fg_opdef *d, const fg_tensor *x) {
+    if (!is_float(x->dtype)) return not_allowed(d, x->dtype);
+    if (x->ndim < 2)
+        return fg_error_set(FG_ERR_INVALID, "Input tensor 0 must have rank >= 2, got %d [Op:%s]", x->ndim, d->tf_name);
+    if (x->shape[x->ndim - 1] > INT_MAX / 4 || x->shape[x->ndim - 2] > INT_MAX / 4)
+        return fg_error_set(FG_ERR_INVALID, "matrix dims exceed LAPACK's int [Op:%s]", d->tf_name);
+    return need_lapack(d);
+}
+
+/* TF's Svd, attrs = [compute_uv, full_matrices]: outputs packed along one
+ * last axis, [..., k + m*uc + n*vc] = s, then U and V row-major (only s
+ * without compute_uv); fastgrad.linalg slices them apart */
+int fwd_svd(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (check_matrix(d, x) < 0) return -1;
+    int m = (int)x->shape[x->ndim - 2], n = (int)x->shape[x->ndim - 1], uv = attrs[0] != 0, full = attrs[1] != 0;
+    int64_t k = m < n ? m : n, uc = full ? m : k, vc = full ? n : k, shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 2) * sizeof(int64_t));
+    shape[x->ndim - 2] = k + (uv ? m * uc + n * vc : 0);
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 1, shape);
+    if (!o) return -1;
+    if (o->size && m && n)
+        RUN_KERNEL_WORK(o, batch_of(x, 2) * m * n * k * 4, k_svd_qr(0, x->dtype, x->data, batch_of(x, 2), m, n, full, uv, o->data));
+    else if (o->size)
+        memset(o->data, 0, (size_t)o->size * fg_dtype_size(o->dtype)); /* an empty matrix: identity-free zeros */
+    *out = o;
+    return 0;
+}
+
+/* TF's Qr, attrs = [full_matrices]: packed [..., m*qc + qc*n] = Q then R */
+int fwd_qr(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs, fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (check_matrix(d, x) < 0) return -1;
+    int m = (int)x->shape[x->ndim - 2], n = (int)x->shape[x->ndim - 1], full = attrs[0] != 0;
+    int64_t k = m < n ? m : n, qc = full ? m : k, shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 2) * sizeof(int64_t));
+    shape[x->ndim - 2] = m * qc + qc * n;
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 1, shape);
+    if (!o) return -1;
+    if (o->size && m)
+        RUN_KERNEL_WORK(o, batch_of(x, 2) * m * n * (k + 1) * 2, k_svd_qr(1, x->dtype, x->data, batch_of(x, 2), m, n, full, 0, o->data));
     *out = o;
     return 0;
 }
@@ -986,5 +1126,249 @@ int jvp_eigh(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tou
     fg_tensor *parts[2] = {DIAG_PART(p), as_flat(c, dv)};
     int64_t axis = parts[1] ? parts[1]->ndim - 1 : 0;
     *tout = give(ap(c, FG_OP_CONCAT, 2, parts, &axis, 1));
+    JVP_END;
+}
+
+/* ------------------------------------------------------------ svd, qr */
+
+static fg_tensor *not_implemented(rctx *c, const char *msg) {
+    if (!c->failed) fg_error_set(FG_ERR_RUNTIME, "%s", msg);
+    c->failed = 1;
+    return NULL;
+}
+
+/* x / (x^2 + 1e-20): TF's _SafeReciprocal, 0 at 0 */
+static fg_tensor *safe_recip(rctx *c, fg_tensor *x) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    fg_tensor *one = cst(x->dtype, 1);
+    return MUL(x, DIV(one, ADD(MUL(x, x), cst(x->dtype, 1e-20))));
+}
+
+/* [..., k] -> [..., 1, k] (row) or [..., k, 1] (column) */
+static fg_tensor *as_row(rctx *c, fg_tensor *x, int column) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)x->ndim * sizeof(int64_t));
+    shape[x->ndim - 1] = column ? x->shape[x->ndim - 1] : 1;
+    shape[x->ndim] = column ? 1 : x->shape[x->ndim - 1];
+    return reshape_to(c, x, x->ndim + 1, shape);
+}
+
+/* [..., rows*cols] -> [..., rows, cols] */
+static fg_tensor *unflat(rctx *c, fg_tensor *x, int64_t rows, int64_t cols) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 1) * sizeof(int64_t));
+    shape[x->ndim - 1] = rows, shape[x->ndim] = cols;
+    return reshape_to(c, x, x->ndim + 1, shape);
+}
+
+/* x[..., :, start:start+len] */
+static fg_tensor *cols(rctx *c, fg_tensor *x, int64_t start, int64_t len) { return last_slice(c, x, start, len); }
+
+static fg_tensor *concat_last(rctx *c, int n, fg_tensor **parts) {
+    for (int i = 0; i < n; i++)
+        if (!parts[i]) return c->failed = 1, NULL;
+    int64_t axis = parts[0]->ndim - 1;
+    return ap(c, FG_OP_CONCAT, n, parts, &axis, 1);
+}
+
+typedef struct {
+    int64_t m, n, k, uc, vc;
+} svd_dims;
+
+static svd_dims svd_dims_of(const fg_node *node) {
+    const fg_tensor *x = X(0);
+    svd_dims s;
+    s.m = x->shape[x->ndim - 2], s.n = x->shape[x->ndim - 1];
+    s.k = s.m < s.n ? s.m : s.n;
+    s.uc = node->attrs[1] ? s.m : s.k;
+    s.vc = node->attrs[1] ? s.n : s.k;
+    return s;
+}
+
+/* s, U, V of a packed svd output */
+static void svd_unpack(rctx *c, fg_tensor *p, svd_dims d, fg_tensor **s, fg_tensor **u, fg_tensor **v) {
+    *s = last_slice(c, p, 0, d.k);
+    *u = unflat(c, last_slice(c, p, d.k, d.m * d.uc), d.m, d.uc);
+    *v = unflat(c, last_slice(c, p, d.k + d.m * d.uc, d.n * d.vc), d.n, d.vc);
+}
+
+/* the reduced s, U, V of X(0), recomputed (compute_uv=False keeps none) */
+static void svd_reduced(rctx *c, const fg_node *node, fg_tensor **s, fg_tensor **u, fg_tensor **v) {
+    int64_t at[2] = {1, 0};
+    fg_tensor *x = X(0);
+    fg_tensor *p = ap(c, FG_OP_SVD, 1, &x, at, 2);
+    svd_dims d = svd_dims_of(node);
+    d.uc = d.vc = d.k;
+    svd_unpack(c, p, d, s, u, v);
+}
+
+/* TF's SvdGrad, case for case (the wider side handled by transposing) */
+int bwd_svd(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (!need[0]) RULE_END;
+    svd_dims d = svd_dims_of(node);
+    fg_tensor *s, *u, *v;
+    if (!node->attrs[0]) {
+        svd_reduced(c, node, &s, &u, &v);
+        gin[0] = give(mm(c, MUL(u, as_row(c, g, 0)), v, 0, 1));
+        RULE_END;
+    }
+    fg_tensor *gs, *gu, *gv;
+    svd_unpack(c, Y, d, &s, &u, &v);
+    svd_unpack(c, g, d, &gs, &gu, &gv);
+    int64_t m = d.m, n = d.n;
+    int adj = m > n, full = (int)node->attrs[1];
+    if (adj) {
+        int64_t t = m;
+        fg_tensor *x;
+        m = n, n = t;
+        x = u, u = v, v = x;
+        x = gu, gu = gv, gv = x;
+    }
+    if (full && n - m > 1) {
+        not_implemented(c, "svd gradient has not been implemented for abs(m - n) > 1 when full_matrices is True");
+        RULE_END;
+    }
+    fg_tensor *smat = MDIAG(s), *s2 = MUL(s, s);
+    fg_tensor *f = SET_DIAG(safe_recip(c, SUB(as_row(c, s2, 0), as_row(c, s2, 1))), zeros_like(c, s));
+    fg_tensor *v1 = cols(c, v, 0, m), *gv1 = cols(c, gv, 0, m);
+    fg_tensor *fu = MUL(f, mm(c, u, gu, 1, 0)), *fv = MUL(f, mm(c, v1, gv1, 1, 0));
+    fg_tensor *t1 = ADD(ADD(MDIAG(gs), mm(c, ADD(fu, mT(c, fu)), smat, 0, 0)), mm(c, smat, ADD(fv, mT(c, fv)), 0, 0));
+    fg_tensor *ga = mm(c, u, mm(c, t1, v1, 0, 1), 0, 0);
+    if (m != n) {
+        fg_tensor *gv1t = mT(c, gv1);
+        fg_tensor *t2 = SUB(gv1t, mm(c, mm(c, gv1t, v1, 0, 0), v1, 0, 1));
+        if (full) {
+            fg_tensor *v2 = cols(c, v, m, n - m), *gv2 = cols(c, gv, m, n - m);
+            t2 = SUB(t2, mm(c, mm(c, v1, gv2, 1, 0), v2, 0, 1));
+        }
+        ga = ADD(ga, mm(c, mm(c, u, MDIAG(safe_recip(c, s)), 0, 0), t2, 0, 0));
+    }
+    gin[0] = give(adj ? mT(c, ga) : ga);
+    RULE_END;
+}
+
+/* reduced SVD's JVP (as JAX's svd_jvp_rule): ds = diag(U^T dA V),
+ * dU = U (F o (dS S + S dS^T)) (+ the part outside U's span when m > n),
+ * dV = V (F o (S dS + dS^T S)) (+ likewise when n > m) */
+int jvp_svd(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    (void)nb;
+    if (!T(0)) JVP_END;
+    svd_dims d = svd_dims_of(node);
+    fg_tensor *s, *u, *v, *da = T(0);
+    if (node->attrs[0] && node->attrs[1] && d.m != d.n) {
+        not_implemented(c, "the JVP of svd is implemented for full_matrices=False (or square matrices) only");
+        JVP_END;
+    }
+    if (node->attrs[0])
+        svd_unpack(c, Y, d, &s, &u, &v);
+    else
+        svd_reduced(c, node, &s, &u, &v);
+    fg_tensor *ds_m = mm(c, u, mm(c, da, v, 0, 0), 1, 0);
+    fg_tensor *ds = DIAG_PART(ds_m);
+    if (!node->attrs[0]) {
+        *tout = give(ds);
+        JVP_END;
+    }
+    fg_tensor *srow = as_row(c, s, 0), *scol = as_row(c, s, 1), *s2 = MUL(s, s);
+    fg_tensor *eye = eye_n(c, DT, d.k);
+    fg_tensor *f = DIV(SUB(cst(DT, 1), eye), ADD(SUB(as_row(c, s2, 0), as_row(c, s2, 1)), eye));
+    fg_tensor *dss = MUL(ds_m, srow), *sds = MUL(scol, ds_m);
+    fg_tensor *du = mm(c, u, MUL(f, ADD(dss, mT(c, dss))), 0, 0);
+    fg_tensor *dv = mm(c, v, MUL(f, ADD(sds, mT(c, sds))), 0, 0);
+    if (d.m > d.n) {
+        fg_tensor *dav = mm(c, da, v, 0, 0);
+        du = ADD(du, DIV(SUB(dav, mm(c, u, mm(c, u, dav, 1, 0), 0, 0)), srow));
+    }
+    if (d.n > d.m) {
+        fg_tensor *dau = mm(c, da, u, 1, 0);
+        dv = ADD(dv, DIV(SUB(dau, mm(c, v, mm(c, v, dau, 1, 0), 0, 0)), srow));
+    }
+    fg_tensor *parts[3] = {ds, as_flat(c, du), as_flat(c, dv)};
+    *tout = give(concat_last(c, 3, parts));
+    JVP_END;
+}
+
+/* x r^-T for upper-triangular r: TF's _TriangularSolve in QrGrad */
+static fg_tensor *rsolve_t(rctx *c, fg_tensor *x, fg_tensor *r) { return mT(c, trisolve(c, r, mT(c, x), 0, 0)); }
+
+/* TF's _QrGradSquareAndDeepMatrices */
+static fg_tensor *qr_grad_deep(rctx *c, fg_tensor *q, fg_tensor *r, fg_tensor *dq, fg_tensor *dr) {
+    fg_tensor *qdq = mm(c, q, dq, 1, 0), *rdr = mm(c, r, dr, 0, 1);
+    fg_tensor *tril = band(c, ADD(SUB(qdq, mT(c, qdq)), SUB(rdr, mT(c, rdr))), -1, 0);
+    fg_tensor *ga = mm(c, q, ADD(dr, rsolve_t(c, tril, r)), 0, 0);
+    return ADD(ga, rsolve_t(c, SUB(dq, mm(c, q, qdq, 0, 0)), r));
+}
+
+static void qr_unpack(rctx *c, const fg_node *node, fg_tensor *p, fg_tensor **q, fg_tensor **r) {
+    const fg_tensor *x = X(0);
+    int64_t m = x->shape[x->ndim - 2], n = x->shape[x->ndim - 1], k = m < n ? m : n, qc = node->attrs[0] ? m : k;
+    *q = unflat(c, last_slice(c, p, 0, m * qc), m, qc);
+    *r = unflat(c, last_slice(c, p, m * qc, qc * n), qc, n);
+}
+
+/* TF's QrGrad (arXiv:2009.10071): deep and square directly, wide by
+ * partitioning A = [X, Y] into the square case */
+int bwd_qr(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    if (!need[0]) RULE_END;
+    int64_t m = X(0)->shape[X(0)->ndim - 2], n = X(0)->shape[X(0)->ndim - 1];
+    if (node->attrs[0] && m > n) {
+        not_implemented(c, "QrGrad not implemented when nrows > ncols and full_matrices is true.");
+        RULE_END;
+    }
+    fg_tensor *q, *r, *dq, *dr;
+    qr_unpack(c, node, Y, &q, &r);
+    qr_unpack(c, node, g, &dq, &dr);
+    if (m >= n) {
+        gin[0] = give(qr_grad_deep(c, q, r, dq, dr));
+        RULE_END;
+    }
+    fg_tensor *y = cols(c, X(0), m, n - m), *u = cols(c, r, 0, m);
+    fg_tensor *dv = cols(c, dr, m, n - m), *du = cols(c, dr, 0, m);
+    fg_tensor *parts[2] = {qr_grad_deep(c, q, u, ADD(dq, mm(c, y, dv, 0, 1)), du), mm(c, q, dv, 0, 0)};
+    gin[0] = give(concat_last(c, 2, parts));
+    RULE_END;
+}
+
+/* square or deep QR's JVP (as JAX's qr_jvp_rule): with C = Q^T dA R^-1
+ * and W its strictly lower part minus that's transpose, dQ = Q (W - C) +
+ * dA R^-1 and dR = (C - W) R */
+static void qr_jvp_deep(rctx *c, fg_tensor *q, fg_tensor *r, fg_tensor *da, fg_tensor **dq, fg_tensor **dr) {
+    fg_tensor *dar = mT(c, trisolve(c, r, mT(c, da), 0, 1));
+    fg_tensor *ct = mm(c, q, dar, 1, 0);
+    fg_tensor *low = SUB(band(c, ct, -1, 0), MDIAG(DIAG_PART(ct)));
+    fg_tensor *w = SUB(low, mT(c, low));
+    *dq = ADD(mm(c, q, SUB(w, ct), 0, 0), dar);
+    *dr = mm(c, SUB(ct, w), r, 0, 0);
+}
+
+/* wide: A = [X, Y] = Q [U, V], so (dQ, dU) from the square case and dV = dQ^T Y + Q^T dY */
+int jvp_qr(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    (void)nb;
+    if (!T(0)) JVP_END;
+    int64_t m = X(0)->shape[X(0)->ndim - 2], n = X(0)->shape[X(0)->ndim - 1];
+    if (node->attrs[0] && m > n) {
+        not_implemented(c, "the JVP of qr is not implemented when nrows > ncols and full_matrices is true");
+        JVP_END;
+    }
+    fg_tensor *q, *r, *dq, *dr;
+    qr_unpack(c, node, Y, &q, &r);
+    if (m >= n) {
+        qr_jvp_deep(c, q, r, T(0), &dq, &dr);
+    } else {
+        fg_tensor *du;
+        qr_jvp_deep(c, q, cols(c, r, 0, m), cols(c, T(0), 0, m), &dq, &du);
+        fg_tensor *y = cols(c, X(0), m, n - m);
+        fg_tensor *dv = ADD(mm(c, dq, y, 1, 0), mm(c, q, cols(c, T(0), m, n - m), 1, 0));
+        fg_tensor *rp[2] = {du, dv};
+        dr = concat_last(c, 2, rp);
+    }
+    fg_tensor *parts[2] = {as_flat(c, dq), as_flat(c, dr)};
+    *tout = give(concat_last(c, 2, parts));
     JVP_END;
 }

@@ -22,8 +22,8 @@ from fastgrad.math_ops import _as_tensor
 __all__ = [
     "adjoint", "band_part", "cholesky", "cholesky_solve", "det", "diag", "diag_part", "eigh", "eigvalsh",
     "eye", "inv",
-    "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "set_diag", "slogdet",
-    "solve", "trace", "triangular_solve",
+    "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
+    "solve", "svd", "trace", "triangular_solve",
 ]
 
 _OPS = _core.OPS
@@ -251,8 +251,8 @@ def eigh(tensor, name=None):
     [1.0, 3.0]
     """
     x = _as_tensor(tensor)
+    packed = _apply("eigh", [x])  # checks the shape first
     n = x.shape[-1]
-    packed = _apply("eigh", [x])
     batch = list(x.shape[:-2])
     return packed[..., :n], reshape(packed[..., n:], batch + [n, n])
 
@@ -265,3 +265,49 @@ def eigvalsh(tensor, name=None):
     [1.0, 2.0]
     """
     return eigh(tensor)[0]
+
+
+def _unflat(t, batch, rows, cols):
+    return reshape(t, batch + [rows, cols])
+
+
+def svd(tensor, full_matrices=False, compute_uv=True, name=None):
+    """Singular values (descending) ``s`` and, with ``compute_uv``, ``u`` and ``v``: ``a = u diag(s) v^T``.
+
+    Returns ``s`` alone without ``compute_uv``, else ``(s, u, v)`` as TF
+    (``v``, not its transpose). LAPACK's ``gesdd``; signs of singular
+    vectors are LAPACK's. Gradients are TF's (undefined for repeated
+    singular values, as there).
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.svd([[3.0, 0.0], [0.0, -4.0]], compute_uv=False).numpy().tolist()
+    [4.0, 3.0]
+    """
+    x = _as_tensor(tensor)
+    packed = _apply("svd", [x], [int(_builtins.bool(compute_uv)), int(_builtins.bool(full_matrices))])
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n)
+    s = packed[..., :k]
+    if not compute_uv:
+        return s
+    uc, vc = (m, n) if full_matrices else (k, k)
+    batch = list(x.shape[:-2])
+    u = _unflat(packed[..., k:k + m * uc], batch, m, uc)
+    v = _unflat(packed[..., k + m * uc:], batch, n, vc)
+    return s, u, v
+
+
+def qr(input, full_matrices=False, name=None):
+    """``q, r`` with ``input = q @ r``, ``q`` orthonormal columns, ``r`` upper triangular (Householder, LAPACK).
+
+    >>> import fastgrad as tf
+    >>> q, r = tf.linalg.qr([[3.0, 1.0], [4.0, 2.0]])
+    >>> tf.matmul(q, r).numpy().round(5).tolist()
+    [[3.0, 1.0], [4.0, 2.0]]
+    """
+    x = _as_tensor(input)
+    packed = _apply("qr", [x], [int(_builtins.bool(full_matrices))])
+    m, n = x.shape[-2], x.shape[-1]
+    qc = m if full_matrices else min(m, n)
+    batch = list(x.shape[:-2])
+    return _unflat(packed[..., :m * qc], batch, m, qc), _unflat(packed[..., m * qc:], batch, qc, n)

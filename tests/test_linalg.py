@@ -102,6 +102,30 @@ def test_eigh_values(dtype):
                                **tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 5, 3), (3, 3), (2, 3, 5)])
+@pytest.mark.parametrize("full", [False, True])
+def test_svd_and_qr_values(dtype, shape, full):
+    a = R.normal(size=shape).astype(dtype)
+    m, n = shape[-2:]
+    k = min(m, n)
+    s, u, v = tf.linalg.svd(a, full_matrices=full)
+    assert tuple(u.shape) == shape[:-2] + ((m, m) if full else (m, k))
+    assert tuple(v.shape) == shape[:-2] + ((n, n) if full else (n, k))
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(a, compute_uv=False), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.svd(a, compute_uv=False).numpy(), s.numpy(), **tol(dtype))
+    uk, vk = u.numpy()[..., :k], v.numpy()[..., :k]
+    np.testing.assert_allclose((uk * s.numpy()[..., None, :]) @ np.swapaxes(vk, -1, -2), a, **tol(dtype))
+    np.testing.assert_allclose(np.swapaxes(u.numpy(), -1, -2) @ u.numpy(),
+                               np.broadcast_to(np.eye(u.shape[-1]), u.shape[:-2] + (u.shape[-1],) * 2), **tol(dtype))
+    q, r = tf.linalg.qr(a, full_matrices=full)
+    assert tuple(q.shape) == shape[:-2] + ((m, m) if full else (m, k))
+    np.testing.assert_allclose(q.numpy() @ r.numpy(), a, **tol(dtype))
+    np.testing.assert_array_equal(np.tril(r.numpy(), -1), 0)
+    want_r = np.linalg.qr(a, mode="complete" if full else "reduced")[1]
+    np.testing.assert_allclose(np.abs(r.numpy()), np.abs(want_r), **tol(dtype))
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -202,6 +226,8 @@ ERRORS = [
     ("det-rank1", lambda: tf.linalg.det(tf.ones((2,))), IAE, r"must have rank >= 2, got 1"),
     ("slogdet-nonsquare", lambda: tf.linalg.slogdet(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
     ("eigh-nonsquare", lambda: tf.linalg.eigh(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("svd-int", lambda: tf.linalg.svd(tf.ones((2, 2), tf.int32)), IAE, r"int32"),
+    ("qr-rank1", lambda: tf.linalg.qr(tf.ones((3,))), IAE, r"rank >= 2, got 1"),
     ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
     ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
     ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
@@ -237,6 +263,13 @@ def nlml(ls, amp, noise, x, y):
     return 0.5 * tf.reduce_sum(alpha * alpha) + tf.reduce_sum(tf.math.log(tf.linalg.diag_part(chol)))
 
 
+def svd_signfree(a, full):
+    s, u, v = tf.linalg.svd(a, full_matrices=full)
+    k = s.shape[-1]
+    return tf.concat([tf.reshape(s, [-1]), tf.reshape(tf.square(u[..., :k]), [-1]),
+                      tf.reshape(tf.square(v[..., :k]), [-1])], 0)
+
+
 GP_X = R.normal(size=(6, 2))
 GP_Y = R.normal(size=(6,))
 
@@ -258,6 +291,15 @@ FUNCS = {
     "det": (lambda a: tf.linalg.det(a), [general_np(2, n=3)]),
     "slogdet": (lambda a: tf.linalg.slogdet(a)[1], [-general_np(2, n=3)]),
     "trace": (lambda a: tf.linalg.trace(a), [R.normal(size=(2, 3, 3))]),
+    "svd-values": (lambda a: tf.linalg.svd(a, compute_uv=False), [R.normal(size=(2, 4, 3))]),
+    # sign-free functions of singular vectors, deep, wide, square, and full with |m - n| = 1
+    "svd-deep": (lambda a: svd_signfree(a, False), [R.normal(size=(2, 4, 3))]),
+    "svd-wide": (lambda a: svd_signfree(a, False), [R.normal(size=(3, 5))]),
+    "svd-square-full": (lambda a: svd_signfree(a, True), [R.normal(size=(3, 3))]),
+    "qr-deep": (lambda a: tf.concat([tf.reshape(t, [-1]) for t in tf.linalg.qr(a)], 0), [R.normal(size=(2, 4, 3))]),
+    "qr-wide": (lambda a: tf.concat([tf.reshape(t, [-1]) for t in tf.linalg.qr(a)], 0), [R.normal(size=(3, 5))]),
+    "qr-full-wide": (lambda a: tf.concat([tf.reshape(t, [-1]) for t in tf.linalg.qr(a, full_matrices=True)], 0),
+                     [R.normal(size=(3, 4))]),
     "eigvalsh": (lambda a: tf.linalg.eigvalsh(a), [R.normal(size=(2, 3, 3))]),
     # sign-free functions of the eigenvectors (their signs are LAPACK's choice)
     "eigh-vectors": (lambda a: tf.square(tf.linalg.eigh(a)[1]) * tf.expand_dims(tf.linalg.eigh(a)[0], -2),

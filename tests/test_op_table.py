@@ -133,6 +133,9 @@ CASES = {
     "log_abs_determinant": (op("log_abs_determinant"), [rnd(2, 3, 3) - 2 * np.eye(3)], {}),
     # eigenvectors' signs are LAPACK's choice: the packed output squared is sign-free
     "eigh": (lambda x: (lambda y: y * y)(op("eigh")(x)), [rnd(2, 3, 3)], {}),
+    # singular vectors' signs too: the packed svd squared; qr's Householder signs are fixed
+    "svd": (lambda x: (lambda y: y * y)(op("svd", [1, 0])(x)), [rnd(2, 4, 3)], {}),
+    "qr": (op("qr", [0]), [rnd(2, 3, 4)], {}),
     "matrix_diag_part": (op("matrix_diag_part"), [rnd(2, 3, 4)], {}),
     "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
     "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),

@@ -32,6 +32,12 @@ def gp_nlml(lib, p, x, y):
     return 0.5 * lib.reduce_sum(alpha * alpha) + lib.reduce_sum(lib.math.log(lib.linalg.diag_part(chol)))
 
 
+def svd_signfree(L, a, full):
+    s, u, v = L.linalg.svd(a, full_matrices=full)
+    k = s.shape[-1]
+    return L.concat([L.reshape(s, [-1]), L.reshape(L.square(u[..., :k]), [-1]), L.reshape(L.square(v[..., :k]), [-1])], 0)
+
+
 GP_X = R.normal(size=(8, 3))
 GP_Y = R.normal(size=(8,))
 
@@ -52,6 +58,14 @@ CASES = {
     "det": (lambda L, a: L.linalg.det(a), [general(2)]),
     "slogdet": (lambda L, a: L.linalg.slogdet(a)[1], [-general(2)]),
     "trace": (lambda L, a: L.linalg.trace(a), [R.normal(size=(2, 3, 4))]),
+    "svd-values": (lambda L, a: L.linalg.svd(a, compute_uv=False), [R.normal(size=(2, 4, 3))]),
+    "svd-deep": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(2, 4, 3))]),
+    "svd-wide": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(3, 5))]),
+    "svd-full-wide": (lambda L, a: svd_signfree(L, a, True), [R.normal(size=(3, 4))]),
+    "qr-deep": (lambda L, a: L.concat([L.reshape(t, [-1]) for t in L.linalg.qr(a)], 0), [R.normal(size=(2, 4, 3))]),
+    "qr-wide": (lambda L, a: L.concat([L.reshape(t, [-1]) for t in L.linalg.qr(a)], 0), [R.normal(size=(3, 5))]),
+    "qr-full-wide": (lambda L, a: L.concat([L.reshape(t, [-1]) for t in L.linalg.qr(a, full_matrices=True)], 0),
+                     [R.normal(size=(3, 4))]),
     "eigvalsh": (lambda L, a: L.linalg.eigvalsh(a), [R.normal(size=(2, 3, 3))]),
     "eigh-vectors": (lambda L, a: L.square(L.linalg.eigh(a)[1]) * L.expand_dims(L.linalg.eigh(a)[0], -2),
                      [R.normal(size=(2, 3, 3))]),
@@ -84,7 +98,8 @@ def test_values_and_gradients_match_tf(name, order):
         close(a, b)
 
 
-@pytest.mark.parametrize("name", ["cholesky", "triangular_solve-broadcast", "solve", "inv", "det", "slogdet", "eigh-vectors", "gp-nlml"])
+@pytest.mark.parametrize("name", ["cholesky", "triangular_solve-broadcast", "solve", "inv", "det", "slogdet", "eigh-vectors", "svd-deep", "svd-wide", "qr-deep",
+                                  "qr-wide", "gp-nlml"])
 def test_jvp_matches_tf_forward_accumulator(name):
     tf = real_tf()
     f, xs = CASES[name]
