@@ -53,6 +53,8 @@ newaxis = None
 from fastgrad.linalg_ops import matmul  # noqa: E402
 from fastgrad import linalg_ops as linalg  # noqa: E402  (tf.linalg)
 
+norm = linalg.norm  # tf.norm is tf.linalg.norm (vector and matrix ords)
+
 math.matmul = matmul
 
 

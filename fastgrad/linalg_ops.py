@@ -14,14 +14,20 @@ of ops, so they differentiate again.
 """
 import builtins as _builtins
 
+import numpy as np
+
 from fastgrad import _core
-from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, transpose
-from fastgrad.math_ops import l2_normalize, log, norm, reduce_sum
+from fastgrad import errors as _errors
+from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, stack, transpose
+from fastgrad.math_ops import (abs as _abs, cast, l2_normalize, log, pow as _pow, reduce_max, reduce_sum, sqrt,
+                               square, where)
+from fastgrad.math_ops import norm as _euclidean_norm
 from fastgrad.math_ops import _as_tensor
+from fastgrad.dtypes import int32
 
 __all__ = [
-    "adjoint", "band_part", "cholesky", "cholesky_solve", "det", "diag", "diag_part", "eigh", "eigvalsh",
-    "eye", "inv",
+    "adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part", "eigh", "eigvalsh",
+    "eye", "global_norm", "inv", "lstsq", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
     "solve", "svd", "trace", "triangular_solve",
 ]
@@ -311,3 +317,177 @@ def qr(input, full_matrices=False, name=None):
     qc = m if full_matrices else min(m, n)
     batch = list(x.shape[:-2])
     return _unflat(packed[..., :m * qc], batch, m, qc), _unflat(packed[..., m * qc:], batch, qc, n)
+
+
+def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
+    """Least-squares solutions of ``matrix @ X = rhs`` (``tf.linalg.lstsq``).
+
+    ``fast=True`` (TF's default) solves the regularised normal equations
+    with a Cholesky factor: ``(A^T A + l2 I)^-1 A^T b`` when rows >= cols,
+    else the minimum-norm ``A^T (A A^T + l2 I)^-1 b``. ``fast=False`` uses
+    a QR factorisation of A (or A^T) instead, which squares no condition
+    number; it needs ``l2_regularizer == 0``, as TF's.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.lstsq([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[1.0], [1.0], [2.0]]).numpy().round(5).tolist()
+    [[1.0], [1.0]]
+    """
+    a = _as_tensor(matrix)
+    b = rhs if isinstance(rhs, _core._TensorBase) else _core.convert_to_tensor(rhs, a.dtype)
+    m, n = a.shape[-2], a.shape[-1]
+    if not fast:
+        if l2_regularizer != 0:
+            raise NotImplementedError("lstsq with fast=False does not support l2_regularizer != 0 (as TF)")
+        if m >= n:
+            q, r = qr(a)
+            return triangular_solve(r, matmul(q, b, adjoint_a=True), lower=False)
+        q, r = qr(matrix_transpose(a))
+        return matmul(q, triangular_solve(r, b, lower=False, adjoint=True))
+    small = min(m, n)
+    if m >= n:
+        gram = matmul(a, a, adjoint_a=True)
+    else:
+        gram = matmul(a, a, adjoint_b=True)
+    if l2_regularizer != 0:
+        gram = gram + _core.convert_to_tensor(l2_regularizer, a.dtype) * eye(small, dtype=a.dtype)
+    chol = cholesky(gram)
+    if m >= n:
+        return cholesky_solve(chol, matmul(a, b, adjoint_a=True))
+    return matmul(a, cholesky_solve(chol, b), adjoint_a=True)
+
+
+def pinv(a, rcond=None, validate_args=False, name=None):
+    """The Moore-Penrose pseudo-inverse from the SVD, singular values under
+    ``rcond * max(s)`` dropped (default ``rcond``: 10 max(m, n) eps, TF's).
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.pinv([[1.0, 0.0], [0.0, 0.0]]).numpy().tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    a = _as_tensor(a)
+    if rcond is None:
+        rcond = 10.0 * max(a.shape[-2], a.shape[-1]) * np.finfo(a.dtype.as_numpy_dtype).eps
+    s, u, v = svd(a, full_matrices=False, compute_uv=True)
+    cutoff = _core.convert_to_tensor(rcond, a.dtype) * reduce_max(s, axis=-1, keepdims=True)
+    s = where(s > cutoff, s, _core.convert_to_tensor(np.inf, a.dtype))
+    return matmul(v / expand_dims(s, -2), u, adjoint_b=True)
+
+
+def matrix_rank(a, tol=None, validate_args=False, name=None):
+    """The number of singular values above ``tol`` (default ``eps max(m, n) max(s)``), int32.
+
+    >>> import fastgrad as tf
+    >>> int(tf.linalg.matrix_rank([[1.0, 2.0], [2.0, 4.0]]))
+    1
+    """
+    a = _as_tensor(a)
+    s = svd(a, compute_uv=False)
+    if tol is None:
+        eps = np.finfo(a.dtype.as_numpy_dtype).eps
+        tol = _core.convert_to_tensor(eps * max(a.shape[-2], a.shape[-1]), a.dtype) * reduce_max(s, axis=-1, keepdims=True)
+    return reduce_sum(cast(s > tol, int32), axis=-1)
+
+
+_MATRIX_ORDS = ("euclidean", "fro", 1, 2, np.inf)
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
+    """Vector norms (``ord`` euclidean, 1, inf or any p > 0) and, over a
+    pair of axes, matrix norms (``'fro'``/``'euclidean'``, 1, inf, and 2:
+    the largest singular value), as ``tf.norm``.
+
+    >>> import fastgrad as tf
+    >>> float(tf.linalg.norm([[1.0, -2.0], [3.0, 4.0]], ord=1, axis=[-2, -1]))
+    6.0
+    """
+    x = _as_tensor(tensor)
+    keep = _builtins.bool(keepdims)
+    if isinstance(axis, (list, tuple)) and len(axis) == 2:
+        if isinstance(ord, str) and ord not in ("euclidean", "fro") or not isinstance(ord, str) and ord not in _MATRIX_ORDS:
+            raise ValueError("'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], got %r." % (ord,))
+        rows, cols = (int(ax) % x.ndim for ax in axis)
+        if rows == cols:
+            raise ValueError("'axis' must be a list of 2 distinct integers, got %r" % (axis,))
+        if ord in ("euclidean", "fro"):
+            return sqrt(reduce_sum(square(x), axis=[rows, cols], keepdims=keep))
+        if ord in (1, np.inf):
+            inner, outer = (rows, cols) if ord == 1 else (cols, rows)
+            out = reduce_max(reduce_sum(_abs(x), axis=inner, keepdims=True), axis=outer, keepdims=True)
+        else:
+            perm = [d for d in _builtins.range(x.ndim) if d not in (rows, cols)] + [rows, cols]
+            out = reduce_max(svd(transpose(x, perm), compute_uv=False), axis=-1)
+            for d in sorted((rows, cols)):
+                out = expand_dims(out, d)
+        return out if keep else squeeze(out, [rows, cols])
+    if ord in ("euclidean", 2, 2.0):
+        return _euclidean_norm(x, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str) or not (ord > 0):
+        raise ValueError("'ord' must be a supported vector norm, got %r." % (ord,))
+    if ord == np.inf:
+        return reduce_max(_abs(x), axis=axis, keepdims=keep)
+    if ord == 1:
+        return reduce_sum(_abs(x), axis=axis, keepdims=keep)
+    p = _core.convert_to_tensor(float(ord), x.dtype)
+    return _pow(reduce_sum(_pow(_abs(x), p), axis=axis, keepdims=keep), 1.0 / p)
+
+
+def global_norm(t_list, name=None):
+    """sqrt of the sum of squares of every element of every tensor (None entries skipped).
+
+    >>> import fastgrad as tf
+    >>> float(tf.linalg.global_norm([tf.constant([3.0]), tf.constant([[4.0]])]))
+    5.0
+    """
+    parts = [reduce_sum(square(_as_tensor(t))) for t in t_list if t is not None]
+    if not parts:
+        return _core.convert_to_tensor(0.0)
+    total = parts[0]
+    for q in parts[1:]:
+        total = total + q
+    return sqrt(total)
+
+
+def tensor_diag(diagonal, name=None):
+    """A rank-2k tensor with ``diagonal`` (rank k) on its diagonal: ``out[i.., i..] = diagonal[i..]``.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.tensor_diag([1.0, 2.0]).numpy().tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
+    d = _as_tensor(diagonal)
+    shape = list(d.shape)
+    size = int(np.prod(shape)) if shape else 1
+    return reshape(diag(reshape(d, [size])), shape + shape)
+
+
+def tensor_diag_part(input, name=None):
+    """The inverse of ``tensor_diag``: ``out[i..] = input[i.., i..]`` for a rank-2k tensor.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.tensor_diag_part([[1.0, 2.0], [3.0, 4.0]]).numpy().tolist()
+    [1.0, 4.0]
+    """
+    x = _as_tensor(input)
+    if x.ndim % 2:
+        raise ValueError("Input must have even rank <= 8, got rank %d" % x.ndim)
+    half = list(x.shape[:x.ndim // 2])
+    size = int(np.prod(half)) if half else 1
+    return reshape(diag_part(reshape(x, [size, size])), half)
+
+
+def cross(a, b, name=None):
+    """Cross products of 3-vectors along the last axis.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.cross([1.0, 0.0, 0.0], [0.0, 1.0, 0.0]).numpy().tolist()
+    [0.0, 0.0, 1.0]
+    """
+    a = _as_tensor(a)
+    b = b if isinstance(b, _core._TensorBase) else _core.convert_to_tensor(b, a.dtype)
+    if a.shape[-1] != 3 or b.shape[-1] != 3:
+        raise _errors.InvalidArgumentError(
+            None, None, "inner dimensions of a and b must be 3 (got %s and %s) [Op:Cross]"
+            % (a.shape[-1] if a.ndim else None, b.shape[-1] if b.ndim else None))
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)

@@ -126,6 +126,39 @@ def test_svd_and_qr_values(dtype, shape, full):
     np.testing.assert_allclose(np.abs(r.numpy()), np.abs(want_r), **tol(dtype))
 
 
+def test_lstsq_pinv_rank_norms_and_friends():
+    deep, wide = R.normal(size=(2, 5, 3)), R.normal(size=(3, 5))
+    bd, bw = R.normal(size=(2, 5, 2)), R.normal(size=(3, 2))
+    for fast in (True, False):
+        np.testing.assert_allclose(tf.linalg.lstsq(deep, bd, fast=fast).numpy()[1],
+                                   np.linalg.lstsq(deep[1], bd[1], rcond=None)[0], rtol=1e-9)
+        np.testing.assert_allclose(tf.linalg.lstsq(wide, bw, fast=fast).numpy(),
+                                   np.linalg.lstsq(wide, bw, rcond=None)[0], rtol=1e-9)
+    ridge = tf.linalg.lstsq(deep, bd, l2_regularizer=0.5).numpy()
+    np.testing.assert_allclose(ridge, np.linalg.solve(np.swapaxes(deep, -1, -2) @ deep + 0.5 * np.eye(3),
+                                                      np.swapaxes(deep, -1, -2) @ bd), rtol=1e-9)
+    np.testing.assert_allclose(tf.linalg.pinv(deep).numpy(), np.linalg.pinv(deep), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(tf.linalg.pinv(wide).numpy(), np.linalg.pinv(wide), rtol=1e-9, atol=1e-12)
+    rank = tf.linalg.matrix_rank(np.stack([deep[0], deep[0][:, [0, 1, 0]]]))
+    assert rank.dtype == tf.int32 and rank.numpy().tolist() == [3, 2]
+    x = R.normal(size=(2, 3, 4))
+    for o in ["fro", "euclidean", 1, 2, np.inf]:
+        want = np.linalg.norm(x, ord="fro" if o == "euclidean" else o, axis=(-2, -1))
+        np.testing.assert_allclose(tf.norm(x, ord=o, axis=[-2, -1]).numpy(), want, rtol=1e-12)
+        np.testing.assert_allclose(tf.linalg.norm(x, ord=o, axis=[2, 0], keepdims=True).numpy(),
+                                   np.linalg.norm(x, ord="fro" if o == "euclidean" else o, axis=(2, 0), keepdims=True),
+                                   rtol=1e-12)
+    for o in [1, 2, 3, np.inf, 0.5]:
+        np.testing.assert_allclose(tf.norm(x, ord=o, axis=-1).numpy(), np.linalg.norm(x, ord=o, axis=-1), rtol=1e-12)
+    d = np.arange(6.0).reshape(2, 3)
+    td = tf.linalg.tensor_diag(d).numpy()
+    assert td.shape == (2, 3, 2, 3) and td[1, 2, 1, 2] == 5.0 and td.sum() == d.sum()
+    np.testing.assert_array_equal(tf.linalg.tensor_diag_part(td).numpy(), d)
+    np.testing.assert_allclose(tf.linalg.cross(x[..., :3], x[..., 1:]).numpy(), np.cross(x[..., :3], x[..., 1:]))
+    np.testing.assert_allclose(float(tf.linalg.global_norm([x, None, deep])),
+                               np.sqrt((x ** 2).sum() + (deep ** 2).sum()), rtol=1e-12)
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -228,6 +261,10 @@ ERRORS = [
     ("eigh-nonsquare", lambda: tf.linalg.eigh(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
     ("svd-int", lambda: tf.linalg.svd(tf.ones((2, 2), tf.int32)), IAE, r"int32"),
     ("qr-rank1", lambda: tf.linalg.qr(tf.ones((3,))), IAE, r"rank >= 2, got 1"),
+    ("norm-matrix-ord", lambda: tf.norm(tf.ones((2, 2)), ord=3, axis=[0, 1]), ValueError,
+     r"'ord' must be a supported matrix norm"),
+    ("norm-vector-ord", lambda: tf.norm(tf.ones((2,)), ord="fro", axis=0), ValueError,
+     r"'ord' must be a supported vector norm"),
     ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
     ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
     ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
@@ -292,6 +329,11 @@ FUNCS = {
     "slogdet": (lambda a: tf.linalg.slogdet(a)[1], [-general_np(2, n=3)]),
     "trace": (lambda a: tf.linalg.trace(a), [R.normal(size=(2, 3, 3))]),
     "svd-values": (lambda a: tf.linalg.svd(a, compute_uv=False), [R.normal(size=(2, 4, 3))]),
+    "lstsq-deep": (lambda a, b: tf.linalg.lstsq(a, b), [R.normal(size=(4, 3)), R.normal(size=(4, 2))]),
+    "lstsq-wide-qr": (lambda a, b: tf.linalg.lstsq(a, b, fast=False), [R.normal(size=(2, 4)), R.normal(size=(2, 1))]),
+    "pinv": (lambda a: tf.linalg.pinv(a), [R.normal(size=(2, 4, 3))]),
+    "norm-2": (lambda a: tf.norm(a, ord=2, axis=[-2, -1]), [R.normal(size=(2, 3, 4))]),
+    "cross": (lambda a, b: tf.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
     # sign-free functions of singular vectors, deep, wide, square, and full with |m - n| = 1
     "svd-deep": (lambda a: svd_signfree(a, False), [R.normal(size=(2, 4, 3))]),
     "svd-wide": (lambda a: svd_signfree(a, False), [R.normal(size=(3, 5))]),

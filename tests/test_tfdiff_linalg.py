@@ -59,6 +59,13 @@ CASES = {
     "slogdet": (lambda L, a: L.linalg.slogdet(a)[1], [-general(2)]),
     "trace": (lambda L, a: L.linalg.trace(a), [R.normal(size=(2, 3, 4))]),
     "svd-values": (lambda L, a: L.linalg.svd(a, compute_uv=False), [R.normal(size=(2, 4, 3))]),
+    "lstsq-deep": (lambda L, a, b: L.linalg.lstsq(a, b, l2_regularizer=0.1), [R.normal(size=(4, 3)), R.normal(size=(4, 2))]),
+    "lstsq-wide": (lambda L, a, b: L.linalg.lstsq(a, b), [R.normal(size=(2, 4)), R.normal(size=(2, 1))]),
+    "pinv": (lambda L, a: L.linalg.pinv(a), [R.normal(size=(2, 4, 3))]),
+    "norm-ords": (lambda L, a: L.stack([L.norm(a, ord=o, axis=[-2, -1]) for o in ("fro", 1, 2, np.inf)]),
+                  [R.normal(size=(2, 3, 4))]),
+    "cross": (lambda L, a, b: L.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    "tensor_diag": (lambda L, d: L.linalg.tensor_diag_part(L.linalg.tensor_diag(d) * 2.0), [R.normal(size=(2, 3))]),
     "svd-deep": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(2, 4, 3))]),
     "svd-wide": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(3, 5))]),
     "svd-full-wide": (lambda L, a: svd_signfree(L, a, True), [R.normal(size=(3, 4))]),
@@ -117,3 +124,11 @@ def test_non_positive_definite_cholesky_is_nan_in_both():
     a = np.array([[1.0, 2.0], [2.0, 1.0]])
     got, want = fg.linalg.cholesky(a).numpy(), tf.linalg.cholesky(a).numpy()
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+
+
+def test_lstsq_fast_false_values_match_tf():
+    """TF registers no gradient for fast=False (MatrixSolveLs); the values agree"""
+    tf = real_tf()
+    a, b = R.normal(size=(2, 5, 3)), R.normal(size=(2, 5, 2))
+    np.testing.assert_allclose(fg.linalg.lstsq(a, b, fast=False).numpy(), tf.linalg.lstsq(a, b, fast=False).numpy(),
+                               rtol=1e-9)
