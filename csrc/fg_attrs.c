@@ -7,6 +7,29 @@
  */
 #include "fg_ops.h"
 
+int fg_attrs_check(int op, int in_ndim, const int64_t *attrs, int nattrs) {
+    const char *lay = fg_ops[op].attrs;
+    int rank = in_ndim, k = 0;
+    for (const char *p = lay; *p; p++) {
+        if (*p == 'S') {
+            if (k >= nattrs) break;
+            if (attrs[k] < 0 || attrs[k] > FG_MAX_NDIM)
+                return fg_error_set(FG_ERR_INVALID, "%s: a shape of rank %lld (at most %d) [Op:%s]", fg_ops[op].name,
+                                    (long long)attrs[k], FG_MAX_NDIM, fg_ops[op].tf_name);
+            rank = (int)attrs[k];
+            k += 1 + rank;
+        } else if (strchr("zonp", *p)) {
+            k += rank;
+        } else {
+            k += 1;
+        }
+    }
+    if (k != nattrs)
+        return fg_error_set(FG_ERR_INVALID, "%s takes %d attributes for a rank-%d input (layout '%s'), got %d [Op:%s]",
+                            fg_ops[op].name, k, in_ndim, lay, nattrs, fg_ops[op].tf_name);
+    return 0;
+}
+
 int fg_attrs_batched(int op, int in_ndim, const int64_t *attrs, int nattrs, int nb, const int64_t *batch,
                      int64_t *out) {
     const char *lay = fg_ops[op].attrs;

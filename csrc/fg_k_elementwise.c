@@ -139,7 +139,26 @@ static inline float tanh_f32(float v)
     DEF_UN(u_rsqrt_##S, T, (T)1 / M(sqrt)(v))                                 \
     DEF_UN(u_floor_##S, T, M(floor)(v))                                       \
     DEF_UN(u_ceil_##S, T, M(ceil)(v))                                         \
-    DEF_UN(u_round_##S, T, M(rint)(v)) /* half to even, as TF's Round */
+    DEF_UN(u_round_##S, T, M(rint)(v)) /* half to even, as TF's Round */    \
+    DEF_UN(u_asin_##S, T, M(asin)(v))                                         \
+    DEF_UN(u_acos_##S, T, M(acos)(v))                                         \
+    DEF_UN(u_atan_##S, T, M(atan)(v))                                         \
+    DEF_UN(u_sinh_##S, T, M(sinh)(v))                                         \
+    DEF_UN(u_cosh_##S, T, M(cosh)(v))                                         \
+    DEF_UN(u_asinh_##S, T, M(asinh)(v))                                       \
+    DEF_UN(u_acosh_##S, T, M(acosh)(v))                                       \
+    DEF_UN(u_atanh_##S, T, M(atanh)(v))                                       \
+    DEF_UN(u_expm1_##S, T, M(expm1)(v))                                       \
+    DEF_UN(u_erf_##S, T, M(erf)(v))                                           \
+    DEF_UN(u_erfc_##S, T, M(erfc)(v))                                         \
+    DEF_UN(u_softsign_##S, T, v / ((T)1 + M(fabs)(v)))                        \
+    /* the special functions are computed in float64 (fg_special.c) */       \
+    DEF_UN(u_erfinv_##S, T, fg_sf_erfinv(v))                                  \
+    DEF_UN(u_ndtri_##S, T, fg_sf_ndtri(v))                                    \
+    DEF_UN(u_lgamma_##S, T, fg_sf_lgamma(v))                                  \
+    DEF_UN(u_digamma_##S, T, fg_sf_digamma(v))                                \
+    DEF_UN(u_i0e_##S, T, fg_sf_i0e(v))                                        \
+    DEF_UN(u_i1e_##S, T, fg_sf_i1e(v))
 
 #define DEF_UN_INT(S, T, U)                                                   \
     DEF_UN(u_neg_##S, T, (U)0 - (U)v)                                         \
@@ -190,11 +209,32 @@ static const flat_fn un_table[FG_U_NKINDS][FG_NDTYPES] = {
     [FG_U_FLOOR] = UN_F(u_floor),
     [FG_U_CEIL] = UN_F(u_ceil),
     [FG_U_ROUND] = UN_FI(u_round),
+    [FG_U_ASIN] = UN_F(u_asin),
+    [FG_U_ACOS] = UN_F(u_acos),
+    [FG_U_ATAN] = UN_F(u_atan),
+    [FG_U_SINH] = UN_F(u_sinh),
+    [FG_U_COSH] = UN_F(u_cosh),
+    [FG_U_ASINH] = UN_F(u_asinh),
+    [FG_U_ACOSH] = UN_F(u_acosh),
+    [FG_U_ATANH] = UN_F(u_atanh),
+    [FG_U_EXPM1] = UN_F(u_expm1),
+    [FG_U_ERF] = UN_F(u_erf),
+    [FG_U_ERFC] = UN_F(u_erfc),
+    [FG_U_ERFINV] = UN_F(u_erfinv),
+    [FG_U_NDTRI] = UN_F(u_ndtri),
+    [FG_U_LGAMMA] = UN_F(u_lgamma),
+    [FG_U_DIGAMMA] = UN_F(u_digamma),
+    [FG_U_BESSEL_I0E] = UN_F(u_i0e),
+    [FG_U_BESSEL_I1E] = UN_F(u_i1e),
+    [FG_U_SOFTSIGN] = UN_F(u_softsign),
+    [FG_U_RINT] = UN_F(u_round),
 };
 
 static const char *const un_names[FG_U_NKINDS] = {
     "copy", "neg", "square", "sqrt", "exp", "log", "log1p", "sin", "cos", "tan", "tanh",
     "sigmoid", "abs", "sign", "relu", "softplus", "reciprocal", "rsqrt", "logical_not", "floor", "ceil", "round",
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "expm1", "erf", "erfc", "erfinv",
+    "ndtri", "lgamma", "digamma", "bessel_i0e", "bessel_i1e", "softsign", "rint",
 };
 
 /* Relative cost per element (see run_flat). Measured on a 2-core VM (C
@@ -206,6 +246,12 @@ static const int64_t un_cost[FG_U_NKINDS][2] = { /* [kind] = {float32, other}; t
     [FG_U_TANH] = {8, 16}, [FG_U_EXP] = {8, 16}, [FG_U_SIGMOID] = {8, 16},
     [FG_U_LOG] = {16, 16}, [FG_U_LOG1P] = {16, 16}, [FG_U_SIN] = {16, 16}, [FG_U_COS] = {16, 16},
     [FG_U_TAN] = {16, 16}, [FG_U_SOFTPLUS] = {16, 16},
+    [FG_U_ASIN] = {16, 16}, [FG_U_ACOS] = {16, 16}, [FG_U_ATAN] = {16, 16}, [FG_U_SINH] = {16, 16},
+    [FG_U_COSH] = {16, 16}, [FG_U_ASINH] = {16, 16}, [FG_U_ACOSH] = {16, 16}, [FG_U_ATANH] = {16, 16},
+    [FG_U_EXPM1] = {16, 16}, [FG_U_ERF] = {16, 16}, [FG_U_ERFC] = {16, 16},
+    /* series and recurrences: tens to hundreds of ns an element */
+    [FG_U_ERFINV] = {64, 64}, [FG_U_NDTRI] = {64, 64}, [FG_U_LGAMMA] = {32, 32},
+    [FG_U_DIGAMMA] = {64, 64}, [FG_U_BESSEL_I0E] = {64, 64}, [FG_U_BESSEL_I1E] = {64, 64},
 };
 
 static int64_t unary_cost(int kind, int dtype)
@@ -479,12 +525,26 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_tanhg_##S, T, T, y * ((T)1 - x * x))                            \
     DEF_BIN(b_sigg_##S, T, T, y * x * ((T)1 - x))                             \
     DEF_BIN(b_relug_##S, T, T, y * (T)(x > 0)) /* TF multiplies: NaN*0 = NaN */ \
-    DEF_BIN(b_sqrtg_##S, T, T, (T)0.5 * y / x)                                \
+    DEF_BIN(b_sqrtg_##S, T, T, y == 0 ? (T)0 : (T)0.5 * y / x)                \
     DEF_BIN(b_sqd_##S, T, T, (x - y) * (x - y))                               \
     DEF_BIN(b_xlogy_##S, T, T, x == 0 ? (T)0 : x * M(log)(y))                 \
     DEF_BIN(b_divnn_##S, T, T, y == 0 ? (T)0 : x / y)                         \
     DEF_BIN(b_sqg_##S, T, T, y * (x + x)) /* the bits of g * (x * 2) */       \
-    DEF_BIN(b_tdiv_##S, T, T, M(trunc)(x / y))
+    DEF_BIN(b_tdiv_##S, T, T, M(trunc)(x / y))                                \
+    DEF_BIN(b_atan2_##S, T, T, M(atan2)(x, y))                                \
+    DEF_BIN(b_xlog1py_##S, T, T, x == 0 ? (T)0 : x * M(log1p)(y))             \
+    DEF_BIN(b_xdivy_##S, T, T, x == 0 ? (T)0 : x / y)                         \
+    DEF_BIN(b_mulnn_##S, T, T, y == 0 ? (T)0 : x * y)                         \
+    DEF_BIN(b_tmod_##S, T, T, M(fmod)(x, y))                                  \
+    DEF_BIN(b_nextafter_##S, T, T, M(nextafter)(x, y))                        \
+    DEF_BIN(b_igamma_##S, T, T, fg_sf_igamma(x, y))                           \
+    DEF_BIN(b_igammac_##S, T, T, fg_sf_igammac(x, y))                         \
+    DEF_BIN(b_igammada_##S, T, T, fg_sf_igamma_da(x, y))                      \
+    DEF_BIN(b_polygamma_##S, T, T, fg_sf_polygamma(x, y))                     \
+    DEF_BIN(b_zeta_##S, T, T, fg_sf_zeta(x, y))                               \
+    /* TF's ReciprocalGrad and RsqrtGrad: a zero gradient stays 0 */         \
+    DEF_BIN(b_recipg_##S, T, T, y == 0 ? (T)0 : -x * x * y)                   \
+    DEF_BIN(b_rsqrtg_##S, T, T, y == 0 ? (T)0 : (T)-0.5 * (y * x) * (x * x))
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -503,6 +563,10 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
         if (y == 0) return 0;                                                 \
         if (y == -1) return (T)((U)0 - (U)x);                                 \
         return x / y;                                                         \
+    }                                                                         \
+    static inline T tmod_##S(T x, T y) /* its remainder, the sign of x */    \
+    {                                                                         \
+        return (y == 0 || y == -1) ? 0 : x % y;                               \
     }                                                                         \
     static inline T ipow_##S(T x, T e)                                        \
     {                                                                         \
@@ -528,7 +592,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN_CMP(S, T)                                                         \
     DEF_BIN(b_relug_##S, T, T, x > 0 ? y : 0)                                 \
     DEF_BIN(b_sqd_##S, T, T, ((U)x - (U)y) * ((U)x - (U)y))                   \
-    DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))
+    DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))                                 \
+    DEF_BIN(b_tmod_##S, T, T, tmod_##S(x, y))
 
 DEF_BIN_FLOAT(f32, float, FG_MF32)
 DEF_BIN_FLOAT(f64, double, FG_MF64)
@@ -568,14 +633,33 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     [FG_B_DIV_NO_NAN] = { [FG_F32] = b_divnn_f32, [FG_F64] = b_divnn_f64, [FG_I32] = b_div_i32, [FG_I64] = b_div_i64 },
     [FG_B_SQUARE_GRAD] = BI_F(b_sqg),
     [FG_B_TRUNCDIV] = BI_FI(b_tdiv),
+    [FG_B_ATAN2] = BI_F(b_atan2),
+    [FG_B_XLOG1PY] = BI_F(b_xlog1py),
+    [FG_B_XDIVY] = BI_F(b_xdivy),
+    [FG_B_MUL_NO_NAN] = BI_F(b_mulnn),
+    [FG_B_TRUNCMOD] = BI_FI(b_tmod),
+    [FG_B_NEXTAFTER] = BI_F(b_nextafter),
+    [FG_B_IGAMMA] = BI_F(b_igamma),
+    [FG_B_IGAMMAC] = BI_F(b_igammac),
+    [FG_B_IGAMMA_GRAD_A] = BI_F(b_igammada),
+    [FG_B_POLYGAMMA] = BI_F(b_polygamma),
+    [FG_B_ZETA] = BI_F(b_zeta),
+    [FG_B_RECIP_GRAD] = BI_F(b_recipg),
+    [FG_B_RSQRT_GRAD] = BI_F(b_rsqrtg),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
-    "square_grad", "truncatediv",
+    "square_grad", "truncatediv", "atan2", "xlog1py", "xdivy", "mul_no_nan", "truncatemod", "nextafter",
+    "igamma", "igammac", "igamma_grad_a", "polygamma", "zeta", "reciprocal_grad", "rsqrt_grad",
 };
+
+int fg_k_binary_has(int kind, int dtype)
+{
+    return kind >= 0 && kind < FG_B_NKINDS && dtype >= 0 && dtype < FG_NDTYPES && bin_table[kind][dtype];
+}
 
 static int bin_is_bool_out(int kind)
 {
@@ -618,6 +702,61 @@ int fg_k_binary(int kind, int dtype, const void *a, int a_ndim, const int64_t *a
     j.row = bin_row;
     j.fctx = &f;
     bc_widen(&p, &j, scratch);
+    bc_run(&j);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ternary (betainc)                                                        */
+
+#define DEF_TER(NAME, T, EXPR)                                                \
+    static void NAME(const void *fctx, const char *const *in, const int64_t *s, \
+                     char *o, int64_t n)                                      \
+    {                                                                         \
+        const T *A = (const T *)in[0], *B = (const T *)in[1], *C = (const T *)in[2]; \
+        T *O = (T *)o;                                                        \
+        (void)fctx;                                                           \
+        for (int64_t i = 0; i < n; i++) {                                     \
+            const T a = A[i * s[0]], b = B[i * s[1]], x = C[i * s[2]];        \
+            O[i] = (T)(EXPR);                                                 \
+        }                                                                     \
+    }
+DEF_TER(t_betainc_f32, float, fg_sf_betainc(a, b, x))
+DEF_TER(t_betainc_f64, double, fg_sf_betainc(a, b, x))
+
+static const row_fn ter_table[FG_T_NKINDS][FG_NDTYPES] = {
+    [FG_T_BETAINC] = { [FG_F32] = t_betainc_f32, [FG_F64] = t_betainc_f64 },
+};
+
+int fg_k_ternary(int kind, int dtype, const void *a, int a_ndim, const int64_t *a_shape,
+                 const void *b, int b_ndim, const int64_t *b_shape,
+                 const void *c, int c_ndim, const int64_t *c_shape,
+                 void *out, int out_ndim, const int64_t *out_shape)
+{
+    bc_plan p;
+    bc_job j;
+    row_fn f;
+    int ndims[3] = {a_ndim, b_ndim, c_ndim};
+    const int64_t *shapes[3] = {a_shape, b_shape, c_shape};
+    int64_t es = dt_size(dtype);
+    if (!es) return err_dtype("ternary", dtype);
+    if (kind < 0 || kind >= FG_T_NKINDS) {
+        fg_error_set(FG_ERR_INVALID, "ternary: unknown kind %d", kind);
+        return -1;
+    }
+    f = ter_table[kind][dtype];
+    if (!f) return err_kind("ternary", "betainc", dtype);
+    if (bc_make(&p, "ternary", out_ndim, out_shape, 3, ndims, shapes)) return -1;
+    if (p.size == 0) return 0;
+    j.p = &p;
+    j.base[0] = (const char *)a;
+    j.base[1] = (const char *)b;
+    j.base[2] = (const char *)c;
+    j.es[0] = j.es[1] = j.es[2] = es;
+    j.out = (char *)out;
+    j.oes = es;
+    j.row = f;
+    j.fctx = NULL;
     bc_run(&j);
     return 0;
 }

@@ -40,6 +40,25 @@ typedef enum {
     FG_U_FLOOR,
     FG_U_CEIL,
     FG_U_ROUND,       /* half to even; integers unchanged */
+    FG_U_ASIN,
+    FG_U_ACOS,
+    FG_U_ATAN,
+    FG_U_SINH,
+    FG_U_COSH,
+    FG_U_ASINH,
+    FG_U_ACOSH,
+    FG_U_ATANH,
+    FG_U_EXPM1,
+    FG_U_ERF,
+    FG_U_ERFC,
+    FG_U_ERFINV,
+    FG_U_NDTRI,
+    FG_U_LGAMMA,
+    FG_U_DIGAMMA,
+    FG_U_BESSEL_I0E,  /* exp(-|x|) I0(x) */
+    FG_U_BESSEL_I1E,  /* exp(-|x|) I1(x) */
+    FG_U_SOFTSIGN,    /* x / (1 + |x|) */
+    FG_U_RINT,        /* ROUND for floats only (TF's Rint) */
     FG_U_NKINDS
 } fg_unary_kind;
 
@@ -66,14 +85,40 @@ typedef enum {
     FG_B_TANH_GRAD,     /* b * (1 - a*a), a = tanh(x) */
     FG_B_SIGMOID_GRAD,  /* b * a * (1 - a), a = sigmoid(x) */
     FG_B_RELU_GRAD,     /* a > 0 ? b : 0, a = x */
-    FG_B_SQRT_GRAD,     /* b * 0.5 / a, a = sqrt(x) */
+    FG_B_SQRT_GRAD,     /* b == 0 ? 0 : b * 0.5 / a, a = sqrt(x) (TF: a zero
+                           gradient stays 0 even where a == 0) */
     FG_B_SQUARED_DIFF,  /* (a-b)^2 */
     FG_B_XLOGY,         /* a == 0 ? 0 : a*log(b) */
     FG_B_DIV_NO_NAN,    /* b == 0 ? 0 : a/b */
     FG_B_SQUARE_GRAD,   /* b * (a + a), a = x: square's rule in one pass */
     FG_B_TRUNCDIV,      /* a / b rounded toward zero (C's integer division) */
+    FG_B_ATAN2,         /* atan2(a, b): a the y coordinate */
+    FG_B_XLOG1PY,       /* a == 0 ? 0 : a*log1p(b) */
+    FG_B_XDIVY,         /* a == 0 ? 0 : a/b */
+    FG_B_MUL_NO_NAN,    /* b == 0 ? 0 : a*b */
+    FG_B_TRUNCMOD,      /* remainder of TRUNCDIV: the sign of a (fmod) */
+    FG_B_NEXTAFTER,
+    FG_B_IGAMMA,        /* regularized lower incomplete gamma P(a, b) */
+    FG_B_IGAMMAC,       /* its complement Q(a, b) */
+    FG_B_IGAMMA_GRAD_A, /* d P(a, b) / d a */
+    FG_B_POLYGAMMA,     /* polygamma(n = a, x = b) */
+    FG_B_ZETA,          /* Hurwitz zeta(s = a, q = b) */
+    FG_B_RECIP_GRAD,    /* b == 0 ? 0 : -a*a*b, a = 1/x (TF's ReciprocalGrad) */
+    FG_B_RSQRT_GRAD,    /* b == 0 ? 0 : -0.5*b*a^3, a = 1/sqrt(x) */
     FG_B_NKINDS
 } fg_binary_kind;
+
+/* Whether fg_k_binary has kind for dtype (forwards answer TF's dtype error). */
+int fg_k_binary_has(int kind, int dtype);
+
+/* Ternary elementwise kinds (fg_k_ternary) */
+typedef enum { FG_T_BETAINC = 0, FG_T_NKINDS } fg_ternary_kind;
+
+/* out = f(a, b, c), all of dtype `dtype` (float), broadcast to out_shape. */
+int fg_k_ternary(int kind, int dtype, const void *a, int a_ndim, const int64_t *a_shape,
+                 const void *b, int b_ndim, const int64_t *b_shape,
+                 const void *c, int c_ndim, const int64_t *c_shape,
+                 void *out, int out_ndim, const int64_t *out_shape);
 
 /* Reduction kinds */
 typedef enum { FG_R_SUM = 0, FG_R_MAX, FG_R_MIN, FG_R_PROD, FG_R_ANY, FG_R_ALL, FG_R_NKINDS } fg_reduce_kind;

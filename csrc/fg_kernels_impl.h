@@ -186,4 +186,19 @@ FG_K_HIDDEN int transpose_impl(const char *fn, int64_t es, const void *x, int nd
 #define R_OR(a, b) ((uint8_t)((a) | ((b) != 0)))
 #define R_AND(a, b) ((uint8_t)((a) & ((b) != 0)))
 
+/* Special functions in float64 (fg_special.c); the float32 kernels round
+ * their results. NaN in, NaN out; domains and poles as TF's (Eigen's). */
+FG_K_HIDDEN double fg_sf_erfinv(double x);
+FG_K_HIDDEN double fg_sf_ndtri(double p);
+FG_K_HIDDEN double fg_sf_lgamma(double x);
+FG_K_HIDDEN double fg_sf_digamma(double x);
+FG_K_HIDDEN double fg_sf_i0e(double x);
+FG_K_HIDDEN double fg_sf_i1e(double x);
+FG_K_HIDDEN double fg_sf_zeta(double s, double q);
+FG_K_HIDDEN double fg_sf_polygamma(double n, double x);
+FG_K_HIDDEN double fg_sf_igamma(double a, double x);
+FG_K_HIDDEN double fg_sf_igammac(double a, double x);
+FG_K_HIDDEN double fg_sf_igamma_da(double a, double x);
+FG_K_HIDDEN double fg_sf_betainc(double a, double b, double x);
+
 #endif /* FG_KERNELS_IMPL_H */

@@ -98,6 +98,15 @@ int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t 
                 return fg_error_set(FG_ERR_INVALID, "Integers to negative integer powers are not allowed [Op:%s]", d->tf_name);
         }
     }
+    if (!fg_k_binary_has(d->kind, a->dtype)) return not_allowed(d, a->dtype);
+    if (d->kind == FG_B_TRUNCMOD && !fg_dtype_is_float(a->dtype)) {
+        for (int64_t i = 0; i < b->size; i++) {
+            int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
+            if (v == 0)
+                return fg_error_set(FG_ERR_RUNTIME, "Unexpected error in binary operator (only integer div and mod "
+                                                    "should have errors) [Op:%s]", d->tf_name);
+        }
+    }
     if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV) && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
         /* integer (floor) division: TF refuses a zero divisor */
         for (int64_t i = 0; i < b->size; i++) {
@@ -594,11 +603,7 @@ int bwd_identity(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8
  * sweep sums the result to) and the JVP is jvp_elementwise in fg_jvp.c (v
  * = the input's tangent, `to` NULL); so both modes agree to the last digit
  * and a new elementwise op writes no rule of its own. */
-#define DERIV(name) fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
-#define UNUSED_DERIV_ARGS (void)node, (void)i, (void)to
-/* a derivative that is zero: TF's backward answers zeros (not None), its
- * forward mode no tangent */
-#define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
+/* DERIV, UNUSED_DERIV_ARGS and ZERO_DERIV are in fg_rules.h. */
 
 int bwd_elementwise(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
     RULE_BEGIN;
@@ -799,9 +804,139 @@ DERIV(softplus) {
     return MUL(v, ap1(c, FG_OP_SIGMOID, X(0)));
 }
 
+/* TF's ReciprocalGrad: a zero gradient stays 0 where y is infinite */
 DERIV(reciprocal) {
     UNUSED_DERIV_ARGS;
-    return NEG(MUL(v, ap1(c, FG_OP_SQUARE, Y)));
+    return ap2(c, FG_OP_RECIPROCAL_GRAD, Y, v);
+}
+
+/* reciprocal_grad(y, h) = -y^2 h */
+DERIV(reciprocal_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(MUL(v, cst(DT, -2)), X(1)), X(0));
+    return ap2(c, FG_OP_RECIPROCAL_GRAD, X(0), v);
+}
+
+DERIV(rsqrt) {
+    UNUSED_DERIV_ARGS;
+    return ap2(c, FG_OP_RSQRT_GRAD, Y, v);
+}
+
+/* rsqrt_grad(y, h) = -0.5 y^3 h */
+DERIV(rsqrt_grad) {
+    (void)to;
+    if (i == 0) return MUL(MUL(MUL(v, cst(DT, -1.5)), X(1)), ap1(c, FG_OP_SQUARE, X(0)));
+    return ap2(c, FG_OP_RSQRT_GRAD, X(0), v);
+}
+
+/* ---- inverse trigonometric and hyperbolic: TF's formulas (math_grad.py) */
+
+/* 1 / sqrt(1 - x^2) */
+static fg_tensor *inv_sqrt_one_minus_sq(rctx *c, const fg_node *node) {
+    return ap1(c, FG_OP_RECIPROCAL, ap1(c, FG_OP_SQRT, SUB(cst(DT, 1), ap1(c, FG_OP_SQUARE, X(0)))));
+}
+
+DERIV(asin) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, inv_sqrt_one_minus_sq(c, node));
+}
+
+DERIV(acos) {
+    UNUSED_DERIV_ARGS;
+    return MUL(NEG(v), inv_sqrt_one_minus_sq(c, node));
+}
+
+DERIV(atan) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_RECIPROCAL, ADD(cst(DT, 1), ap1(c, FG_OP_SQUARE, X(0)))));
+}
+
+DERIV(sinh) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_COSH, X(0)));
+}
+
+DERIV(cosh) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_SINH, X(0)));
+}
+
+DERIV(asinh) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, ap1(c, FG_OP_COSH, Y));
+}
+
+DERIV(acosh) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, ap1(c, FG_OP_SINH, Y));
+}
+
+DERIV(atanh) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_RECIPROCAL, SUB(cst(DT, 1), ap1(c, FG_OP_SQUARE, X(0)))));
+}
+
+DERIV(expm1) {
+    UNUSED_DERIV_ARGS;
+    return MUL(v, ap1(c, FG_OP_EXP, X(0)));
+}
+
+/* TF's SoftsignGrad: g / (1 + |x|)^2 */
+DERIV(softsign) {
+    UNUSED_DERIV_ARGS;
+    return DIV(v, ap1(c, FG_OP_SQUARE, ADD(cst(DT, 1), ap1(c, FG_OP_ABS, X(0)))));
+}
+
+/* atan2(y, x): g x / (x^2 + y^2) and -g y / (x^2 + y^2) */
+DERIV(atan2) {
+    (void)to;
+    fg_tensor *gi = DIV(v, ADD(ap1(c, FG_OP_SQUARE, X(0)), ap1(c, FG_OP_SQUARE, X(1))));
+    return i == 0 ? MUL(X(1), gi) : MUL(NEG(X(0)), gi);
+}
+
+/* TF: (2 g) (x - y), and its negation for y */
+DERIV(squared_difference) {
+    (void)to;
+    fg_tensor *xg = MUL(MUL(cst(DT, 2), v), SUB(X(0), X(1)));
+    return i == 0 ? xg : NEG(xg);
+}
+
+DERIV(multiply_no_nan) {
+    (void)to;
+    return i == 0 ? ap2(c, FG_OP_MUL_NO_NAN, v, X(1)) : ap2(c, FG_OP_MUL_NO_NAN, X(0), v);
+}
+
+/* 1 where x != 0, else 0, in x's dtype: the x-partial of the x* ops is
+ * the op applied to it (TF's XlogyGrad and friends) */
+static fg_tensor *nonzero_indicator(rctx *c, const fg_node *node) {
+    int64_t dt = X(0)->dtype;
+    fg_tensor *ne = ap2(c, FG_OP_NOT_EQUAL, X(0), cst(DT, 0));
+    return ap(c, FG_OP_CAST, 1, &ne, &dt, 1);
+}
+
+DERIV(xlogy) {
+    (void)to;
+    if (i == 0) return MUL(ap2(c, FG_OP_XLOGY, nonzero_indicator(c, node), X(1)), v);
+    return MUL(ap2(c, FG_OP_XDIVY, X(0), X(1)), v);
+}
+
+DERIV(xlog1py) {
+    (void)to;
+    if (i == 0) return MUL(ap2(c, FG_OP_XLOG1PY, nonzero_indicator(c, node), X(1)), v);
+    return MUL(ap2(c, FG_OP_XDIVY, X(0), ADD(X(1), cst(DT, 1))), v);
+}
+
+DERIV(xdivy) {
+    (void)to;
+    if (i == 0) return MUL(ap2(c, FG_OP_XDIVY, nonzero_indicator(c, node), X(1)), v);
+    return MUL(ap2(c, FG_OP_XDIVY, NEG(X(0)), ap1(c, FG_OP_SQUARE, X(1))), v);
+}
+
+/* TF: 1 for x1, zeros for x2 */
+DERIV(nextafter) {
+    (void)node;
+    if (i == 0) return v;
+    return ZERO_DERIV;
 }
 
 /* Between float dtypes the derivative is a cast back (reverse) or along
@@ -1043,6 +1178,8 @@ int fg_op_lookup(const char *name) {
 }
 
 const char *fg_op_name(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].name : "?"; }
+const char *fg_op_attrs(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].attrs : ""; }
+unsigned fg_op_flags(int op) { return op >= 0 && op < FG_NUM_OPS ? fg_ops[op].flags : 0; }
 
 
 fg_tensor *fg_apply(int op, int n_in, fg_tensor *const *in, const int64_t *attrs, int nattrs) {

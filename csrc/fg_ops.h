@@ -95,6 +95,12 @@ static inline int fg_op_has(int op, unsigned flag) { return (fg_ops[op].flags & 
  * of lengths batch[] (jvp_linear, fg_attrs.c): axes shift, shapes and
  * per-dim vectors gain the batch dims. in_ndim: input 0's rank. Returns
  * the count written to out (room for FG_ATTRS_BATCHED_ROOM), -1 on error. */
+/* Whether nattrs attributes fit op's layout for an input 0 of rank
+ * in_ndim (the Python glue checks what it is given): 0, or -1 with TF's
+ * InvalidArgumentError. */
+int fg_attrs_check(int op, int in_ndim, const int64_t *attrs, int nattrs);
+const char *fg_op_attrs(int op);
+unsigned fg_op_flags(int op);
 #define FG_ATTRS_BATCHED_ROOM(op, nattrs, nb) ((nattrs) + (int)strlen(fg_ops[op].attrs) * (nb))
 int fg_attrs_batched(int op, int in_ndim, const int64_t *attrs, int nattrs, int nb, const int64_t *batch,
                      int64_t *out);

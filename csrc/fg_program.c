@@ -250,7 +250,9 @@ static int choose_code(fg_program *p, pinstr *I, int op, fg_tensor *const *in, i
     if (fg_op_is_binary(op)) {
         int dt = in[0]->dtype;
         int is_int = dt == FG_I32 || dt == FG_I64;
-        if (is_int && (d->kind == FG_B_DIV || d->kind == FG_B_POW)) return C_GENERIC; /* data-dependent errors */
+        if (is_int && (d->kind == FG_B_DIV || d->kind == FG_B_POW || d->kind == FG_B_TRUNCDIV ||
+                       d->kind == FG_B_TRUNCMOD))
+            return C_GENERIC; /* data-dependent errors */
         if (!(in[0]->ndim | in[1]->ndim) && in[0]->dtype == in[1]->dtype && fg_dtype_is_float(dt) &&
             d->kind <= FG_B_POW)
             return (dt == FG_F32 ? C_ADD_F32 : C_ADD_F64) + d->kind;

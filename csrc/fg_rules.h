@@ -116,6 +116,14 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
 #define JVP_END return rule_end(c, tout, 1)
 #define T(i) (tin[i])
 
+/* Local derivatives of elementwise ops (fg_ops.c explains): d_name(c,
+ * node, i, v, to) is v times d out / d input i. */
+#define DERIV(name) fg_tensor *d_##name(rctx *c, const fg_node *node, int i, fg_tensor *v, const fg_tensor *to)
+#define UNUSED_DERIV_ARGS (void)node, (void)i, (void)to
+/* a derivative that is zero: TF's backward answers zeros (not None), its
+ * forward mode no tangent */
+#define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
+
 /* a reduction's output (or g) viewed with the reduced axes kept, so that
  * it broadcasts against the input; attrs [keepdims, mask...] */
 static inline fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {

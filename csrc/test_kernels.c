@@ -19,6 +19,18 @@
 #include "fg_parallel.h"
 #include "fg_tensor.h"
 
+/* fg_special.c's scalars (fg_kernels_impl.h, private to the kernels) */
+double fg_sf_erfinv(double x);
+double fg_sf_ndtri(double p);
+double fg_sf_digamma(double x);
+double fg_sf_i0e(double x);
+double fg_sf_i1e(double x);
+double fg_sf_zeta(double s, double q);
+double fg_sf_polygamma(double n, double x);
+double fg_sf_igamma(double a, double x);
+double fg_sf_igammac(double a, double x);
+double fg_sf_igamma_da(double a, double x);
+
 #ifdef FG_TEST_STUB_ERROR
 static char stub_msg[512];
 int fg_error_set(int kind, const char *fmt, ...)
@@ -178,6 +190,28 @@ static double ref_unary(int kind, double v)
     case FG_U_FLOOR: return floor(v);
     case FG_U_CEIL: return ceil(v);
     case FG_U_ROUND: return nearbyint(v); /* half to even in the default mode */
+    case FG_U_ASIN: return asin(v);
+    case FG_U_ACOS: return acos(v);
+    case FG_U_ATAN: return atan(v);
+    case FG_U_SINH: return sinh(v);
+    case FG_U_COSH: return cosh(v);
+    case FG_U_ASINH: return asinh(v);
+    case FG_U_ACOSH: return acosh(v);
+    case FG_U_ATANH: return atanh(v);
+    case FG_U_EXPM1: return expm1(v);
+    case FG_U_ERF: return erf(v);
+    case FG_U_ERFC: return erfc(v);
+    case FG_U_LGAMMA: return lgamma(v);
+    case FG_U_SOFTSIGN: return v / (1 + fabs(v));
+    case FG_U_RINT: return nearbyint(v);
+    /* the special functions' values are checked against SciPy and TF in
+     * tests/test_tfdiff_math.py and test_math_special.py; here the
+     * kernels' plumbing (dtypes, threads, in place) against the scalars */
+    case FG_U_ERFINV: return fg_sf_erfinv(v);
+    case FG_U_NDTRI: return fg_sf_ndtri(v);
+    case FG_U_DIGAMMA: return fg_sf_digamma(v);
+    case FG_U_BESSEL_I0E: return fg_sf_i0e(v);
+    case FG_U_BESSEL_I1E: return fg_sf_i1e(v);
     default: return NAN;
     }
 }
@@ -446,12 +480,25 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_TANH_GRAD: return y * (1 - x * x);
     case FG_B_SIGMOID_GRAD: return y * x * (1 - x);
     case FG_B_RELU_GRAD: return y * (x > 0);
-    case FG_B_SQRT_GRAD: return 0.5 * y / x;
+    case FG_B_SQRT_GRAD: return y == 0 ? 0 : 0.5 * y / x;
     case FG_B_SQUARED_DIFF: return (x - y) * (x - y);
     case FG_B_XLOGY: return x == 0 ? 0 : x * log(y);
     case FG_B_DIV_NO_NAN: return y == 0 ? 0 : x / y;
     case FG_B_SQUARE_GRAD: return y * 2 * x;
     case FG_B_TRUNCDIV: return trunc(x / y);
+    case FG_B_ATAN2: return atan2(x, y);
+    case FG_B_XLOG1PY: return x == 0 ? 0 : x * log1p(y);
+    case FG_B_XDIVY: return x == 0 ? 0 : x / y;
+    case FG_B_MUL_NO_NAN: return y == 0 ? 0 : x * y;
+    case FG_B_TRUNCMOD: return fmod(x, y);
+    case FG_B_NEXTAFTER: return nextafter(x, y);
+    case FG_B_IGAMMA: return fg_sf_igamma(x, y);
+    case FG_B_IGAMMAC: return fg_sf_igammac(x, y);
+    case FG_B_IGAMMA_GRAD_A: return fg_sf_igamma_da(x, y);
+    case FG_B_POLYGAMMA: return fg_sf_polygamma(x, y);
+    case FG_B_ZETA: return fg_sf_zeta(x, y);
+    case FG_B_RECIP_GRAD: return y == 0 ? 0 : -x * x * y;
+    case FG_B_RSQRT_GRAD: return y == 0 ? 0 : -0.5 * y * x * x * x;
     default: return NAN;
     }
 }
@@ -484,6 +531,7 @@ static int ref_binary_i(int kind, int64_t x, int64_t y, int64_t *r)
     case FG_B_RELU_GRAD: *r = x > 0 ? y : 0; return 1;
     case FG_B_SQUARED_DIFF: *r = (x - y) * (x - y); return 1;
     case FG_B_TRUNCDIV: *r = y == 0 ? 0 : x / y; return 1; /* C truncates */
+    case FG_B_TRUNCMOD: *r = (y == 0 || y == -1) ? 0 : x % y; return 1;
     default: return 0;
     }
 }

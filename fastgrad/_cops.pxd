@@ -10,6 +10,9 @@ cdef extern from "fg_ops.h" nogil:
 
     int fg_op_lookup(const char *name) noexcept
     const char *fg_op_name(int op) noexcept
+    const char *fg_op_attrs(int op) noexcept
+    unsigned fg_op_flags(int op) noexcept
+    int fg_attrs_check(int op, int in_ndim, const int64_t *attrs, int nattrs) noexcept
     fg_tensor *fg_apply(int op, int n_in, fg_tensor **inputs, const int64_t *attrs, int nattrs) noexcept
     fg_tensor *fg_sum_to_shape(fg_tensor *g, int ndim, const int64_t *shape) noexcept
     fg_tensor *fg_reduce_mean(fg_tensor *x, const uint8_t *mask, int keepdims) noexcept

@@ -20,6 +20,8 @@ cdef int OP_CAST = _OPS["cast"], OP_MATMUL = _OPS["matmul"], OP_RESHAPE = _OPS["
 cdef int OP_REDUCE_SUM = _OPS["reduce_sum"], OP_IDENTITY = _OPS["identity"]
 
 OPS = dict(_OPS)
+# each op's attribute layout (csrc/fg_ops.def), e.g. 'aff' for cumsum's [axis, exclusive, reverse]
+OP_ATTRS = {fg_op_name(i).decode(): fg_op_attrs(i).decode() for i in range(FG_NUM_OPS)}
 
 
 cdef inline int operand_dtype(object a, object b):
@@ -102,6 +104,9 @@ def apply(int op, inputs, attrs=(), int dtype=-1):
             x = inputs[i]
             ins[i] = as_fg(x, -1 if isinstance(x, _TensorBase) else dtype)
             made += 1
+        # the table's attribute layout says how many attributes the op reads
+        if n and fg_attrs_check(op, ins[0].ndim, at, na) < 0:
+            raise_error()
         out = fg_apply(op, n, ins, at, na)
     finally:
         for i in range(made):

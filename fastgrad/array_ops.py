@@ -276,7 +276,17 @@ def ones_like(input, dtype=None, name=None):
 
 
 def fill(dims, value, name=None):
-    """A tensor of shape dims filled with value (its dtype as constant's)."""
+    """A tensor of shape dims filled with value (its dtype as constant's).
+
+    A tensor value is broadcast by a recorded op, so its gradient is the sum
+    of the upstream gradient, as TF's Fill.
+
+    >>> import fastgrad as tf
+    >>> tf.fill([2, 2], 7).numpy().tolist()
+    [[7, 7], [7, 7]]
+    """
+    if isinstance(value, _core._TensorBase) and value.ndim == 0:
+        return broadcast_to(value, _shape_list(dims))
     return _core.fill(_shape_list(dims), value)
 
 
@@ -307,19 +317,43 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
 
 
 def linspace(start, stop, num, name=None, axis=0):
-    """num evenly spaced values from start to stop inclusive (float32 for Python floats)."""
+    """num evenly spaced values from start to stop inclusive, along axis for vector start/stop.
+
+    Built as TF's linspace_nd from recorded ops ([start, start + i * delta, stop]), so start
+    and stop get gradients. Python floats give float32, Python ints float64, as TF.
+
+    >>> import fastgrad as tf
+    >>> tf.linspace(0.0, 1.0, 5).numpy().tolist()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    >>> tf.linspace([0.0, 1.0], [1.0, 3.0], 3, axis=1).numpy().tolist()
+    [[0.0, 0.5, 1.0], [1.0, 2.0, 3.0]]
+    """
+    from fastgrad import math_ops as m
     if isinstance(start, _core._TensorBase):
-        dt = start.dtype if start.dtype.is_floating else "float64"
+        dt = start.dtype if start.dtype.is_floating else as_dtype("float64")
+    elif isinstance(stop, _core._TensorBase) and stop.dtype.is_floating:
+        dt = stop.dtype
     else:  # TF: Python floats give float32, Python ints float64
-        dt = float32 if isinstance(start, float) or isinstance(stop, float) else "float64"
-    s, e = float(start), float(stop)
-    num = int(num)
-    delta = (e - s) / (num - 1) if num > 1 else 0.0
-    out = _core.range_(num, s, delta, as_dtype(dt)._enum)
-    if num > 1:  # the last value exactly stop, as TF
-        vals = out.numpy().copy()
-        vals[-1] = e
-        out = _core.constant(vals)
+        floats = any(isinstance(v, float) or np.asarray(v).dtype.kind == "f" for v in (start, stop))
+        dt = float32 if floats else as_dtype("float64")
+    start = m.cast(_t(start), dt)
+    stop = m.cast(_t(stop), dt)
+    num = int(num.numpy()) if isinstance(num, _core._TensorBase) else int(num)
+    es = expand_dims(start, axis)
+    ee = expand_dims(stop, axis)
+    ax = axis if axis >= 0 else axis + es.ndim
+    n_steps = max(num - 1, 1)
+    delta = m.divide(m.subtract(ee, es), _core.constant(float(n_steps), dt))
+    idx_shape = [1] * es.ndim
+    idx_shape[ax] = -1
+    steps = reshape(_core.range_(max(n_steps - 1, 0), 1.0, 1.0, dt._enum), idx_shape)
+    res = m.add(es, m.multiply(steps, delta))
+    out = concat([es, res, ee], ax)
+    if num != n_steps + 1:  # num 0 or 1: the first num values
+        begin = [0] * out.ndim
+        size = list(out.shape)
+        size[ax] = max(num, 0)
+        out = _core.apply(_OPS["strided_slice"], [out], begin + [1] * out.ndim + size)
     return out
 
 

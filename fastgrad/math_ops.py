@@ -22,7 +22,15 @@ __all__ = [
     "add_n", "argmax", "argmin", "softplus", "xlogy", "divide_no_nan", "reduce_logsumexp",
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
     "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
-    "cumsum", "truncatediv",
+    "cumsum", "truncatediv", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
+    "atanh", "truncatemod",
+]
+# tf.math only (TF has no top-level alias): defined here, not exported by __all__
+_MATH_ONLY = [
+    "expm1", "erf", "erfc", "erfinv", "ndtri", "lgamma", "digamma", "polygamma", "igamma", "igammac",
+    "lbeta", "betainc", "bessel_i0e", "bessel_i1e", "xlog1py", "xdivy", "multiply_no_nan",
+    "reciprocal_no_nan", "softsign", "rint", "nextafter", "is_non_decreasing",
+    "is_strictly_increasing", "polyval", "zeta",
 ]
 
 _OPS = _core.OPS
@@ -150,24 +158,295 @@ def floormod(x, y, name=None):
 mod = floormod
 
 
-def rsqrt(x, name=None):
-    """1 / sqrt(x)."""
-    return reciprocal(sqrt(x))
+def _doc(f, text):
+    f.__doc__ = text
+    return f
 
 
-def squared_difference(x, y, name=None):
-    """(x - y) ** 2."""
-    return square(subtract(x, y))
+rsqrt = _doc(_unop("rsqrt"), """1 / sqrt(x); its gradient is TF's RsqrtGrad (0 where the incoming gradient is 0).
+
+    >>> import fastgrad as tf
+    >>> tf.math.rsqrt(tf.constant([4.0, 0.25])).numpy().tolist()
+    [0.5, 2.0]
+    """)
+squared_difference = _doc(_binop("squared_difference"), """(x - y) ** 2 in one pass (integers too).
+
+    >>> import fastgrad as tf
+    >>> tf.math.squared_difference(tf.constant([1, 5]), 3).numpy().tolist()
+    [4, 4]
+    """)
+xlogy = _doc(_binop("xlogy"), """x * log(y), 0 where x == 0 (even where log(y) is not finite).
+
+    >>> import fastgrad as tf
+    >>> tf.math.xlogy(tf.constant([0.0, 2.0]), tf.constant([0.0, 1.0])).numpy().tolist()
+    [0.0, 0.0]
+    """)
+xlog1py = _doc(_binop("xlog1py"), """x * log1p(y), 0 where x == 0 (``tf.math.xlog1py``).
+
+    >>> import fastgrad as tf
+    >>> tf.math.xlog1py(tf.constant([0.0, 2.0]), tf.constant([-1.0, 0.0])).numpy().tolist()
+    [0.0, 0.0]
+    """)
+xdivy = _doc(_binop("xdivy"), """x / y, 0 where x == 0 (``tf.math.xdivy``).
+
+    >>> import fastgrad as tf
+    >>> tf.math.xdivy(tf.constant([0.0, 3.0]), tf.constant([0.0, 2.0])).numpy().tolist()
+    [0.0, 1.5]
+    """)
+multiply_no_nan = _doc(_binop("multiply_no_nan"), """x * y, 0 where y == 0 even if x is inf or NaN.
+
+    >>> import fastgrad as tf
+    >>> tf.math.multiply_no_nan(tf.constant([float("inf"), 2.0]), tf.constant([0.0, 3.0])).numpy().tolist()
+    [0.0, 6.0]
+    """)
+asin = _doc(_unop("asin"), """Inverse sine (``tf.math.asin``).
+
+    >>> import fastgrad as tf
+    >>> "%.4f" % float(tf.asin(tf.constant(1.0)))
+    '1.5708'
+    """)
+acos = _doc(_unop("acos"), """Inverse cosine (``tf.math.acos``).
+
+    >>> import fastgrad as tf
+    >>> float(tf.acos(tf.constant(1.0)))
+    0.0
+    """)
+atan = _doc(_unop("atan"), """Inverse tangent (``tf.math.atan``).
+
+    >>> import fastgrad as tf
+    >>> "%.4f" % float(tf.atan(tf.constant(1.0)))
+    '0.7854'
+    """)
+atan2 = _doc(_binop("atan2"), """The angle of the point (x, y): atan2(y, x), y first as TF's Atan2.
+
+    >>> import fastgrad as tf
+    >>> "%.4f" % float(tf.atan2(tf.constant(1.0), tf.constant(-1.0)))
+    '2.3562'
+    """)
+sinh = _doc(_unop("sinh"), """Hyperbolic sine.
+
+    >>> import fastgrad as tf
+    >>> float(tf.sinh(tf.constant(0.0)))
+    0.0
+    """)
+cosh = _doc(_unop("cosh"), """Hyperbolic cosine.
+
+    >>> import fastgrad as tf
+    >>> float(tf.cosh(tf.constant(0.0)))
+    1.0
+    """)
+asinh = _doc(_unop("asinh"), """Inverse hyperbolic sine.
+
+    >>> import fastgrad as tf
+    >>> float(tf.asinh(tf.constant(0.0)))
+    0.0
+    """)
+acosh = _doc(_unop("acosh"), """Inverse hyperbolic cosine (NaN below 1).
+
+    >>> import fastgrad as tf
+    >>> float(tf.acosh(tf.constant(1.0)))
+    0.0
+    """)
+atanh = _doc(_unop("atanh"), """Inverse hyperbolic tangent (+-inf at +-1).
+
+    >>> import fastgrad as tf
+    >>> float(tf.atanh(tf.constant(0.0)))
+    0.0
+    """)
+expm1 = _doc(_unop("expm1"), """exp(x) - 1, accurate near 0.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.expm1(tf.constant(1e-10, tf.float64)))
+    1.00000000005e-10
+    """)
+erf = _doc(_unop("erf"), """The error function.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.erf(tf.constant(0.0)))
+    0.0
+    """)
+erfc = _doc(_unop("erfc"), """1 - erf(x), accurate in the upper tail.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.erfc(tf.constant(0.0)))
+    1.0
+    """)
+erfinv = _doc(_unop("erfinv"), """The inverse error function (+-inf at +-1, NaN outside [-1, 1]).
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.erfinv(tf.constant(0.0)))
+    0.0
+    """)
+ndtri = _doc(_unop("ndtri"), """The standard normal quantile (inverse CDF) of p in [0, 1].
+
+    >>> import fastgrad as tf
+    >>> "%.6f" % float(tf.math.ndtri(tf.constant(0.975, tf.float64)))
+    '1.959964'
+    """)
+lgamma = _doc(_unop("lgamma"), """log |Gamma(x)| (inf at the poles 0, -1, ...).
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.lgamma(tf.constant(1.0)))
+    0.0
+    """)
+digamma = _doc(_unop("digamma"), """The derivative of lgamma; NaN at the poles 0, -1, ... (as TF).
+
+    >>> import fastgrad as tf
+    >>> "%.6f" % float(tf.math.digamma(tf.constant(1.0, tf.float64)))
+    '-0.577216'
+    """)
+polygamma = _doc(_binop("polygamma"), """The a-th derivative of digamma at x (a a non-negative integer
+    value in x's float dtype; NaN otherwise). Differentiable in x only, as TF.
+
+    >>> import fastgrad as tf
+    >>> "%.5f" % float(tf.math.polygamma(tf.constant(1.0), tf.constant(1.0)))
+    '1.64493'
+    """)
+zeta = _doc(_binop("zeta"), """The Hurwitz zeta function sum_k (q + k) ** -x (differentiable in q, as TF).
+
+    >>> import fastgrad as tf
+    >>> "%.5f" % float(tf.math.zeta(tf.constant(2.0), tf.constant(1.0)))
+    '1.64493'
+    """)
+igamma = _doc(_binop("igamma"), """The regularized lower incomplete gamma function P(a, x).
+
+    >>> import fastgrad as tf
+    >>> "%.6f" % float(tf.math.igamma(tf.constant(1.0), tf.constant(1.0)))
+    '0.632121'
+    """)
+igammac = _doc(_binop("igammac"), """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x).
+
+    >>> import fastgrad as tf
+    >>> "%.6f" % float(tf.math.igammac(tf.constant(1.0), tf.constant(1.0)))
+    '0.367879'
+    """)
+bessel_i0e = _doc(_unop("bessel_i0e"), """exp(-|x|) I0(x), the scaled modified Bessel function of order 0.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.bessel_i0e(tf.constant(0.0)))
+    1.0
+    """)
+bessel_i1e = _doc(_unop("bessel_i1e"), """exp(-|x|) I1(x), the scaled modified Bessel function of order 1.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.bessel_i1e(tf.constant(0.0)))
+    0.0
+    """)
+softsign = _doc(_unop("softsign"), """x / (1 + |x|).
+
+    >>> import fastgrad as tf
+    >>> tf.math.softsign(tf.constant([-3.0, 1.0])).numpy().tolist()
+    [-0.75, 0.5]
+    """)
+rint = _doc(_unop("rint"), """The nearest integer, half to even (floats; no gradient, as TF's Rint).
+
+    >>> import fastgrad as tf
+    >>> tf.math.rint(tf.constant([0.5, 1.5, -2.5])).numpy().tolist()
+    [0.0, 2.0, -2.0]
+    """)
+truncatemod = _doc(_binop("truncatemod"), """The remainder of truncatediv: the sign of x (C's fmod, %).
+
+    >>> import fastgrad as tf
+    >>> tf.truncatemod(tf.constant([7, -7]), 3).numpy().tolist()
+    [1, -1]
+    """)
+nextafter = _doc(_binop("nextafter"), """The next representable value after x1 towards x2.
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.nextafter(tf.constant(1.0, tf.float64), 2.0)) - 1.0
+    2.220446049250313e-16
+    """)
+_betainc = _core.OPS["betainc"]
 
 
-def xlogy(x, y, name=None):
-    """x * log(y), 0 where x == 0."""
-    x = _core.convert_to_tensor(x) if not isinstance(x, _core._TensorBase) else x
-    zero = _core.zeros((), x.dtype._enum)
-    is_zero = equal(x, zero)
-    # log of a safe y where x == 0, so the masked branch's gradient is 0, not nan (TF's XlogyGrad)
-    safe_y = where(is_zero, _core.constant(1.0, x.dtype), y)
-    return where(is_zero, zero, multiply(x, log(safe_y)))
+def betainc(a, b, x, name=None):
+    """The regularized incomplete beta function I_x(a, b) (differentiable in x, as TF).
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.betainc(tf.constant(1.0), tf.constant(1.0), tf.constant(0.25)))
+    0.25
+    """
+    x = _as_tensor(x)
+    a = a if isinstance(a, _core._TensorBase) else _core.constant(a, x.dtype)
+    b = b if isinstance(b, _core._TensorBase) else _core.constant(b, x.dtype)
+    return _core.apply(_betainc, [a, b, x])
+
+
+def lbeta(x, name=None):
+    """log |Beta(x)| over the last axis: sum(lgamma(x)) - lgamma(sum(x)) (-inf for an empty axis).
+
+    >>> import fastgrad as tf
+    >>> "%.6f" % float(tf.math.lbeta(tf.constant([1.0, 2.0])))
+    '-0.693147'
+    """
+    x = _as_tensor(x)
+    return subtract(reduce_sum(lgamma(x), axis=[-1]), lgamma(reduce_sum(x, axis=[-1])))
+
+
+def reciprocal_no_nan(x, name=None):
+    """1 / x, 0 where x == 0 (TF: div_no_nan(1, x), with its gradients).
+
+    >>> import fastgrad as tf
+    >>> tf.math.reciprocal_no_nan(tf.constant([0.0, 2.0])).numpy().tolist()
+    [0.0, 0.5]
+    """
+    x = _as_tensor(x)
+    return _divide_no_nan(_core.constant(1, x.dtype), x)
+
+
+def polyval(coeffs, x, name=None):
+    """coeffs[0] * x**(n-1) + ... + coeffs[n-1] by Horner's rule, as TF (coeffs a list).
+
+    >>> import fastgrad as tf
+    >>> float(tf.math.polyval([1.0, 2.0, 3.0], tf.constant(2.0)))
+    11.0
+    """
+    if not isinstance(coeffs, list):
+        raise ValueError("Argument coeffs must be list type. Received type %s." % type(coeffs))
+    x = _as_tensor(x)
+    if not coeffs:
+        return _core.zeros(tuple(x.shape), x.dtype._enum)
+    p = _as_tensor(coeffs[0])
+    for c in coeffs[1:]:
+        p = add(c, multiply(p, x))
+    return p
+
+
+def _monotonic(x, compare):
+    from fastgrad import array_ops
+    x = array_ops.reshape(_as_tensor(x), [-1])
+    if x.dtype.is_bool:
+        raise TypeError("Expected x to be numeric, instead found: %s" % (x,))
+    n = int(x.shape[0])
+    if n < 2:
+        return _core.constant(True)
+    return reduce_all(compare(x[1:], x[:-1]))
+
+
+def is_non_decreasing(x, name=None):
+    """True when x (flattened, row-major) has x[i] <= x[i+1] everywhere (a scalar bool).
+
+    >>> import fastgrad as tf
+    >>> bool(tf.math.is_non_decreasing([1, 1, 2]))
+    True
+    """
+    return _monotonic(x, greater_equal)
+
+
+def is_strictly_increasing(x, name=None):
+    """True when x (flattened, row-major) has x[i] < x[i+1] everywhere (a scalar bool).
+
+    >>> import fastgrad as tf
+    >>> bool(tf.math.is_strictly_increasing([1, 1, 2]))
+    False
+    """
+    return _monotonic(x, greater)
+
+
+special = type(_core)("fastgrad.math.special")
+special.__doc__ = "tf.math.special: the scaled Bessel functions."
+special.bessel_i0e = bessel_i0e
+special.bessel_i1e = bessel_i1e
 
 
 def divide_no_nan(x, y, name=None):
@@ -455,7 +734,13 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     if use_norm is None:
         use_norm = sqrt(add_n([reduce_sum(square(t)) for t in present])) if present else \
             _core.constant(0.0)
-    scale = multiply(clip_norm, minimum(divide(1.0, use_norm), divide(1.0, clip_norm)))
+    use_norm = _as_tensor(use_norm)
+    if not isinstance(clip_norm, _core._TensorBase):  # TF: the norm's dtype (float64 stays float64)
+        clip_norm = _core.constant(clip_norm, use_norm.dtype)
+    one = _core.constant(1.0, use_norm.dtype)
+    # TF: + (use_norm - use_norm) makes the scale NaN for an infinite norm
+    scale = add(multiply(clip_norm, minimum(divide(one, use_norm), divide(one, clip_norm))),
+                subtract(use_norm, use_norm))
     out = [None if t is None else multiply(_as_tensor(t), cast(scale, _as_tensor(t).dtype))
            for t in t_list]
     return out, use_norm

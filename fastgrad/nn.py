@@ -12,7 +12,7 @@ from fastgrad.errors import InvalidArgumentError
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "relu6", "silu", "swish", "moments"]
+           "relu6", "silu", "swish", "moments", "softsign"]
 
 _OPS = _core.OPS
 relu = _m._unop("relu")
@@ -20,6 +20,7 @@ relu.__doc__ = "max(x, 0) elementwise; its gradient is a fused ReluGrad."
 sigmoid = _m.sigmoid
 tanh = _m.tanh
 softplus = _m.softplus
+softsign = _m.softsign
 
 
 def _last_axis_op(op, logits, axis):
