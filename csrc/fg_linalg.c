@@ -378,6 +378,42 @@ DEF_EIGH(d, double)
 DEF_SVD(s, float)
 DEF_SVD(d, double)
 
+/* getrf of A brought column-major: packed per matrix as [n*n row-major
+ * LU (L unit lower, U upper), n permutation entries p with P A = L U,
+ * row i of P A being row p[i] of A] (TF's Lu; p as values of the float
+ * dtype, exact below 2^24) */
+#define DEF_LU(p, T)                                                                                      \
+    static void lu_rows_##p(void *v, int64_t lo, int64_t hi) {                                           \
+        const la_job *j = (const la_job *)v;                                                             \
+        int n = j->n, info = 0;                                                                          \
+        T *a = (T *)malloc((size_t)n * n * sizeof(T));                                                   \
+        int *ipiv = (int *)malloc((size_t)n * sizeof(int)), *perm = (int *)malloc((size_t)n * sizeof(int)); \
+        for (int64_t b = lo; b < hi; b++) {                                                              \
+            if (!a || !ipiv || !perm) {                                                                  \
+                j->singular[b] = 2;                                                                      \
+                continue;                                                                                \
+            }                                                                                            \
+            const T *x = (const T *)j->a + b * n * n;                                                    \
+            for (int r = 0; r < n; r++)                                                                  \
+                for (int c = 0; c < n; c++) a[(size_t)c * n + r] = x[(size_t)r * n + c];                 \
+            LAPACK(p, getrf)(&n, &n, a, &n, ipiv, &info);                                                \
+            if (info > 0) j->singular[b] = 1;                                                            \
+            T *o = (T *)j->out + b * ((int64_t)n * n + n);                                               \
+            for (int r = 0; r < n; r++)                                                                  \
+                for (int c = 0; c < n; c++) o[(size_t)r * n + c] = a[(size_t)c * n + r];                 \
+            for (int i = 0; i < n; i++) perm[i] = i;                                                     \
+            for (int i = 0; i < n; i++) {                                                                \
+                int t = perm[i];                                                                         \
+                perm[i] = perm[ipiv[i] - 1];                                                             \
+                perm[ipiv[i] - 1] = t;                                                                   \
+            }                                                                                            \
+            for (int i = 0; i < n; i++) o[(size_t)n * n + i] = (T)perm[i];                               \
+        }                                                                                                \
+        free(a), free(ipiv), free(perm);                                                                 \
+    }
+DEF_LU(s, float)
+DEF_LU(d, double)
+
 #define PICK(dtype, name) ((dtype) == FG_F32 ? name##_s : name##_d)
 
 /* the singular flags of a batch: 0 when none, else TF's error */
@@ -451,6 +487,16 @@ static int k_svd_qr(int qr, int dtype, const void *a, int64_t nbatch, int m, int
     fg_range_fn fn = qr ? PICK(dtype, qr_rows) : PICK(dtype, svd_rows);
     fg_parallel_range(la_threads(nbatch, (qr ? 4.0 : 12.0) * m * n * (m < n ? m : n)), nbatch, 1, fn, &j);
     int rc = la_status(s, nbatch, "", "");
+    free(s);
+    return rc;
+}
+
+static int k_lu(const fg_opdef *d, int dtype, const void *a, int64_t nbatch, int n, void *out) {
+    uint8_t *s = (uint8_t *)calloc((size_t)nbatch, 1);
+    if (!s) return fg_error_set(FG_ERR_NOMEM, "out of memory");
+    la_job j = {n, 0, 0, 0, 0, a, NULL, out, NULL, s};
+    fg_parallel_range(la_threads(nbatch, (double)n * n * n * 2 / 3), nbatch, 1, PICK(dtype, lu_rows), &j);
+    int rc = la_status(s, nbatch, "Input is not invertible.", d->tf_name);
     free(s);
     return rc;
 }
@@ -610,6 +656,22 @@ int fwd_svd(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *at
         RUN_KERNEL_WORK(o, batch_of(x, 2) * m * n * k * 4, k_svd_qr(0, x->dtype, x->data, batch_of(x, 2), m, n, full, uv, o->data));
     else if (o->size)
         memset(o->data, 0, (size_t)o->size * fg_dtype_size(o->dtype)); /* an empty matrix: identity-free zeros */
+    *out = o;
+    return 0;
+}
+
+/* TF's Lu: packed [..., n*n + n], the factors then the permutation */
+int fwd_lu(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs, fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *x = in[0];
+    if (check_square(d, x) < 0) return -1;
+    int n = (int)x->shape[x->ndim - 1];
+    int64_t shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)(x->ndim - 2) * sizeof(int64_t));
+    shape[x->ndim - 2] = (int64_t)n * n + n;
+    fg_tensor *o = fg_tensor_new(x->dtype, x->ndim - 1, shape);
+    if (!o) return -1;
+    if (o->size && n) RUN_KERNEL_WORK(o, o->size * n, k_lu(d, x->dtype, x->data, batch_of(x, 2), n, o->data));
     *out = o;
     return 0;
 }

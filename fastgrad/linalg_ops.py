@@ -23,11 +23,12 @@ from fastgrad.math_ops import (abs as _abs, cast, l2_normalize, log, pow as _pow
                                square, where)
 from fastgrad.math_ops import norm as _euclidean_norm
 from fastgrad.math_ops import _as_tensor
+from fastgrad.array_ops import one_hot
 from fastgrad.dtypes import int32
 
 __all__ = [
     "adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part", "eigh", "eigvalsh",
-    "eye", "global_norm", "inv", "lstsq", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
+    "eye", "global_norm", "inv", "lstsq", "lu", "lu_matrix_inverse", "lu_reconstruct", "lu_solve", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
     "solve", "svd", "trace", "triangular_solve",
 ]
@@ -491,3 +492,69 @@ def cross(a, b, name=None):
     a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
     b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
     return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def lu(input, output_idx_type=int32, name=None):
+    """``(lower_upper, perm)``: ``P input = L U`` with ``L`` unit lower and
+    ``U`` upper triangular packed in ``lower_upper``, row ``i`` of ``P input``
+    being row ``perm[i]`` of ``input`` (LAPACK getrf, partial pivoting). A
+    singular matrix raises, and there is no gradient, as TF's.
+
+    >>> import fastgrad as tf
+    >>> lu, p = tf.linalg.lu([[1.0, 2.0], [3.0, 4.0]])
+    >>> p.numpy().tolist()
+    [1, 0]
+    """
+    x = _as_tensor(input)
+    packed = _apply("lu", [x])
+    n = x.shape[-1]
+    batch = list(x.shape[:-2])
+    return _unflat(packed[..., :n * n], batch, n, n), cast(packed[..., n * n:], output_idx_type)
+
+
+def _permutation_matrix(perm, dtype):
+    """P with P[..., i, perm[i]] = 1: (P x)[i] = x[perm[i]]"""
+    return one_hot(perm, _as_tensor(perm).shape[-1], dtype=dtype)
+
+
+def _unit_lower(lower_upper):
+    lu = _as_tensor(lower_upper)
+    ones = _core.convert_to_tensor(np.ones(lu.shape[:-1], lu.dtype.as_numpy_dtype))
+    return set_diag(band_part(lu, -1, 0), ones)
+
+
+def lu_solve(lower_upper, perm, rhs, validate_args=False, name=None):
+    """X with ``A X = rhs`` from ``lu(A)``: the permuted rhs through two triangular solves.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.lu_solve(*tf.linalg.lu([[1.0, 2.0], [3.0, 4.0]]), [[5.0], [11.0]]).numpy().round(5).tolist()
+    [[1.0], [2.0]]
+    """
+    lu = _as_tensor(lower_upper)
+    rhs = rhs if isinstance(rhs, _core._TensorBase) else _core.convert_to_tensor(rhs, lu.dtype)
+    permuted = matmul(_permutation_matrix(perm, lu.dtype), rhs)
+    return triangular_solve(lu, triangular_solve(_unit_lower(lu), permuted, lower=True), lower=False)
+
+
+def lu_matrix_inverse(lower_upper, perm, validate_args=False, name=None):
+    """The inverse of A from ``lu(A)``.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.lu_matrix_inverse(*tf.linalg.lu([[2.0, 0.0], [0.0, 4.0]])).numpy().tolist()
+    [[0.5, 0.0], [0.0, 0.25]]
+    """
+    lu = _as_tensor(lower_upper)
+    n = lu.shape[-1]
+    return lu_solve(lu, perm, eye(n, batch_shape=list(lu.shape[:-2]), dtype=lu.dtype))
+
+
+def lu_reconstruct(lower_upper, perm, validate_args=False, name=None):
+    """A from ``lu(A)``: ``P^T L U``.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.lu_reconstruct(*tf.linalg.lu([[1.0, 2.0], [3.0, 4.0]])).numpy().tolist()
+    [[1.0, 2.0], [3.0, 4.0]]
+    """
+    lu = _as_tensor(lower_upper)
+    return matmul(_permutation_matrix(perm, lu.dtype), matmul(_unit_lower(lu), band_part(lu, 0, -1)),
+                  transpose_a=True)

@@ -159,6 +159,21 @@ def test_lstsq_pinv_rank_norms_and_friends():
                                np.sqrt((x ** 2).sum() + (deep ** 2).sum()), rtol=1e-12)
 
 
+def test_lu_family_as_tf():
+    a = np.array([[1.0, 2.0, 0.0], [3.0, 1.0, 1.0], [0.0, 2.0, 5.0]])
+    lu, p = tf.linalg.lu(a)
+    # TF 2.21's output for this matrix
+    np.testing.assert_allclose(lu.numpy(), [[3.0, 1.0, 1.0], [0.0, 2.0, 5.0], [1 / 3, 5 / 6, -4.5]], rtol=1e-15)
+    assert p.dtype == tf.int32 and p.numpy().tolist() == [1, 2, 0]
+    assert tf.linalg.lu(a, output_idx_type=tf.int64)[1].dtype == tf.int64
+    np.testing.assert_allclose(tf.linalg.lu_reconstruct(lu, p).numpy(), a, rtol=1e-15)
+    np.testing.assert_allclose(tf.linalg.lu_matrix_inverse(lu, p).numpy(), np.linalg.inv(a), rtol=1e-12)
+    big, rhs = general_np(2, n=5), R.normal(size=(2, 5, 3))
+    lu, p = tf.linalg.lu(big)
+    np.testing.assert_allclose(tf.linalg.lu_solve(lu, p, rhs).numpy(), np.linalg.solve(big, rhs), rtol=1e-10)
+    np.testing.assert_allclose(tf.linalg.lu_reconstruct(lu, p).numpy(), big, rtol=1e-12)
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -265,6 +280,8 @@ ERRORS = [
      r"'ord' must be a supported matrix norm"),
     ("norm-vector-ord", lambda: tf.norm(tf.ones((2,)), ord="fro", axis=0), ValueError,
      r"'ord' must be a supported vector norm"),
+    ("lu-singular", lambda: tf.linalg.lu(tf.ones((2, 2))), IAE, r"Input is not invertible"),
+    ("lu-nonsquare", lambda: tf.linalg.lu(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
     ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
     ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
     ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
@@ -334,6 +351,9 @@ FUNCS = {
     "pinv": (lambda a: tf.linalg.pinv(a), [R.normal(size=(2, 4, 3))]),
     "norm-2": (lambda a: tf.norm(a, ord=2, axis=[-2, -1]), [R.normal(size=(2, 3, 4))]),
     "cross": (lambda a, b: tf.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    # lu has no gradient (TF's); lu_solve differentiates in the factors and the rhs
+    "lu_solve": (lambda lu, b: tf.linalg.lu_solve(lu, tf.constant([1, 2, 0]), b),
+                 [general_np(n=3), R.normal(size=(3, 2))]),
     # sign-free functions of singular vectors, deep, wide, square, and full with |m - n| = 1
     "svd-deep": (lambda a: svd_signfree(a, False), [R.normal(size=(2, 4, 3))]),
     "svd-wide": (lambda a: svd_signfree(a, False), [R.normal(size=(3, 5))]),

@@ -190,7 +190,7 @@ NONDIFF = {
     "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
-    "determinant_sign",
+    "determinant_sign", "lu",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py

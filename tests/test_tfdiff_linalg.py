@@ -65,6 +65,9 @@ CASES = {
     "norm-ords": (lambda L, a: L.stack([L.norm(a, ord=o, axis=[-2, -1]) for o in ("fro", 1, 2, np.inf)]),
                   [R.normal(size=(2, 3, 4))]),
     "cross": (lambda L, a, b: L.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    "lu_solve": (lambda L, lu, b: L.linalg.lu_solve(lu, L.constant([[1, 2, 0], [2, 0, 1]]), b),
+                 [general(2), R.normal(size=(2, 3, 2))]),
+    "lu_reconstruct": (lambda L, lu: L.linalg.lu_reconstruct(lu, L.constant([2, 0, 1])), [general()]),
     "tensor_diag": (lambda L, d: L.linalg.tensor_diag_part(L.linalg.tensor_diag(d) * 2.0), [R.normal(size=(2, 3))]),
     "svd-deep": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(2, 4, 3))]),
     "svd-wide": (lambda L, a: svd_signfree(L, a, False), [R.normal(size=(3, 5))]),
@@ -132,3 +135,13 @@ def test_lstsq_fast_false_values_match_tf():
     a, b = R.normal(size=(2, 5, 3)), R.normal(size=(2, 5, 2))
     np.testing.assert_allclose(fg.linalg.lstsq(a, b, fast=False).numpy(), tf.linalg.lstsq(a, b, fast=False).numpy(),
                                rtol=1e-9)
+
+
+def test_lu_matches_tf():
+    tf = real_tf()
+    a = general(3, n=5)
+    (lu, p), (tlu, tp) = fg.linalg.lu(a), tf.linalg.lu(a)
+    np.testing.assert_allclose(lu.numpy(), tlu.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(p.numpy(), tp.numpy())
+    np.testing.assert_allclose(fg.linalg.lu_matrix_inverse(lu, p).numpy(), tf.linalg.lu_matrix_inverse(tlu, tp).numpy(),
+                               rtol=1e-10)
