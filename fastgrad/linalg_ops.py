@@ -19,8 +19,8 @@ import numpy as np
 from fastgrad import _core
 from fastgrad import errors as _errors
 from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, stack, transpose
-from fastgrad.math_ops import (abs as _abs, cast, l2_normalize, log, pow as _pow, reduce_max, reduce_sum, sqrt,
-                               square, where)
+from fastgrad.math_ops import (abs as _abs, cast, floor, l2_normalize, log, maximum, pow as _pow, reduce_max,
+                               reduce_sum, sqrt, square, where)
 from fastgrad.math_ops import norm as _euclidean_norm
 from fastgrad.math_ops import _as_tensor
 from fastgrad.array_ops import one_hot
@@ -28,7 +28,7 @@ from fastgrad.dtypes import int32
 
 __all__ = [
     "adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part", "eigh", "eigvalsh",
-    "eye", "global_norm", "inv", "lstsq", "lu", "lu_matrix_inverse", "lu_reconstruct", "lu_solve", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
+    "eye", "global_norm", "inv", "expm", "lstsq", "lu", "lu_matrix_inverse", "lu_reconstruct", "lu_solve", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
     "solve", "svd", "trace", "triangular_solve",
 ]
@@ -558,3 +558,75 @@ def lu_reconstruct(lower_upper, perm, validate_args=False, name=None):
     lu = _as_tensor(lower_upper)
     return matmul(_permutation_matrix(perm, lu.dtype), matmul(_unit_lower(lu), band_part(lu, 0, -1)),
                   transpose_a=True)
+
+
+_PADE = {
+    3: [120.0, 60.0, 12.0],
+    5: [30240.0, 15120.0, 3360.0, 420.0, 30.0],
+    7: [17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0],
+    9: [17643225600.0, 8821612800.0, 2075673600.0, 302702400.0, 30270240.0, 2162160.0, 110880.0, 3960.0, 90.0],
+    13: [64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+         10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0],
+}
+
+
+def _pade(m, degree, ident):
+    """TF's _matrix_exp_padeN: (U, V) with exp(m) ~ (V - U)^-1 (V + U)"""
+    b = _PADE[degree]
+    m2 = matmul(m, m)
+    if degree == 13:
+        m4 = matmul(m2, m2)
+        m6 = matmul(m4, m2)
+        tmp_u = matmul(m6, m6 + b[11] * m4 + b[9] * m2) + b[7] * m6 + b[5] * m4 + b[3] * m2 + b[1] * ident
+        tmp_v = b[12] * m6 + b[10] * m4 + b[8] * m2
+        return matmul(m, tmp_u), matmul(m6, tmp_v) + b[6] * m6 + b[4] * m4 + b[2] * m2 + b[0] * ident
+    powers = [ident, m2]  # I, m^2, m^4, ...: TF's products, summed in TF's order
+    half = (degree - 1) // 2
+    while len(powers) <= half:
+        powers.append(matmul(powers[-1], m2))
+    tmp, v = powers[half], b[2 * half] * powers[half]
+    for k in _builtins.range(half - 1, -1, -1):
+        tmp = tmp + b[2 * k + 1] * powers[k]
+        v = v + b[2 * k] * powers[k]
+    return matmul(m, tmp), v
+
+
+def expm(input, name=None):
+    """The matrix exponential, TF's algorithm (Higham 2005): a Pade
+    approximant of degree 3-13 (3-7 in float32) chosen by the 1-norm, with
+    scaling and squaring; the gradient is that composition's.
+
+    The number of squarings is read from the data (TF runs a while loop),
+    so inside ``fastgrad.function`` it is a value the trace depends on.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.expm([[0.0, 0.0], [0.0, 1.0]]).numpy().round(5).tolist()
+    [[1.0, 0.0], [0.0, 2.71828]]
+    """
+    x = _as_tensor(input)
+    if tuple(x.shape[-2:]) == (0, 0):
+        return x
+    n = x.shape[-1]
+    ident = eye(n, dtype=x.dtype)
+    l1 = reduce_max(reduce_sum(_abs(x), axis=-2), axis=-1, keepdims=True)
+    l1 = expand_dims(l1, -1)
+    c = lambda v: _core.convert_to_tensor(v, x.dtype)  # noqa: E731
+    if x.dtype == np.float32:
+        maxnorm, degrees, conds = 3.925724783138660, (3, 5, 7), (4.258730016922831e-001, 1.880152677804762e+000)
+    else:
+        maxnorm, degrees = 5.371920351148152, (3, 5, 7, 9, 13)
+        conds = (1.495585217958292e-002, 2.539398330063230e-001, 9.504178996162932e-001, 2.097847961257068e+000)
+    squarings = maximum(floor(log(l1 / c(maxnorm)) / log(c(2.0))), c(0.0))
+    scaled = x / _pow(c(2.0), squarings)
+    pairs = [_pade(x if d != degrees[-1] else scaled, d, ident) for d in degrees]
+    u, v = pairs[-1]
+    for cond, (ud, vd) in reversed(list(zip(conds, pairs[:-1]))):
+        pick = l1 < c(cond)
+        u, v = where(pick, ud, u), where(pick, vd, v)
+    most = float(reduce_max(squarings))
+    if not np.isfinite(most):
+        return x * c(np.nan)
+    result = solve(-u + v, u + v)
+    for i in _builtins.range(int(most)):
+        result = where(c(float(i)) < squarings, matmul(result, result), result)
+    return result

@@ -174,6 +174,16 @@ def test_lu_family_as_tf():
     np.testing.assert_allclose(tf.linalg.lu_reconstruct(lu, p).numpy(), big, rtol=1e-12)
 
 
+@pytest.mark.parametrize("scale", [0.01, 0.5, 3.0, 20.0])
+def test_expm_values(scale):
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    a = R.normal(size=(2, 4, 4)) * scale
+    want = np.stack([scipy_linalg.expm(m) for m in a])
+    np.testing.assert_allclose(tf.linalg.expm(a).numpy(), want, rtol=1e-11 * max(1.0, scale), atol=1e-13 * np.abs(want).max())
+    np.testing.assert_allclose(tf.linalg.expm(a.astype(np.float32)).numpy(), want, rtol=1e-4,
+                               atol=1e-5 * np.abs(want).max())
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -351,6 +361,8 @@ FUNCS = {
     "pinv": (lambda a: tf.linalg.pinv(a), [R.normal(size=(2, 4, 3))]),
     "norm-2": (lambda a: tf.norm(a, ord=2, axis=[-2, -1]), [R.normal(size=(2, 3, 4))]),
     "cross": (lambda a, b: tf.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    "expm": (lambda a: tf.linalg.expm(a), [R.normal(size=(2, 3, 3))]),
+    "expm-squarings": (lambda a: tf.linalg.expm(a), [3 * R.normal(size=(3, 3))]),
     # lu has no gradient (TF's); lu_solve differentiates in the factors and the rhs
     "lu_solve": (lambda lu, b: tf.linalg.lu_solve(lu, tf.constant([1, 2, 0]), b),
                  [general_np(n=3), R.normal(size=(3, 2))]),

@@ -65,6 +65,7 @@ CASES = {
     "norm-ords": (lambda L, a: L.stack([L.norm(a, ord=o, axis=[-2, -1]) for o in ("fro", 1, 2, np.inf)]),
                   [R.normal(size=(2, 3, 4))]),
     "cross": (lambda L, a, b: L.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    "expm": (lambda L, a: L.linalg.expm(a), [np.stack([0.05 * R.normal(size=(3, 3)), 4 * R.normal(size=(3, 3))])]),
     "lu_solve": (lambda L, lu, b: L.linalg.lu_solve(lu, L.constant([[1, 2, 0], [2, 0, 1]]), b),
                  [general(2), R.normal(size=(2, 3, 2))]),
     "lu_reconstruct": (lambda L, lu: L.linalg.lu_reconstruct(lu, L.constant([2, 0, 1])), [general()]),
