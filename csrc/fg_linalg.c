@@ -28,7 +28,7 @@
 /* ------------------------------------------------- LAPACK entry points */
 
 #define FG_LAPACK_FUNCS(F) \
-    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri) F(ssyevd) F(dsyevd) F(sgesdd) F(dgesdd) F(sgeqrf) F(dgeqrf) F(sorgqr) F(dorgqr)
+    F(spotrf) F(dpotrf) F(strsm) F(dtrsm) F(sgetrf) F(dgetrf) F(sgetrs) F(dgetrs) F(sgetri) F(dgetri) F(ssyevd) F(dsyevd) F(sgesdd) F(dgesdd) F(sgeqrf) F(dgeqrf) F(sorgqr) F(dorgqr) F(sgtsv) F(dgtsv)
 
 enum {
 #define LP_ENUM(n) LP_##n,
@@ -78,7 +78,8 @@ static int need_lapack(const fg_opdef *d) {
     typedef void p##gesdd_t(char *jobz, int *m, int *n, T *a, int *lda, T *s, T *u, int *ldu, T *vt,       \
                             int *ldvt, T *work, int *lwork, int *iwork, int *info);                        \
     typedef void p##geqrf_t(int *m, int *n, T *a, int *lda, T *tau, T *work, int *lwork, int *info);       \
-    typedef void p##orgqr_t(int *m, int *n, int *k, T *a, int *lda, T *tau, T *work, int *lwork, int *info);
+    typedef void p##orgqr_t(int *m, int *n, int *k, T *a, int *lda, T *tau, T *work, int *lwork, int *info); \
+    typedef void p##gtsv_t(int *n, int *nrhs, T *dl, T *d, T *du, T *b, int *ldb, int *info);
 DEF_LAPACK_TYPES(s, float)
 DEF_LAPACK_TYPES(d, double)
 #define LAPACK(p, name) ((p##name##_t *)lp[LP_##p##name])
@@ -414,6 +415,39 @@ DEF_SVD(d, double)
 DEF_LU(s, float)
 DEF_LU(d, double)
 
+/* gtsv (Gaussian elimination with partial pivoting) per system: diagonals
+ * [3, M] in TF's compact format (superdiagonal, main, subdiagonal; the
+ * last super and first sub entries unused), rhs M x K brought column-major;
+ * a singular system gives NaN, as TF's */
+#define DEF_GTSV(p, T)                                                                                    \
+    static void gtsv_rows_##p(void *v, int64_t lo, int64_t hi) {                                          \
+        const la_job *j = (const la_job *)v;                                                             \
+        int m = j->n, k = j->k, info = 0;                                                                \
+        T *w = (T *)malloc(((size_t)3 * m + (size_t)m * k + 1) * sizeof(T));                             \
+        for (int64_t b = lo; b < hi; b++) {                                                              \
+            if (!w) {                                                                                    \
+                j->singular[b] = 2;                                                                      \
+                continue;                                                                                \
+            }                                                                                            \
+            int64_t ao, bo;                                                                              \
+            bcast2_at(j->bc, b, &ao, &bo);                                                               \
+            const T *dg = (const T *)j->a + ao * 3 * m, *x = (const T *)j->b + bo * m * k;               \
+            T *du = w, *d = w + m, *dl = w + 2 * m, *rhs = w + 3 * m;                                    \
+            memcpy(du, dg, (size_t)m * sizeof(T));                                                       \
+            memcpy(d, dg + m, (size_t)m * sizeof(T));                                                    \
+            memcpy(dl, dg + 2 * m + 1, (size_t)(m - 1) * sizeof(T));                                     \
+            for (int r = 0; r < m; r++)                                                                  \
+                for (int c = 0; c < k; c++) rhs[(size_t)c * m + r] = x[(size_t)r * k + c];               \
+            LAPACK(p, gtsv)(&m, &k, dl, d, du, rhs, &m, &info);                                          \
+            T *o = (T *)j->out + b * m * k;                                                              \
+            for (int r = 0; r < m; r++)                                                                  \
+                for (int c = 0; c < k; c++) o[(size_t)r * k + c] = info ? (T)NAN : rhs[(size_t)c * m + r]; \
+        }                                                                                                \
+        free(w);                                                                                         \
+    }
+DEF_GTSV(s, float)
+DEF_GTSV(d, double)
+
 #define PICK(dtype, name) ((dtype) == FG_F32 ? name##_s : name##_d)
 
 /* the singular flags of a batch: 0 when none, else TF's error */
@@ -656,6 +690,57 @@ int fwd_svd(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *at
         RUN_KERNEL_WORK(o, batch_of(x, 2) * m * n * k * 4, k_svd_qr(0, x->dtype, x->data, batch_of(x, 2), m, n, full, uv, o->data));
     else if (o->size)
         memset(o->data, 0, (size_t)o->size * fg_dtype_size(o->dtype)); /* an empty matrix: identity-free zeros */
+    *out = o;
+    return 0;
+}
+
+/* TF's TridiagonalSolve, compact format: diagonals [..., 3, M], rhs
+ * [..., M, K], batch dims broadcast (the rules ask for that; the facade
+ * passes TF's shapes) */
+int fwd_tridiagonal_solve(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                          fg_tensor **out) {
+    (void)n_in, (void)attrs, (void)nattrs;
+    fg_tensor *a = in[0], *b = in[1];
+    if (!is_float(a->dtype)) return not_allowed(d, a->dtype);
+    if (a->dtype != b->dtype) return dtype_mismatch(d, 1, a->dtype, b->dtype);
+    if (a->ndim < 2 || a->shape[a->ndim - 2] != 3)
+        return fg_error_set(FG_ERR_INVALID, "Expected diagonals to be provided as a tensor of shape [..., 3, M], got %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), d->tf_name);
+    int64_t m = a->shape[a->ndim - 1];
+    if (b->ndim < 2 || b->shape[b->ndim - 2] != m)
+        return fg_error_set(FG_ERR_INVALID, "Expected number of left-hand sided and right-hand sides to be equal, got %lld and %lld [Op:%s]",
+                            (long long)m, (long long)(b->ndim < 2 ? -1 : b->shape[b->ndim - 2]), d->tf_name);
+    bcast2 bc;
+    if (bcast2_init(&bc, a, b) < 0)
+        return fg_error_set(FG_ERR_INVALID, "Batch shapes of diagonals and rhs do not broadcast: %s vs. %s [Op:%s]",
+                            fg_shape_str(a->ndim, a->shape), fg_shape_str(b->ndim, b->shape), d->tf_name);
+    int64_t k = b->shape[b->ndim - 1];
+    if (m > INT_MAX || k > INT_MAX) return fg_error_set(FG_ERR_INVALID, "matrix dims exceed LAPACK's int [Op:%s]", d->tf_name);
+    if (need_lapack(d) < 0) return -1;
+    int64_t shape[FG_MAX_NDIM], nbatch = 1;
+    memcpy(shape, bc.shape, (size_t)bc.bnd * sizeof(int64_t));
+    for (int i = 0; i < bc.bnd; i++) nbatch *= bc.shape[i];
+    shape[bc.bnd] = m;
+    shape[bc.bnd + 1] = k;
+    fg_tensor *o = fg_tensor_new(a->dtype, bc.bnd + 2, shape);
+    if (!o) return -1;
+    if (o->size) {
+        uint8_t *st = (uint8_t *)calloc((size_t)nbatch, 1);
+        if (!st) {
+            fg_decref(o);
+            return fg_error_set(FG_ERR_NOMEM, "out of memory");
+        }
+        la_job j = {(int)m, (int)k, 0, 0, 0, a->data, b->data, o->data, &bc, st};
+        void *tok = fg_gil_release_if(o->size * 8);
+        fg_parallel_range(la_threads(nbatch, 8.0 * m * k), nbatch, 1, PICK(a->dtype, gtsv_rows), &j);
+        fg_gil_acquire(tok);
+        int rc = la_status(st, nbatch, "", "");
+        free(st);
+        if (rc < 0) {
+            fg_decref(o);
+            return -1;
+        }
+    }
     *out = o;
     return 0;
 }
@@ -1432,5 +1517,103 @@ int jvp_qr(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout)
     }
     fg_tensor *parts[2] = {as_flat(c, dq), as_flat(c, dr)};
     *tout = give(concat_last(c, 2, parts));
+    JVP_END;
+}
+
+/* ---------------------------------------------------------- tridiagonal */
+
+static fg_tensor *slice_ax(rctx *c, fg_tensor *x, int axis, int64_t start, int64_t len) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int nd = x->ndim;
+    int64_t at[3 * FG_MAX_NDIM];
+    for (int i = 0; i < nd; i++) {
+        at[i] = i == axis ? start : 0;
+        at[nd + i] = 1;
+        at[2 * nd + i] = i == axis ? len : x->shape[i];
+    }
+    return ap(c, FG_OP_SLICE, 1, &x, at, 3 * nd);
+}
+
+static fg_tensor *concat_ax(rctx *c, int n, fg_tensor **parts, int axis) {
+    for (int i = 0; i < n; i++)
+        if (!parts[i]) return c->failed = 1, NULL;
+    int64_t a = axis;
+    return ap(c, FG_OP_CONCAT, n, parts, &a, 1);
+}
+
+/* out[i] = x[i + k] along axis (k = +1 or -1), zero past the ends */
+static fg_tensor *shift(rctx *c, fg_tensor *x, int axis, int k) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int64_t n = x->shape[axis], shape[FG_MAX_NDIM];
+    memcpy(shape, x->shape, (size_t)x->ndim * sizeof(int64_t));
+    shape[axis] = 1;
+    fg_tensor *z = hold(c, fg_tensor_zeros(x->dtype, x->ndim, shape));
+    if (n < 2) return z && n == 1 ? z : zeros_like(c, x);
+    fg_tensor *parts[2];
+    if (k > 0)
+        parts[0] = slice_ax(c, x, axis, 1, n - 1), parts[1] = z;
+    else
+        parts[0] = z, parts[1] = slice_ax(c, x, axis, 0, n - 1);
+    return concat_ax(c, 2, parts, axis);
+}
+
+/* row i of compact diagonals [..., 3, M] as a column [..., M, 1] */
+static fg_tensor *diag_col(rctx *c, fg_tensor *dg, int i) {
+    if (c->failed || !dg) return c->failed = 1, NULL;
+    return mT(c, slice_ax(c, dg, dg->ndim - 2, i, 1));
+}
+
+/* the tridiagonal matrix (compact) times x [..., M, K] */
+static fg_tensor *tri_matmul(rctx *c, fg_tensor *dg, fg_tensor *x) {
+    if (c->failed || !x) return c->failed = 1, NULL;
+    int ax = x->ndim - 2;
+    return ADD(ADD(MUL(diag_col(c, dg, 0), shift(c, x, ax, 1)), MUL(diag_col(c, dg, 1), x)),
+               MUL(diag_col(c, dg, 2), shift(c, x, ax, -1)));
+}
+
+/* TF's _TransposeTridiagonalMatrix: superdiagonal <- subdiagonal shifted left, and back */
+static fg_tensor *tri_transpose(rctx *c, fg_tensor *dg) {
+    if (c->failed || !dg) return c->failed = 1, NULL;
+    int rows = dg->ndim - 2, last = dg->ndim - 1;
+    fg_tensor *parts[3] = {shift(c, slice_ax(c, dg, rows, 2, 1), last, 1), slice_ax(c, dg, rows, 1, 1),
+                           shift(c, slice_ax(c, dg, rows, 0, 1), last, -1)};
+    return concat_ax(c, 3, parts, rows);
+}
+
+/* TF's _MatmulExtractingThreeDiagonals(x, y): the three diagonals of x y^T, compact */
+static fg_tensor *tri_extract(rctx *c, fg_tensor *x, fg_tensor *y) {
+    if (c->failed || !x || !y) return c->failed = 1, NULL;
+    int ax = y->ndim - 2;
+    fg_tensor *parts[3] = {mT(c, sum_last_axis_keep(c, MUL(x, shift(c, y, ax, 1)))),
+                           mT(c, sum_last_axis_keep(c, MUL(x, y))),
+                           mT(c, sum_last_axis_keep(c, MUL(x, shift(c, y, ax, -1))))};
+    return concat_ax(c, 3, parts, parts[0] ? parts[0]->ndim - 2 : 0);
+}
+
+static fg_tensor *tri_solve(rctx *c, fg_tensor *dg, fg_tensor *b) {
+    fg_tensor *in[2] = {dg, b};
+    int64_t at = 1;
+    return ap(c, FG_OP_TRIDIAGONAL_SOLVE, 2, in, &at, 1);
+}
+
+/* TF's TridiagonalSolveGrad: the transposed system solved for g, and
+ * minus the three diagonals of that times X^T */
+int bwd_tridiagonal_solve(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    fg_tensor *gr = tri_solve(c, tri_transpose(c, X(0)), g);
+    if (need[1]) gin[1] = give(gr);
+    if (need[0]) gin[0] = give(NEG(tri_extract(c, gr, Y)));
+    RULE_END;
+}
+
+/* dX = T^-1 (dB - dT X) */
+int jvp_tridiagonal_solve(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    fg_tensor *rhs = align(c, T(1), nb, Y->ndim);
+    if (T(0)) {
+        fg_tensor *t = tri_matmul(c, align(c, T(0), nb, Y->ndim), Y);
+        rhs = rhs ? SUB(rhs, t) : NEG(t);
+    }
+    if (rhs) *tout = give(tri_solve(c, X(0), rhs));
     JVP_END;
 }

@@ -23,12 +23,13 @@ from fastgrad.math_ops import (abs as _abs, cast, floor, l2_normalize, log, maxi
                                reduce_sum, sqrt, square, where)
 from fastgrad.math_ops import norm as _euclidean_norm
 from fastgrad.math_ops import _as_tensor
-from fastgrad.array_ops import one_hot
+from fastgrad.array_ops import concat, one_hot, zeros
 from fastgrad.dtypes import int32
 
 __all__ = [
     "adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part", "eigh", "eigvalsh",
     "eye", "global_norm", "inv", "expm", "lstsq", "lu", "lu_matrix_inverse", "lu_reconstruct", "lu_solve", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
+    "tridiagonal_matmul", "tridiagonal_solve",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
     "solve", "svd", "trace", "triangular_solve",
 ]
@@ -630,3 +631,76 @@ def expm(input, name=None):
     for i in _builtins.range(int(most)):
         result = where(c(float(i)) < squarings, matmul(result, result), result)
     return result
+
+
+def _compact_diagonals(diagonals, diagonals_format, like=None):
+    """TF's three formats brought to compact [..., 3, M]"""
+    if diagonals_format == "compact":
+        return diagonals if isinstance(diagonals, _core._TensorBase) else _core.convert_to_tensor(diagonals, like)
+    if diagonals_format == "sequence":
+        parts = [p if isinstance(p, _core._TensorBase) else _core.convert_to_tensor(p, like) for p in diagonals]
+        return stack(parts, axis=-2)
+    if diagonals_format == "matrix":
+        m = _as_tensor(diagonals) if like is None else _core.convert_to_tensor(diagonals, like)
+        pad = zeros(list(m.shape[:-2]) + [1], dtype=m.dtype)
+        sup = concat([diag_part(m[..., :-1, 1:]), pad], axis=-1)
+        sub = concat([pad, diag_part(m[..., 1:, :-1])], axis=-1)
+        return stack([sup, diag_part(m), sub], axis=-2)
+    raise ValueError("Unrecognized diagonals_format: %s" % (diagonals_format,))
+
+
+def tridiagonal_solve(diagonals, rhs, diagonals_format="compact", transpose_rhs=False, conjugate_rhs=False,
+                      name=None, partial_pivoting=True, perturb_singular=False):
+    """X with ``T X = rhs`` for tridiagonal ``T`` (LAPACK gtsv, partial pivoting).
+
+    ``diagonals`` as TF: ``'compact'`` [..., 3, M] (superdiagonal, main,
+    subdiagonal; the last superdiagonal and first subdiagonal entries are
+    unused), ``'sequence'`` (the three as a tuple) or ``'matrix'``. ``rhs``
+    is [..., M, K] or a vector [..., M]. A singular system gives NaN, as
+    TF's. Gradients are TF's (a solve with the transposed system).
+
+    >>> import fastgrad as tf
+    >>> d = tf.constant([[1.0, 1.0, 0.0], [2.0, 2.0, 2.0], [0.0, 1.0, 1.0]])
+    >>> tf.linalg.tridiagonal_solve(d, [3.0, 4.0, 3.0]).numpy().round(5).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    if perturb_singular:
+        raise NotImplementedError("fastgrad's tridiagonal_solve does not perturb singular systems")
+    rhs_t = _as_tensor(rhs) if not isinstance(diagonals, _core._TensorBase) else None
+    d = _compact_diagonals(diagonals, diagonals_format, None if rhs_t is None else rhs_t.dtype)
+    if diagonals_format == "compact" and (d.ndim < 2 or d.shape[-2] != 3):
+        raise ValueError("Expected 3 diagonals got %s" % (d.shape[-2] if d.ndim >= 2 else d.shape))
+    b = rhs if isinstance(rhs, _core._TensorBase) else _core.convert_to_tensor(rhs, d.dtype)
+    vector = b.ndim == d.ndim - 1
+    if vector:
+        b = expand_dims(b, -1)
+    elif transpose_rhs:
+        b = matrix_transpose(b)
+    m = d.shape[-1]
+    if b.shape[-2] != m:
+        raise ValueError("Expected number of left-hand sided and right-hand sides to be equal, got %d and %d"
+                         % (m, b.shape[-2]))
+    x = _apply("tridiagonal_solve", [d, b], [int(_builtins.bool(partial_pivoting))])
+    return squeeze(x, -1) if vector else x
+
+
+def tridiagonal_matmul(diagonals, rhs, diagonals_format="compact", name=None):
+    """``T @ rhs`` for tridiagonal ``T`` in TF's formats, O(M K) (a composition of shifts).
+
+    >>> import fastgrad as tf
+    >>> d = tf.constant([[1.0, 2.0, 0.0], [4.0, 5.0, 6.0], [0.0, 7.0, 8.0]])
+    >>> tf.linalg.tridiagonal_matmul(d, [[1.0], [2.0], [3.0]]).numpy().tolist()
+    [[6.0], [23.0], [34.0]]
+    """
+    if diagonals_format == "matrix":
+        return matmul(diagonals, rhs)
+    d = _compact_diagonals(diagonals, diagonals_format)
+    x = rhs if isinstance(rhs, _core._TensorBase) else _core.convert_to_tensor(rhs, d.dtype)
+    m = d.shape[-1]
+    if x.shape[-2] != m:
+        raise _errors.InvalidArgumentError(None, None, "Invalid superdiagonal shape. [Op:TridiagonalMatMul]")
+    zero = zeros(list(x.shape[:-2]) + [1, x.shape[-1]], dtype=x.dtype)
+    below = concat([x[..., 1:, :], zero], axis=-2)   # x[i + 1]
+    above = concat([zero, x[..., :-1, :]], axis=-2)  # x[i - 1]
+    col = lambda i: expand_dims(d[..., i, :], -1)  # noqa: E731
+    return col(0) * below + col(1) * x + col(2) * above

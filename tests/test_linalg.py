@@ -184,6 +184,35 @@ def test_expm_values(scale):
                                atol=1e-5 * np.abs(want).max())
 
 
+def tridiagonal_dense(d):
+    m = d.shape[-1]
+    return (np.apply_along_axis(np.diag, -1, d[..., 1, :]) + np.apply_along_axis(lambda v: np.diag(v[:-1], 1), -1, d[..., 0, :])
+            + np.apply_along_axis(lambda v: np.diag(v[1:], -1), -1, d[..., 2, :])).reshape(d.shape[:-2] + (m, m))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tridiagonal_values_and_formats(dtype):
+    d = R.normal(size=(2, 3, 5)).astype(dtype)
+    d[:, 1] += 4
+    b = R.normal(size=(2, 5, 3)).astype(dtype)
+    dense = tridiagonal_dense(d)
+    dt, bt = tf.constant(d), tf.constant(b)  # TF's tridiagonal ops want tensors, not arrays
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(dt, bt).numpy(), np.linalg.solve(dense, b), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(dt, bt, partial_pivoting=False).numpy(),
+                               np.linalg.solve(dense, b), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(dt, bt[..., 0]).numpy(), np.linalg.solve(dense, b)[..., 0],
+                               **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(dt, tf.linalg.matrix_transpose(bt), transpose_rhs=True).numpy(),
+                               np.linalg.solve(dense, b), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(tf.constant(dense), bt, diagonals_format="matrix").numpy(),
+                               np.linalg.solve(dense, b), **tol(dtype))
+    seq = (tf.constant(d[0, 0]), tf.constant(d[0, 1]), tf.constant(d[0, 2]))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_solve(seq, bt[0], diagonals_format="sequence").numpy(),
+                               np.linalg.solve(dense[0], b[0]), **tol(dtype))
+    np.testing.assert_allclose(tf.linalg.tridiagonal_matmul(dt, bt).numpy(), dense @ b, **tol(dtype))
+    assert np.isnan(tf.linalg.tridiagonal_solve(tf.zeros((3, 3)), tf.ones((3, 1))).numpy()).all()
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -292,6 +321,10 @@ ERRORS = [
      r"'ord' must be a supported vector norm"),
     ("lu-singular", lambda: tf.linalg.lu(tf.ones((2, 2))), IAE, r"Input is not invertible"),
     ("lu-nonsquare", lambda: tf.linalg.lu(tf.ones((2, 3))), IAE, r"Input matrix must be square"),
+    ("tridiagonal-3", lambda: tf.linalg.tridiagonal_solve(tf.zeros((2, 3)), tf.ones((3, 1))), ValueError,
+     r"Expected 3 diagonals got 2"),
+    ("tridiagonal-rhs", lambda: tf.linalg.tridiagonal_solve(tf.ones((3, 3)), tf.ones((4, 1))), ValueError,
+     r"left-hand sided and right-hand sides to be equal, got 3 and 4"),
     ("diag_part-rank1", lambda: tf.linalg.diag_part(tf.ones((3,))), IAE, r"at least 2-dim, received shape: \[3\]"),
     ("diag-rank0", lambda: tf.linalg.diag(1.0), IAE, r"diagonal must be at least 1-dim"),
     ("set_diag-shape", lambda: tf.linalg.set_diag(tf.zeros((2, 3)), [1.0, 2.0, 3.0]), IAE,
@@ -362,6 +395,9 @@ FUNCS = {
     "norm-2": (lambda a: tf.norm(a, ord=2, axis=[-2, -1]), [R.normal(size=(2, 3, 4))]),
     "cross": (lambda a, b: tf.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
     "expm": (lambda a: tf.linalg.expm(a), [R.normal(size=(2, 3, 3))]),
+    "tridiagonal_solve": (lambda d, b: tf.linalg.tridiagonal_solve(d, b),
+                          [R.normal(size=(2, 3, 4)) + np.array([[0.0], [4.0], [0.0]]), R.normal(size=(2, 4, 2))]),
+    "tridiagonal_matmul": (lambda d, b: tf.linalg.tridiagonal_matmul(d, b), [R.normal(size=(3, 4)), R.normal(size=(2, 4, 2))]),
     "expm-squarings": (lambda a: tf.linalg.expm(a), [3 * R.normal(size=(3, 3))]),
     # lu has no gradient (TF's); lu_solve differentiates in the factors and the rhs
     "lu_solve": (lambda lu, b: tf.linalg.lu_solve(lu, tf.constant([1, 2, 0]), b),

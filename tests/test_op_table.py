@@ -136,6 +136,7 @@ CASES = {
     # singular vectors' signs too: the packed svd squared; qr's Householder signs are fixed
     "svd": (lambda x: (lambda y: y * y)(op("svd", [1, 0])(x)), [rnd(2, 4, 3)], {}),
     "qr": (op("qr", [0]), [rnd(2, 3, 4)], {}),
+    "tridiagonal_solve": (op("tridiagonal_solve", [1]), [rnd(3, 4) + np.array([[0.0], [3.0], [0.0]]), rnd(2, 4, 2)], {}),
     "matrix_diag_part": (op("matrix_diag_part"), [rnd(2, 3, 4)], {}),
     "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
     "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),

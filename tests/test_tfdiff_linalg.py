@@ -65,6 +65,9 @@ CASES = {
     "norm-ords": (lambda L, a: L.stack([L.norm(a, ord=o, axis=[-2, -1]) for o in ("fro", 1, 2, np.inf)]),
                   [R.normal(size=(2, 3, 4))]),
     "cross": (lambda L, a, b: L.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
+    "tridiagonal_solve": (lambda L, d, b: L.linalg.tridiagonal_solve(d, b),
+                          [R.normal(size=(2, 3, 4)) + np.array([[0.0], [4.0], [0.0]]), R.normal(size=(2, 4, 2))]),
+    "tridiagonal_matmul": (lambda L, d, b: L.linalg.tridiagonal_matmul(d, b), [R.normal(size=(2, 3, 4)), R.normal(size=(2, 4, 2))]),
     "expm": (lambda L, a: L.linalg.expm(a), [np.stack([0.05 * R.normal(size=(3, 3)), 4 * R.normal(size=(3, 3))])]),
     "lu_solve": (lambda L, lu, b: L.linalg.lu_solve(lu, L.constant([[1, 2, 0], [2, 0, 1]]), b),
                  [general(2), R.normal(size=(2, 3, 2))]),
@@ -110,7 +113,7 @@ def test_values_and_gradients_match_tf(name, order):
 
 
 @pytest.mark.parametrize("name", ["cholesky", "triangular_solve-broadcast", "solve", "inv", "det", "slogdet", "eigh-vectors", "svd-deep", "svd-wide", "qr-deep",
-                                  "qr-wide", "gp-nlml"])
+                                  "qr-wide", "tridiagonal_solve", "gp-nlml"])
 def test_jvp_matches_tf_forward_accumulator(name):
     tf = real_tf()
     f, xs = CASES[name]
