@@ -6,6 +6,7 @@ Environment switches:
   FASTGRAD_DEBUG=1           Cython bounds/wraparound checks and -O0 -g
 """
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -105,6 +106,11 @@ def extensions():
         # will not if-convert (so not vectorise) selects next to a division
         opt = (["-O3", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"]
                if sysconfig.get_platform().startswith(("linux", "macosx")) else [])
+    link = []
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        # csrc/fg_glibc.h binds dl*/pthread_* to their pre-2.34 versions, which
+        # older glibc keeps in these two libraries (stubs on glibc >= 2.34)
+        link = ["-Wl,--push-state,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--pop-state"]
     return [
         Extension(
             "fastgrad._core",
@@ -112,7 +118,7 @@ def extensions():
             include_dirs=["csrc", np.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=list(opt),
-            extra_link_args=[],
+            extra_link_args=link,
         )
     ]
 

@@ -1,7 +1,12 @@
 """Shared benchmark plumbing: record medians, print fastgrad/peer ratios.
 
-Run: pytest benchmarks/ --benchmark-only  (not part of the default test run).
+Run: python -m pytest benchmarks --benchmark-only  (not part of the default
+test run); benchmarks/run.py runs each installed peer in its own process and
+writes a table and a chart.
 """
+import os
+import sys
+
 import pytest
 
 _MEDIANS = {}
@@ -34,3 +39,23 @@ def pytest_terminal_summary(terminalreporter):
                 txt += " (fastgrad %.1fx faster)" % (med / base)
             parts.append(txt)
         tr.write_line("%-28s %s" % (workload, "; ".join(parts)))
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """Versions and thread counts of the frameworks this process ran, for run.py."""
+    peers = {}
+    import fastgrad
+    peers["fastgrad"] = {"version": fastgrad.__version__, "threads": fastgrad.get_num_threads()}
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        peers["PyTorch"] = {"version": torch.__version__, "threads": torch.get_num_threads()}
+    if "jax" in sys.modules:
+        # XLA's CPU client sizes its pool to the CPUs it may use
+        peers["JAX"] = {"version": sys.modules["jax"].__version__,
+                        "threads": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                        else os.cpu_count()}
+    if "tensorflow" in sys.modules and hasattr(sys.modules["tensorflow"], "config"):
+        tf = sys.modules["tensorflow"]
+        n = tf.config.threading.get_intra_op_parallelism_threads()
+        peers["TensorFlow"] = {"version": tf.__version__, "threads": n or "all CPUs"}
+    machine_info["peers"] = peers

@@ -100,7 +100,7 @@ static void set1(fg_tensor *t, int64_t i, double v) {
 
 /* A seed we may write into: nobody else holds it or its buffer. */
 static int exclusive(const fg_tensor *t) {
-    return t->refcnt == 1 && (!t->buf || t->buf->refcnt == 1);
+    return t->refcnt == 1 && (!t->buf || (t->buf->refcnt == 1 && !t->buf->release));
 }
 
 /* dst[di] = src[si] for float dtypes of one element size */

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* dladdr */
 #include <dlfcn.h>
 #define FG_HAVE_DLADDR 1
+#include "fg_glibc.h"
 #endif
 #include "fg_kernels_impl.h"
 

@@ -61,6 +61,11 @@ static size_t buffer_capacity(size_t nbytes) {
 
 static void buffer_decref(fg_buffer *b) {
     if (!b || --b->refcnt != 0) return;
+    if (b->release) { /* borrowed: hand it back, never cache it */
+        b->release(b->owner);
+        free(b);
+        return;
+    }
     size_t cap = buffer_capacity(b->nbytes);
     fg_thread_state *s = fg_thread();
     if (cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
@@ -116,6 +121,8 @@ static fg_buffer *buffer_new(size_t nbytes) {
     }
     b->refcnt = 1;
     b->nbytes = nbytes;
+    b->release = NULL;
+    b->owner = NULL;
     return b;
 }
 
@@ -184,6 +191,26 @@ fg_tensor *fg_tensor_new(int dtype, int ndim, const int64_t *shape) {
     return t;
 }
 
+fg_tensor *fg_tensor_borrow(int dtype, int ndim, const int64_t *shape, void *data,
+                            void (*release)(void *owner), void *owner) {
+    fg_tensor *t = header_new(dtype, ndim, shape);
+    if (!t) return NULL;
+    fg_buffer *b = (fg_buffer *)malloc(sizeof(fg_buffer));
+    if (!b) {
+        fg_tensor_free(t);
+        fg_error_set(FG_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    b->refcnt = 1;
+    b->nbytes = (size_t)t->size * fg_dtype_size(dtype);
+    b->data = data;
+    b->release = release;
+    b->owner = owner;
+    t->buf = b;
+    t->data = data;
+    return t;
+}
+
 fg_tensor *fg_tensor_zeros(int dtype, int ndim, const int64_t *shape) {
     fg_tensor *t = fg_tensor_new(dtype, ndim, shape);
     if (t) memset(t->data, 0, (size_t)t->size * fg_dtype_size(dtype));
@@ -238,7 +265,7 @@ fg_tensor *fg_tensor_scalar(int dtype, double v) {
 }
 
 int fg_tensor_make_writable(fg_tensor *t) {
-    if (!t->buf || t->buf->refcnt == 1) return 0;
+    if (!t->buf || (t->buf->refcnt == 1 && !t->buf->release)) return 0;
     fg_buffer *b = buffer_new(t->buf->nbytes);
     if (!b) return fg_error_set(FG_ERR_NOMEM, "out of memory");
     memcpy(b->data, t->data, t->buf->nbytes);

@@ -32,7 +32,12 @@ typedef enum {
 typedef struct fg_buffer {
     int64_t refcnt;
     size_t nbytes;
-    void *data; /* 64-byte aligned */
+    void *data; /* 64-byte aligned, unless borrowed (below) */
+    /* Borrowed memory (fg_tensor_borrow): someone else's, released by
+     * release(owner) when the last reference goes; never written in place,
+     * never cached. NULL for fastgrad's own buffers. */
+    void (*release)(void *owner);
+    void *owner;
 } fg_buffer;
 
 typedef struct fg_tensor {
@@ -70,6 +75,13 @@ fg_tensor *fg_tensor_alias(fg_tensor *src, int ndim, const int64_t *shape);
 /* A header with t's id, dtype and shape but no data (data == NULL): what
  * a tape keeps of an input whose value its rule does not read. */
 fg_tensor *fg_tensor_meta(const fg_tensor *src);
+/* A tensor over memory fastgrad does not own (zero-copy import: DLPack,
+ * NumPy): C-contiguous data of the given dtype and shape, kept alive by
+ * owner until release(owner) is called, when the last tensor or alias
+ * sharing it is freed (on the thread that frees it). The data is treated
+ * as read-only: in-place updates copy it first. NULL when out of memory. */
+fg_tensor *fg_tensor_borrow(int dtype, int ndim, const int64_t *shape, void *data,
+                            void (*release)(void *owner), void *owner);
 /* A deep copy (fresh id). */
 fg_tensor *fg_tensor_copy(const fg_tensor *src);
 /* Scalar (0-d) tensor of dtype holding v converted to it. */

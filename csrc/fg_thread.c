@@ -2,6 +2,8 @@
 #include "fg_thread.h"
 
 #include <pthread.h>
+
+#include "fg_glibc.h" /* pthread_* at their pre-2.34 symbol versions */
 #include <stdlib.h>
 
 _Thread_local fg_thread_state *fg_tls FG_TLS_MODEL = NULL;

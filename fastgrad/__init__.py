@@ -30,11 +30,13 @@ from fastgrad._core import Tensor, Variable  # noqa: E402
 from fastgrad.gradient_tape import GradientTape, UnconnectedGradients  # noqa: E402
 from fastgrad.custom_gradient import custom_gradient  # noqa: E402
 from fastgrad.config import set_num_threads, get_num_threads, show_config  # noqa: E402
+from fastgrad._logging import get_logger  # noqa: E402
 from fastgrad.math_ops import *  # noqa: E402,F401,F403
-from fastgrad.math_ops import __all__ as _math_all  # noqa: E402
+from fastgrad import math_ops as _math_ops  # noqa: E402
 from fastgrad.array_ops import *  # noqa: E402,F401,F403
-from fastgrad.array_ops import __all__ as _array_all  # noqa: E402
-from fastgrad import nn, random  # noqa: E402
+from fastgrad import array_ops as _array_ops  # noqa: E402
+from fastgrad import experimental, linalg, nn, random  # noqa: E402
+from fastgrad.experimental.dlpack import from_dlpack  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
 from fastgrad._name_scope import name_scope  # noqa: E402
@@ -48,14 +50,7 @@ from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_les
                                 assert_rank)
 
 newaxis = None
-
-
-from fastgrad.linalg_ops import matmul  # noqa: E402
-from fastgrad import linalg_ops as linalg  # noqa: E402  (tf.linalg)
-
-norm = linalg.norm  # tf.norm is tf.linalg.norm (vector and matrix ords)
-
-math.matmul = matmul
+norm = linalg.norm  # tf.norm is tf.linalg.norm: vector p-norms and matrix ords too
 
 
 def is_tensor(x):
@@ -68,7 +63,18 @@ def executing_eagerly():
     return True
 
 
-nn.l2_normalize = l2_normalize  # noqa: F405
+# Loaded on first use (keras and the transforms import a good deal).
+_LAZY_MODULES = ("keras", "datasets", "test", "autodiff", "data", "distribute")
+_LAZY_FROM = dict(
+    [(n, "functional") for n in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp")]
+    + [(n, "function_api") for n in ("function", "gradients", "TensorSpec")]
+)
+# Modules that are part of the API (tf.math, tf.nn, ...); any other module in
+# this namespace is an implementation detail, left out of dir() as TF keeps
+# tensorflow.python.ops.math_ops out of dir(tf).
+_PUBLIC_MODULES = frozenset(("errors", "nn", "random", "math", "linalg", "nest", "config", "dtypes",
+                             "experimental", "debugging")
+                            + _LAZY_MODULES)
 
 
 def _lazy(name):
@@ -77,28 +83,43 @@ def _lazy(name):
 
 
 def __getattr__(name):
-    # keras, datasets, test, autodiff, distribute: imported on first use
     try:
-        if name in ("keras", "datasets", "test", "autodiff", "data", "distribute"):
+        if name in _LAZY_MODULES:
             mod = _lazy(name)
             globals()[name] = mod
             return mod
-        if name in ("grad", "value_and_grad", "jacobian", "hessian", "hvp", "vjp", "jvp"):
-            return getattr(_lazy("functional"), name)
-        if name in ("function", "gradients", "TensorSpec"):
-            return getattr(_lazy("function_api"), name)
+        if name in _LAZY_FROM:
+            return getattr(_lazy(_LAZY_FROM[name]), name)
     except ImportError as e:  # hasattr() must answer False, not raise
         raise AttributeError("module 'fastgrad' has no attribute %r (%s)" % (name, e)) from e
     raise AttributeError("module 'fastgrad' has no attribute %r" % name)
 
 
-__all__ = (
-    ["Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
-     "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
-     "errors", "nn", "random", "math", "matmul", "newaxis", "set_num_threads",
-     "get_num_threads", "show_config", "linalg", "nest", "is_tensor", "executing_eagerly",
-     "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
-     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
-     "VariableSynchronization", "get_static_value", "init_scope", "hessians"]
-    + list(_math_all) + list(_array_all)
-)
+def __dir__():
+    """The public names, the lazily loaded ones included (so completion sees them)."""
+    names = {n for n, v in globals().items()
+             if not n.startswith("_") and (not isinstance(v, type(_os)) or n in _PUBLIC_MODULES)}
+    return sorted(names | set(_LAZY_MODULES) | set(_LAZY_FROM) | {"__version__"})
+
+
+# The implementation modules stay importable (fastgrad.math_ops), not attributes.
+for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
+              "script_ops", "variables", "framework_ops"):
+    globals().pop(_name, None)
+
+
+# Spelled out (not built from the submodules' lists) so that type checkers
+# see it; tests/test_namespace.py checks it holds every name of theirs.
+__all__ = [
+    # values, tapes, dtypes, configuration
+    "Tensor", "Variable", "GradientTape", "UnconnectedGradients", "custom_gradient",
+    "DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "TensorShape",
+    "errors", "nn", "random", "math", "set_num_threads",
+    "get_num_threads", "show_config", "get_logger", "linalg", "nest", "is_tensor",
+    "executing_eagerly", "experimental", "from_dlpack",
+    "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
+    "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
+    "VariableSynchronization", "get_static_value", "init_scope", "hessians",
+]
+# the op modules export what they define, once each
+__all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ if n not in __all__]

@@ -26,6 +26,7 @@ from fastgrad._cgil cimport *
 from fastgrad._cprogram cimport *
 from fastgrad._coptim cimport *
 
+import inspect as _inspect
 import weakref
 import numpy as np
 

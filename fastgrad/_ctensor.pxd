@@ -21,6 +21,8 @@ cdef extern from "fg_tensor.h" nogil:
         int64_t refcnt
         size_t nbytes
         void *data
+        void (*release)(void *owner) noexcept
+        void *owner
 
     ctypedef struct fg_tensor:
         int64_t refcnt
@@ -40,6 +42,8 @@ cdef extern from "fg_tensor.h" nogil:
     fg_tensor *fg_tensor_new(int dtype, int ndim, const int64_t *shape) noexcept
     fg_tensor *fg_tensor_zeros(int dtype, int ndim, const int64_t *shape) noexcept
     fg_tensor *fg_tensor_alias(fg_tensor *src, int ndim, const int64_t *shape) noexcept
+    fg_tensor *fg_tensor_borrow(int dtype, int ndim, const int64_t *shape, void *data,
+                                void (*release)(void *owner) noexcept, void *owner) noexcept
     fg_tensor *fg_tensor_copy(const fg_tensor *src) noexcept
     fg_tensor *fg_tensor_scalar(int dtype, double v) noexcept
     int fg_tensor_make_writable(fg_tensor *t) noexcept

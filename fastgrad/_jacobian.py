@@ -11,14 +11,14 @@ def _prepare(tape):
     """TF: a non-persistent tape answers one jacobian; stop recording it."""
     tape._check_usable()
     if tape._recording and not tape._persistent:
-        tape._tape.pop()
+        tape._tape._pop()
         tape._recording = False
     tape._used = True
 
 
 def _finish(tape):
     if not tape._persistent:
-        tape._tape.release()
+        tape._tape._release()
 
 
 def _as_tensor(target):

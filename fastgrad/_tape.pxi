@@ -48,32 +48,23 @@ cdef class _Tape:
         # the C-level methods below, under the name the facade uses
         return self
 
-    def push(self):
+    # Underscored: GradientTape's public methods are TF's; these are the
+    # facade's handles on the C tape.
+    def _push(self):
+        """Make this tape record again (it joins the thread's active tapes)."""
         if fg_tape_push(self.tape) < 0:
             raise_error()
         self._entered = True
 
-    def pop(self):
+    def _pop(self):
+        """Stop recording (leave the thread's active tapes); the recording stays."""
         fg_tape_pop(self.tape)
 
-    @property
-    def num_nodes(self):
-        return self.tape.n_nodes
-
-    @property
-    def persistent(self):
-        return bool(self.tape.persistent)
-
-    @persistent.setter
-    def persistent(self, bint value):
-        # jacobian sweeps a non-persistent tape once per row: it keeps the
-        # nodes for the duration
-        self.tape.persistent = value
-
-    def clear(self):
+    def _clear(self):
+        """Forget the recorded nodes and watched tensors."""
         fg_tape_clear(self.tape)
 
-    def release(self):
+    def _release(self):
         """Free the recording (a used non-persistent tape); keep watched variables."""
         fg_tape_release(self.tape)
 
@@ -84,10 +75,8 @@ cdef class _Tape:
             raise_error()
         return r == 1
 
-    def is_watched(self, _TensorBase x):
-        return fg_tape_slot(self.tape, x.t.id) >= 0
-
-    def accessed_variable_ids(self):
+    def _accessed_variable_ids(self):
+        """Ids of the trainable Variables read while recording, in order."""
         return [self.tape.accessed[i] for i in range(self.tape.n_accessed)]
 
     def _gradient_simple(self, target, sources):

@@ -158,12 +158,13 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
     return wrap(as_fg(value, dt))
 
 
-cdef object numpy_view(_TensorBase owner, bint guard=True):
+cdef object numpy_view(_TensorBase owner, bint guard=True, bint readonly=True):
     """A read-only NumPy array over owner's data (owner kept alive).
 
     While a fastgrad.function traces, the value becomes a Python value
     here: record a guard (repr/str pass guard=False: printing is a
-    trace-time side effect, as in TF)."""
+    trace-time side effect, as in TF). readonly=False only for a DLPack
+    export that cannot say read-only (see __dlpack__)."""
     cdef fg_tensor *t = owner.t
     if guard:
         _trace_guard(t)
@@ -174,7 +175,8 @@ cdef object numpy_view(_TensorBase owner, bint guard=True):
     cdef cnp.ndarray arr = cnp.PyArray_SimpleNewFromData(t.ndim, dims, _NPY_TYPES[t.dtype], t.data)
     Py_INCREF(owner)
     cnp.PyArray_SetBaseObject(arr, owner)
-    cnp.PyArray_CLEARFLAGS(arr, cnp.NPY_ARRAY_WRITEABLE)
+    if readonly:
+        cnp.PyArray_CLEARFLAGS(arr, cnp.NPY_ARRAY_WRITEABLE)
     return arr
 
 
@@ -188,13 +190,47 @@ cdef str numpy_text(object arr, bint is_repr):
     return text
 
 
+cdef void _release_owner(void *owner) noexcept with gil:
+    """fg_tensor_borrow's release: drop the reference _borrow_array took."""
+    Py_DECREF(<object>owner)
+
+
+def _borrow_array(object arr):
+    """A Tensor over a NumPy array's memory, without a copy (from_dlpack).
+
+    The Tensor holds ``arr`` until its last reference goes; fastgrad never
+    writes into it. Arrays fastgrad cannot use in place (strided,
+    misaligned, byte-swapped, or of a dtype it computes in another type)
+    are converted as ``constant`` converts them.
+    """
+    cdef cnp.ndarray a = arr
+    cdef int64_t shape[FG_MAX_NDIM]
+    cdef int dt = _NP_TO_ENUM.get(a.dtype, -1)
+    if (dt < 0 or a.ndim > FG_MAX_NDIM or not a.flags.c_contiguous or not a.flags.aligned
+            or not a.dtype.isnative):
+        return convert_to_tensor(a)
+    for i in range(a.ndim):
+        shape[i] = a.shape[i]
+    Py_INCREF(a)
+    cdef fg_tensor *t = fg_tensor_borrow(dt, a.ndim, shape, cnp.PyArray_DATA(a), _release_owner,
+                                         <void *>a)
+    if t == NULL:
+        Py_DECREF(a)
+        raise_error()
+    return wrap(t)
+
+
 @cython.freelist(64)
 cdef class _TensorBase:
     """What Tensor and Variable share: a value and its operators."""
     cdef fg_tensor *t
 
+    # As TF's EagerTensor: no __array_ufunc__ (nor __array_function__), so
+    # NumPy functions convert through __array__ and return NumPy values
+    # (np.sin(t), np.sum(t)), while an array or NumPy scalar on the left of
+    # an operator defers to our reflected operator by this priority
+    # (NumPy's legacy rule), which returns a Tensor and is recorded on tapes.
     __array_priority__ = 1000
-    __array_ufunc__ = None   # NumPy on the left defers to our operators
 
     def __dealloc__(self):
         if self.t != NULL:
@@ -242,7 +278,15 @@ cdef class _TensorBase:
         return arr
 
     def __dlpack__(self, **kwargs):
-        return numpy_view(self).__dlpack__(**kwargs)
+        """A DLPack capsule over the tensor's memory (no copy).
+
+        A consumer that speaks DLPack >= 1.0 is told it is read-only; a
+        legacy capsule (tf.experimental.dlpack.to_dlpack's, TF's and
+        PyTorch's default) cannot say so, and shares the memory as TF's
+        does (writing through it would change the tensor).
+        """
+        legacy = (kwargs.get("max_version") or (0, 0))[0] < 1
+        return numpy_view(self, True, not legacy).__dlpack__(**kwargs)
 
     def __dlpack_device__(self):
         return (1, 0)
@@ -463,6 +507,13 @@ cdef class Variable(_TensorBase):
     cdef bint _trainable
     cdef object __weakref__
     cdef public object _constraint, _synchronization, _aggregation
+
+    # __init__ is a type slot, which inspect cannot read: state its signature
+    __signature__ = _inspect.Signature(
+        [_inspect.Parameter(n, _inspect.Parameter.POSITIONAL_OR_KEYWORD, default=d)
+         for n, d in (("initial_value", None), ("trainable", True), ("name", None),
+                      ("dtype", None), ("validate_shape", True))]
+        + [_inspect.Parameter("kwargs", _inspect.Parameter.VAR_KEYWORD)])
 
     def __init__(self, initial_value=None, trainable=True, name=None, dtype=None,
                  validate_shape=True, caching_device=None, constraint=None,

@@ -54,7 +54,12 @@ def reshape(tensor, shape, name=None):
 
 
 def transpose(a, perm=None, conjugate=False, name=None):
-    """Permute dimensions (default: reverse them)."""
+    """Permute dimensions (default: reverse them).
+
+    >>> import fastgrad as tf
+    >>> tf.transpose([[1, 2, 3]]).numpy().tolist()
+    [[1], [2], [3]]
+    """
     a = _t(a)
     perm = list(reversed(range(a.ndim))) if perm is None else _ints(perm)
     nd = a.ndim
@@ -72,7 +77,12 @@ def transpose(a, perm=None, conjugate=False, name=None):
 
 
 def concat(values, axis, name=None):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    >>> import fastgrad as tf
+    >>> tf.concat([[[1, 2]], [[3, 4]]], axis=0).numpy().tolist()
+    [[1, 2], [3, 4]]
+    """
     values = list(values)
     if len(values) == 1:
         return identity(values[0])
@@ -83,7 +93,12 @@ def concat(values, axis, name=None):
 
 
 def expand_dims(input, axis, name=None):
-    """Insert a dimension of size 1 at axis."""
+    """Insert a dimension of size 1 at axis.
+
+    >>> import fastgrad as tf
+    >>> tf.expand_dims([1, 2], axis=0).shape
+    TensorShape([1, 2])
+    """
     x = _t(input)
     if axis is None:
         raise ValueError("Attempt to convert a value (None) with an unsupported type "
@@ -103,7 +118,12 @@ def expand_dims(input, axis, name=None):
 
 
 def squeeze(input, axis=None, name=None):
-    """Remove dimensions of size 1 (all, or those in axis)."""
+    """Remove dimensions of size 1 (all, or those in axis).
+
+    >>> import fastgrad as tf
+    >>> tf.squeeze([[1], [2]]).numpy().tolist()
+    [1, 2]
+    """
     x = _t(input)
     s = list(x.shape)
     if axis is None:
@@ -124,7 +144,12 @@ def squeeze(input, axis=None, name=None):
 
 
 def stack(values, axis=0, name=None):
-    """Join tensors of the same shape along a new axis."""
+    """Join tensors of the same shape along a new axis.
+
+    >>> import fastgrad as tf
+    >>> tf.stack([[1, 2], [3, 4]], axis=1).numpy().tolist()
+    [[1, 3], [2, 4]]
+    """
     values = list(values)
     if values and not any(isinstance(v, _core._TensorBase) for v in values):
         dt = _core.convert_to_tensor(values).dtype  # TF converts a list of Python values whole
@@ -150,7 +175,12 @@ def stack(values, axis=0, name=None):
 
 
 def unstack(value, num=None, axis=0, name=None):
-    """Split along axis into a list of tensors without that axis."""
+    """Split along axis into a list of tensors without that axis.
+
+    >>> import fastgrad as tf
+    >>> [t.numpy().tolist() for t in tf.unstack([[1, 2], [3, 4]])]
+    [[1, 2], [3, 4]]
+    """
     x = _t(value)
     axis = _norm_axis(axis, x.ndim)
     idx = [slice(None)] * x.ndim
@@ -162,7 +192,12 @@ def unstack(value, num=None, axis=0, name=None):
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name=None):
-    """Split along axis into equal parts (an int) or given sizes (a list)."""
+    """Split along axis into equal parts (an int) or given sizes (a list).
+
+    >>> import fastgrad as tf
+    >>> [t.numpy().tolist() for t in tf.split([1, 2, 3, 4, 5], [2, 3])]
+    [[1, 2], [3, 4, 5]]
+    """
     x = _t(value)
     is_num = isinstance(num_or_size_splits, (int, np.integer))
     if not -x.ndim <= int(axis) < x.ndim:
@@ -199,12 +234,22 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
 
 
 def tile(input, multiples, name=None):
-    """Repeat input multiples[i] times along dimension i."""
+    """Repeat input multiples[i] times along dimension i.
+
+    >>> import fastgrad as tf
+    >>> tf.tile([[1, 2]], [2, 1]).numpy().tolist()
+    [[1, 2], [1, 2]]
+    """
     return _core.apply(_OPS["tile"], [_t(input)], _ints(multiples))
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
-    """Take slices of params at indices along axis (dense gradient)."""
+    """Take slices of params at indices along axis (dense gradient).
+
+    >>> import fastgrad as tf
+    >>> tf.gather([10, 20, 30], [2, 0]).numpy().tolist()
+    [30, 10]
+    """
     p = _t(params)
     axis = 0 if axis is None else int(axis)
     if axis >= p.ndim:
@@ -217,13 +262,23 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
 
 
 def broadcast_to(input, shape, name=None):
-    """Broadcast input to shape (NumPy rules)."""
+    """Broadcast input to shape (NumPy rules).
+
+    >>> import fastgrad as tf
+    >>> tf.broadcast_to([1, 2], [2, 2]).numpy().tolist()
+    [[1, 2], [1, 2]]
+    """
     s = _ints(shape)
     return _core.apply(_OPS["broadcast_to"], [_t(input)], [len(s)] + s)
 
 
 def identity(input, name=None):
-    """The same value as a new tensor (gradient passes through)."""
+    """The same value as a new tensor (gradient passes through).
+
+    >>> import fastgrad as tf
+    >>> tf.identity([1.0, 2.0]).numpy().tolist()
+    [1.0, 2.0]
+    """
     return _core.apply(_OPS["identity"], [_t(input)])
 
 
@@ -253,24 +308,44 @@ def _check_integral_shape(shape):
 
 
 def zeros(shape, dtype=float32, name=None):
-    """A tensor of zeros."""
+    """A tensor of zeros.
+
+    >>> import fastgrad as tf
+    >>> tf.zeros([2, 3]).shape, tf.zeros([2], tf.int32).numpy().tolist()
+    (TensorShape([2, 3]), [0, 0])
+    """
     return _core.zeros(_shape_list(shape), as_dtype(dtype)._enum)
 
 
 def ones(shape, dtype=float32, name=None):
-    """A tensor of ones."""
+    """A tensor of ones.
+
+    >>> import fastgrad as tf
+    >>> tf.ones([2]).numpy().tolist()
+    [1.0, 1.0]
+    """
     dtype = as_dtype(dtype)
     return _core.fill(_shape_list(shape), True if dtype.is_bool else 1, dtype)
 
 
 def zeros_like(input, dtype=None, name=None):
-    """Zeros with input's shape (and dtype unless given)."""
+    """Zeros with input's shape (and dtype unless given).
+
+    >>> import fastgrad as tf
+    >>> tf.zeros_like([[1, 2]]).numpy().tolist()
+    [[0, 0]]
+    """
     x = _t(input)
     return zeros(list(x.shape), dtype or x.dtype)
 
 
 def ones_like(input, dtype=None, name=None):
-    """Ones with input's shape (and dtype unless given)."""
+    """Ones with input's shape (and dtype unless given).
+
+    >>> import fastgrad as tf
+    >>> tf.ones_like([1.5, 2.5]).numpy().tolist()
+    [1.0, 1.0]
+    """
     x = _t(input)
     return ones(list(x.shape), dtype or x.dtype)
 
@@ -358,7 +433,12 @@ def linspace(start, stop, num, name=None, axis=0):
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
-    """Identity matrix (or a batch of them)."""
+    """Identity matrix (or a batch of them).
+
+    >>> import fastgrad as tf
+    >>> tf.eye(2).numpy().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
     m = np.eye(int(num_rows), int(num_columns) if num_columns is not None else None,
                dtype=as_dtype(dtype).as_numpy_dtype)
     if batch_shape is not None:
@@ -392,16 +472,31 @@ def _one_hot(indices, depth, on_value, off_value, axis, dtype, check):
 
 
 def shape(input, out_type=int32, name=None):
-    """The shape of input as an int32 tensor."""
+    """The shape of input as an int32 tensor.
+
+    >>> import fastgrad as tf
+    >>> tf.shape([[1, 2, 3]]).numpy().tolist()
+    [1, 3]
+    """
     return _core.constant(np.array(list(_t(input).shape), dtype=as_dtype(out_type).as_numpy_dtype))
 
 
 def size(input, out_type=int32, name=None):
-    """The number of elements of input."""
+    """The number of elements of input.
+
+    >>> import fastgrad as tf
+    >>> int(tf.size([[1, 2, 3]]))
+    3
+    """
     return _core.constant(np.array(TensorShape(_t(input).shape).num_elements(),
                                    dtype=as_dtype(out_type).as_numpy_dtype))
 
 
 def rank(input, name=None):
-    """The number of dimensions of input."""
+    """The number of dimensions of input.
+
+    >>> import fastgrad as tf
+    >>> int(tf.rank([[1, 2, 3]]))
+    2
+    """
     return _core.constant(np.int32(_t(input).ndim))

@@ -25,7 +25,7 @@ __all__ = ["custom_gradient"]
 
 
 def custom_gradient(f=None):
-    """Decorator: f(*args) returns (y, grad_fn); grad_fn(dy) -> input gradients.
+    """Decorator: ``f(*args)`` returns ``(y, grad_fn)``; ``grad_fn(dy)`` gives the input gradients.
 
     When f reads trainable Variables, TF's contract holds: ``grad_fn`` must
     take a ``variables`` keyword and return ``(input_grads, variable_grads)``,

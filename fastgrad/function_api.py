@@ -42,9 +42,7 @@ Where this differs from TF or from a plain replay:
 """
 import functools
 import inspect
-import logging
 import threading
-import warnings
 import weakref
 
 import numpy as np
@@ -52,11 +50,11 @@ import numpy as np
 from fastgrad import _core, nest
 from fastgrad import config as _config
 from fastgrad._core import Tensor, Variable, _TensorBase
+from fastgrad._logging import warn as _warn
 from fastgrad.dtypes import as_dtype, float32
 
 __all__ = ["function", "gradients", "TensorSpec", "Function", "ConcreteFunction"]
 
-_log = logging.getLogger("fastgrad")
 _state = threading.local()  # .graph, .program: this thread's trace (None when not tracing)
 
 
@@ -406,7 +404,7 @@ class Function(_core._FunctionCore):
         outer = getattr(_state, "graph", None), getattr(_state, "program", None)
         prog.begin()
         if graph is not None:
-            graph.push()
+            graph._push()
         _state.graph, _state.program = graph, prog
         try:
             result = self._python_function(*args, **kwargs)
@@ -425,7 +423,7 @@ class Function(_core._FunctionCore):
         finally:
             _state.graph, _state.program = outer
             if graph is not None:
-                graph.pop()
+                graph._pop()
             prog.end()
         if restart:
             return self._trace(sig, entry, args, kwargs)
@@ -500,8 +498,7 @@ class Function(_core._FunctionCore):
         if not self._eager_warned:
             self._eager_warned = True
             msg = "fastgrad.function %s runs eagerly for this input signature: %s." % (self._name, why)
-            _log.warning(msg)
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            _warn(msg)
 
     def _note_call(self, traced):
         # TF's _FrequentTracingDetector
@@ -525,8 +522,7 @@ class Function(_core._FunctionCore):
                    "https://www.tensorflow.org/guide/function#controlling_retracing and "
                    "https://www.tensorflow.org/api_docs/python/tf/function for  more details."
                    .format(len(self._calls_per_tracing), self._call_count, self._python_function))
-            _log.warning(msg)
-            warnings.warn(msg, UserWarning, stacklevel=4)
+            _warn(msg)
 
     # ------------------------------------------------------ concrete functions
 

@@ -11,15 +11,13 @@ API semantics: nests of targets and sources, TF's errors and warnings.
 <fastgrad.Tensor: shape=(), dtype=float32, numpy=6.0>
 """
 import enum
-import logging
-import warnings
+import inspect
 
 from fastgrad import _core, nest
+from fastgrad._logging import get_logger, warn as _warn
 from fastgrad._core import Variable, _TensorBase
 
 __all__ = ["GradientTape", "UnconnectedGradients"]
-
-_log = logging.getLogger("fastgrad")
 
 
 class UnconnectedGradients(enum.Enum):
@@ -40,19 +38,24 @@ _USED = ("A non-persistent GradientTape can only be used to compute one set of g
          "(or jacobians)")
 
 
-def _warn(msg):
-    # TF logs a WARNING; a Python warning is what tests and users can catch.
-    _log.warning(msg)
-    warnings.warn(msg, UserWarning, stacklevel=3)
-
-
 class GradientTape(_core._Tape):
-    """Record operations for automatic differentiation.
+    """Record operations for automatic differentiation (``tf.GradientTape``).
 
     Operations run inside the ``with`` block on watched tensors (trainable
     Variables are watched on access) are recorded; ``gradient`` runs the
     reverse sweep in C. Nested tapes give higher-order derivatives.
 
+    Parameters
+    ----------
+    persistent : bool, default False
+        Allow more than one ``gradient``/``jacobian`` call on the tape (the
+        recording is then kept until the tape is garbage collected).
+    watch_accessed_variables : bool, default True
+        Watch every trainable Variable read inside the context; with
+        ``False`` only what ``watch`` names is watched.
+
+    Examples
+    --------
     >>> import fastgrad as tf
     >>> x = tf.constant(3.0)
     >>> with tf.GradientTape() as g:
@@ -60,21 +63,43 @@ class GradientTape(_core._Tape):
     ...     y = x * x
     >>> float(g.gradient(y, x))
     6.0
+    >>> v = tf.Variable(2.0)
+    >>> with tf.GradientTape(persistent=True) as g:
+    ...     y = v ** 3
+    ...     z = v * 4
+    >>> float(g.gradient(y, v)), float(g.gradient(z, v))
+    (12.0, 4.0)
     """
 
-    # __init__, __enter__ and __exit__ are the compiled _Tape's:
-    # GradientTape(persistent=False, watch_accessed_variables=True).
+    # The compiled _Tape's __cinit__ takes the arguments (no Python __init__:
+    # eager steps create a tape per step); the signature is stated for
+    # inspect.signature and help().
+    __signature__ = inspect.Signature([
+        inspect.Parameter("persistent", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=False),
+        inspect.Parameter("watch_accessed_variables", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=True),
+    ])
 
     def watch(self, tensor):
-        """Watch a tensor, a Variable or a nest of them."""
+        """Watch a tensor, a Variable or a nest of them, so ops on it are recorded.
+
+        Non-floating tensors are not watched (a warning says so, as TF).
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([1.0, 2.0])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = tf.reduce_sum(x * x)
+        >>> g.gradient(y, x).numpy().tolist()
+        [2.0, 4.0]
+        """
         for t in nest.flatten(tensor):
             if not isinstance(t, _TensorBase):
                 raise ValueError("Passed in object %s of type '%s', not tf.Tensor or tf.Variable or "
                                  "ExtensionType." % (t, type(t).__name__))
             if not self._watch_one(t):
-                _log.warning("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r", t.dtype)
-                warnings.warn("The dtype of the watched tensor must be floating (e.g. tf.float32), "
-                              "got %r" % (t.dtype,), UserWarning, stacklevel=2)
+                _warn("The dtype of the watched tensor must be floating (e.g. tf.float32), got %r"
+                      % (t.dtype,))
             elif isinstance(t, Variable) and not any(t is w for w in self._watched):
                 self._watched.append(t)
 
@@ -95,19 +120,36 @@ class GradientTape(_core._Tape):
         """Forget everything recorded so far (the tape keeps recording).
 
         Only inside the tape's context, as TF (elsewhere: ValueError).
+
+        >>> import fastgrad as tf
+        >>> x = tf.Variable(2.0)
+        >>> with tf.GradientTape() as g:
+        ...     y = x * x
+        ...     g.reset()
+        ...     y = x * 5
+        >>> float(g.gradient(y, x))
+        5.0
         """
         if not self._recording:
             raise ValueError("Tape is not recording.")
-        self.clear()
+        self._clear()
         self._watched = []
         self._used = False
 
     def watched_variables(self):
-        """The Variables this tape watched, in order of construction (TF's)."""
+        """The Variables this tape watched, in order of construction (TF's).
+
+        >>> import fastgrad as tf
+        >>> a, b = tf.Variable(1.0, name="a"), tf.Variable(2.0, name="b")
+        >>> with tf.GradientTape() as g:
+        ...     y = b * a
+        >>> [v.name for v in g.watched_variables()]
+        ['a:0', 'b:0']
+        """
         seen = {}
         for v in self._watched:
             seen.setdefault(id(v), v)
-        for vid in self.accessed_variable_ids():
+        for vid in self._accessed_variable_ids():
             v = _core._VARIABLES.get(vid)
             if v is not None:
                 seen.setdefault(id(v), v)
@@ -119,16 +161,38 @@ class GradientTape(_core._Tape):
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients=UnconnectedGradients.NONE):
-        """Gradient of target (a tensor or nest; summed) w.r.t. sources.
+        """Gradient of ``target`` with respect to ``sources``.
 
-        The result has the structure of ``sources``. ``output_gradients``
-        gives the vector of a vector-Jacobian product.
+        Parameters
+        ----------
+        target : Tensor or nest of Tensors
+            What to differentiate; several targets are summed.
+        sources : Tensor, Variable or nest of them
+            The result has their structure.
+        output_gradients : Tensor or nest, optional
+            One seed per target (the vector of a vector-Jacobian product);
+            ones by default.
+        unconnected_gradients : UnconnectedGradients or str, default "none"
+            What a source the target does not reach gets: ``None`` or zeros.
+
+        Returns
+        -------
+        Tensor, None or nest of them
+
+        Examples
+        --------
+        >>> import fastgrad as tf
+        >>> x, y = tf.Variable(2.0), tf.Variable(3.0)
+        >>> with tf.GradientTape() as g:
+        ...     z = x * y
+        >>> [float(d) for d in g.gradient(z, [x, y])]
+        [3.0, 2.0]
         """
         if (self._used and not self._persistent) or not self._entered:
             raise RuntimeError(_USED)
         if self._recording:
             if not self._persistent:
-                self.pop()
+                self._pop()
                 self._recording = False
             else:
                 _warn(_PERSISTENT_IN_CONTEXT)
@@ -163,26 +227,52 @@ class GradientTape(_core._Tape):
         for s in flat_sources:
             if not s.dtype.is_floating:
                 # TF's vlog(1): not shown at the default verbosity
-                _log.debug("The dtype of the source tensor must be floating (e.g. tf.float32) "
-                           "when calling GradientTape.gradient, got %r", s.dtype)
+                get_logger().debug("The dtype of the source tensor must be floating (e.g. tf.float32) "
+                                   "when calling GradientTape.gradient, got %r", s.dtype)
         self._used = True
         grads = self._sweep(flat_targets, flat_seeds, flat_sources)
         if unconnected is UnconnectedGradients.ZERO:
             grads = [g if g is not None else _core.zeros(s.shape, s.dtype._enum)
                      for g, s in zip(grads, flat_sources)]
         if not self._persistent:
-            self.release()
+            self._release()
         return nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
-        """Jacobian of target w.r.t. each source: shape target.shape + source.shape."""
+        """Jacobian of ``target`` with respect to each source.
+
+        Each result has shape ``target.shape + source.shape``. One sweep when
+        the path is elementwise, else one reverse sweep per target element or
+        one batched forward sweep over the source's elements, whichever is
+        fewer; ``parallel_iterations`` and ``experimental_use_pfor`` are
+        accepted for TF's signature and change nothing.
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([1.0, 2.0])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = x * x
+        >>> g.jacobian(y, x).numpy().tolist()
+        [[2.0, 0.0], [0.0, 4.0]]
+        """
         from fastgrad._jacobian import tape_jacobian
         return tape_jacobian(self, target, sources, unconnected_gradients)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
-        """Per-example Jacobians: shape [batch] + target.shape[1:] + source.shape[1:]."""
+        """Per-example Jacobians, of shape ``[batch] + target.shape[1:] + source.shape[1:]``.
+
+        Row ``i`` of ``target`` must depend only on row ``i`` of ``source``.
+
+        >>> import fastgrad as tf
+        >>> x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> with tf.GradientTape() as g:
+        ...     g.watch(x)
+        ...     y = x * x
+        >>> g.batch_jacobian(y, x).numpy().tolist()
+        [[[2.0, 0.0], [0.0, 4.0]], [[6.0, 0.0], [0.0, 8.0]]]
+        """
         if self._used and not self._persistent:
             # TF 2.21's text for batch_jacobian lacks a space ('tocompute')
             raise RuntimeError(_USED.replace("to compute", "tocompute"))
@@ -199,9 +289,9 @@ class _StopRecording:
     def __enter__(self):
         if not self._tape._recording:
             raise RuntimeError("Trying to stop recording a tape which is not recording.")
-        self._tape._tape.pop()
+        self._tape._tape._pop()
         self._tape._recording = False
 
     def __exit__(self, *exc):
-        self._tape._tape.push()
+        self._tape._tape._push()
         self._tape._recording = True

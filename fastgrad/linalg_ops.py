@@ -21,6 +21,7 @@ from fastgrad import errors as _errors
 from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, stack, transpose
 from fastgrad.math_ops import (abs as _abs, cast, floor, l2_normalize, log, maximum, pow as _pow, reduce_max,
                                reduce_sum, sqrt, square, where)
+from fastgrad.math_ops import matmul
 from fastgrad.math_ops import norm as _euclidean_norm
 from fastgrad.math_ops import _as_tensor
 from fastgrad.array_ops import concat, one_hot, zeros
@@ -35,18 +36,6 @@ __all__ = [
 ]
 
 _OPS = _core.OPS
-
-
-def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
-           name=None):
-    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
-
-    >>> import fastgrad as tf
-    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
-    [[11.0]]
-    """
-    return _core.matmul(a, b, _builtins.bool(transpose_a or adjoint_a),
-                        _builtins.bool(transpose_b or adjoint_b))
 
 
 def _apply(name, inputs, attrs=()):
@@ -116,7 +105,7 @@ def inv(input, adjoint=False, name=None):
 
 
 def det(input, name=None):
-    """The determinant of each matrix (LU; computed as sign * exp(log|det|), as TF).
+    """The determinant of each matrix (LU; computed as ``sign * exp(log|det|)``, as TF).
 
     >>> import fastgrad as tf
     >>> float(tf.linalg.det([[2.0, 1.0], [1.0, 3.0]]))
@@ -126,7 +115,7 @@ def det(input, name=None):
 
 
 def slogdet(input, name=None):
-    """``(sign, log|det|)`` of each matrix; only log|det| has a gradient.
+    """``(sign, log|det|)`` of each matrix; only ``log|det|`` has a gradient.
 
     >>> import fastgrad as tf
     >>> s, l = tf.linalg.slogdet([[0.0, 2.0], [1.0, 0.0]])

@@ -23,7 +23,7 @@ __all__ = [
     "reduce_variance", "reduce_std", "floor", "ceil", "round", "is_nan", "is_inf", "is_finite",
     "log_sigmoid", "logical_xor", "l2_normalize", "norm", "clip_by_norm", "clip_by_global_norm",
     "cumsum", "truncatediv", "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh",
-    "atanh", "truncatemod",
+    "atanh", "truncatemod", "matmul",
 ]
 # tf.math only (TF has no top-level alias): defined here, not exported by __all__
 _MATH_ONLY = [
@@ -38,7 +38,12 @@ _binary = _core.binary
 _unary = _core.unary
 
 
-def _binop(name):
+def _example(name, args, result):
+    return ("\n\n    >>> import fastgrad as tf\n    >>> tf.math.%s(%s).numpy().tolist()\n    %s\n"
+            % (name, args, result))
+
+
+def _binop(name, example=None):
     op = _OPS[name]
 
     def f(x, y, name=None):
@@ -46,10 +51,12 @@ def _binop(name):
 
     f.__name__ = name
     f.__doc__ = "Elementwise ``%s`` with NumPy broadcasting (``tf.math.%s``)." % (name, name)
+    if example:
+        f.__doc__ += _example(name, *example)
     return f
 
 
-def _unop(name, tf_name=None):
+def _unop(name, tf_name=None, example=None):
     op = _OPS[name]
 
     def f(x, name=None):
@@ -57,40 +64,42 @@ def _unop(name, tf_name=None):
 
     f.__name__ = tf_name or name
     f.__doc__ = "Elementwise ``%s`` (``tf.math.%s``)." % (tf_name or name, tf_name or name)
+    if example:
+        f.__doc__ += _example(tf_name or name, *example)
     return f
 
 
-add = _binop("add")
-subtract = _binop("subtract")
-multiply = _binop("multiply")
-pow = _binop("pow")  # noqa: A001 - TF's name
-maximum = _binop("maximum")
-minimum = _binop("minimum")
-equal = _binop("equal")
-not_equal = _binop("not_equal")
-less = _binop("less")
-less_equal = _binop("less_equal")
-greater = _binop("greater")
-greater_equal = _binop("greater_equal")
-logical_and = _binop("logical_and")
-logical_or = _binop("logical_or")
+add = _binop("add", example=('[1.0, 2.0], 3.0', '[4.0, 5.0]'))
+subtract = _binop("subtract", example=('[1.0, 2.0], [0.5, 4.0]', '[0.5, -2.0]'))
+multiply = _binop("multiply", example=('[1.0, 2.0], [[1.0], [3.0]]', '[[1.0, 2.0], [3.0, 6.0]]'))
+pow = _binop("pow", example=('[2.0, 3.0], [3.0, 2.0]', '[8.0, 9.0]'))  # noqa: A001 - TF's name
+maximum = _binop("maximum", example=('[1.0, 5.0], 2.0', '[2.0, 5.0]'))
+minimum = _binop("minimum", example=('[1.0, 5.0], 2.0', '[1.0, 2.0]'))
+equal = _binop("equal", example=('[1, 2], 2', '[False, True]'))
+not_equal = _binop("not_equal", example=('[1, 2], 2', '[True, False]'))
+less = _binop("less", example=('[1, 2], 2', '[True, False]'))
+less_equal = _binop("less_equal", example=('[1, 2], 2', '[True, True]'))
+greater = _binop("greater", example=('[1, 2], 1', '[False, True]'))
+greater_equal = _binop("greater_equal", example=('[1, 2], 2', '[False, True]'))
+logical_and = _binop("logical_and", example=('[True, True], [True, False]', '[True, False]'))
+logical_or = _binop("logical_or", example=('[True, False], [False, False]', '[True, False]'))
 
-negative = _unop("negative")
-square = _unop("square")
-sqrt = _unop("sqrt")
-exp = _unop("exp")
-log = _unop("log")
-log1p = _unop("log1p")
-sin = _unop("sin")
-cos = _unop("cos")
-tan = _unop("tan")
-tanh = _unop("tanh")
-sigmoid = _unop("sigmoid")
-abs = _unop("abs")  # noqa: A001 - TF's name
-sign = _unop("sign")
-reciprocal = _unop("reciprocal")
-logical_not = _unop("logical_not")
-softplus = _unop("softplus")
+negative = _unop("negative", example=('[1.0, -2.0]', '[-1.0, 2.0]'))
+square = _unop("square", example=('[2.0, -3.0]', '[4.0, 9.0]'))
+sqrt = _unop("sqrt", example=('[4.0, 9.0]', '[2.0, 3.0]'))
+exp = _unop("exp", example=('[0.0]', '[1.0]'))
+log = _unop("log", example=('[1.0]', '[0.0]'))
+log1p = _unop("log1p", example=("[0.0]", "[0.0]"))
+sin = _unop("sin", example=('[0.0]', '[0.0]'))
+cos = _unop("cos", example=('[0.0]', '[1.0]'))
+tan = _unop("tan", example=('[0.0]', '[0.0]'))
+tanh = _unop("tanh", example=('[0.0]', '[0.0]'))
+sigmoid = _unop("sigmoid", example=('[0.0]', '[0.5]'))
+abs = _unop("abs", example=('[-1.5, 2.0]', '[1.5, 2.0]'))  # noqa: A001 - TF's name
+sign = _unop("sign", example=('[-2.0, 0.0, 3.0]', '[-1.0, 0.0, 1.0]'))
+reciprocal = _unop("reciprocal", example=('[2.0, 4.0]', '[0.5, 0.25]'))
+logical_not = _unop("logical_not", example=('[True, False]', '[False, True]'))
+softplus = _unop("softplus", example=('[0.0]', '[0.6931471824645996]'))
 floor = _unop("floor")
 floor.__doc__ = """Largest integer not above x (float input; no gradient, as TF's Floor).
 
@@ -744,3 +753,16 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     out = [None if t is None else multiply(_as_tensor(t), cast(scale, _as_tensor(t).dtype))
            for t in t_list]
     return out, use_norm
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           name=None):
+    """Matrix product of the last two dimensions (batch dimensions broadcast); BLAS.
+
+    ``adjoint_*`` equal ``transpose_*`` for real dtypes, the only ones here.
+
+    >>> import fastgrad as tf
+    >>> tf.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy().tolist()
+    [[11.0]]
+    """
+    return _core.matmul(a, b, bool(transpose_a or adjoint_a), bool(transpose_b or adjoint_b))

@@ -56,7 +56,7 @@ class Module:
     (['a:0'], 'box/')
     """
 
-    _TF_MODULE_IGNORED_PROPERTIES = frozenset()
+    _TF_MODULE_IGNORED_PROPERTIES: "frozenset[str]" = frozenset()
 
     def __init__(self, name=None):
         if name is None:

@@ -8,11 +8,12 @@ from fastgrad import _core
 from fastgrad import math_ops as _m
 from fastgrad.array_ops import transpose
 from fastgrad.errors import InvalidArgumentError
+from fastgrad.math_ops import l2_normalize  # tf.nn.l2_normalize is tf.math's
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "relu6", "silu", "swish", "moments", "softsign"]
+           "relu6", "silu", "swish", "moments", "softsign", "l2_normalize"]
 
 _OPS = _core.OPS
 relu = _m._unop("relu")
@@ -79,7 +80,7 @@ def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=No
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
-    """max(x, 0) - x * z + log(1 + exp(-|x|)), stably."""
+    """``max(x, 0) - x * z + log(1 + exp(-abs(x)))``, stably."""
     x = logits
     return _m.add(_m.subtract(relu(x), _m.multiply(x, labels)), _m.log1p(_m.exp(_m.negative(_m.abs(x)))))
 

@@ -75,15 +75,18 @@ class _ListHandler(logging.Handler):
         self.records = []
 
     def emit(self, record):
-        self.records.append(record)
+        # attached to a logger and to its ancestors: count each record once
+        if not any(r is record for r in self.records):
+            self.records.append(record)
 
 
 @contextlib.contextmanager
 def capture_warnings():
     """Collect messages emitted through ``warnings`` *or* ``logging``.
 
-    TensorFlow reports tape misuse through its logger ("tensorflow"),
-    fastgrad may use ``warnings.warn``; tests only care that the user is told.
+    TensorFlow reports tape misuse through its logger ("tensorflow"), and
+    fastgrad through its own ("fastgrad"); tf_keras uses ``warnings.warn`` for
+    some. Tests care that the user is told, once.
     Yields a list that is filled with the message strings.
     """
     messages = []

@@ -11,13 +11,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from _fgutil import IS_TF
+from _fgutil import IS_TF, capture_warnings
 
 pytestmark = pytest.mark.skipif(IS_TF, reason="fastgrad.distribute is fastgrad's own")
 
@@ -179,8 +178,7 @@ def test_distributed_tape_in_a_function_replays():
         v.assign_sub(0.25 * g)
         return g
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with capture_warnings() as caught:  # fastgrad's logger and Python warnings
         gs = [float(step()) for _ in range(4)]
     assert gs == [4.0, 2.0, 1.0, 0.5]   # each call saw the current v: no stale replay
     assert step.experimental_get_tracing_count() == 1 and not caught

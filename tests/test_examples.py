@@ -9,15 +9,28 @@ from pathlib import Path
 
 import pytest
 
+import fastgrad
+from _fgutil import fastgrad_only
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+# The scripts import the fastgrad these tests import: the checkout's in-place
+# build, or an installed wheel (tests run from an sdist or by cibuildwheel,
+# whose checkout holds the uncompiled sources). `python -m` puts the working
+# directory first on sys.path, so the runs start there too.
+IMPORT_ROOT = (Path(fastgrad.__file__).resolve().parents[1]
+               if fastgrad.__name__ == "fastgrad" else ROOT)
+
+
+def _env():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(IMPORT_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
 
 
 def run(args, timeout=300):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, *args], cwd=IMPORT_ROOT, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, (
         f"{args} exited {proc.returncode}\nstdout:\n{proc.stdout}\n"
@@ -145,16 +158,31 @@ def test_tour():
     out = run(["-m", "fastgrad"])
     assert "7.999999999999119" in out
     assert "Epoch 1/" in out and "val_loss:" in out
-    step_us = numbers_after("one training step:", out)
-    assert step_us > 0
+    step = numbers_after("one training step:", out)
+    assert step > 0
+    # what a user sees: no internal words, a unit chosen by magnitude
+    assert "seed" not in out.lower()
+    assert "TensorFlow tutorial examples" in main_help()
+    m = re.search(r"one training step: ([\d.]+) (ns|µs|ms|s) eager, ([\d.]+) (ns|µs|ms|s) as", out)
+    assert m and 1 <= float(m.group(1)) < 1000 and 1 <= float(m.group(3)) < 1000, out
     assert numbers_after("validation MSE", out) < numbers_after("variance of the target", out)
+
+
+def main_help():
+    return run(["-m", "fastgrad", "--help"])
+
+
+@fastgrad_only
+def test_tour_durations_read_in_the_unit_of_their_magnitude():
+    from fastgrad.tour import _duration
+    assert [_duration(t) for t in (8.5e-7, 1.23e-5, 0.0289596, 1.25)] == [
+        "850 ns", "12.3 µs", "29.0 ms", "1.2 s"]
 
 
 def test_tour_plot_without_or_with_matplotlib(tmp_path):
     target = tmp_path / "curves.png"
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "fastgrad", "--plot", str(target)],
-                          cwd=ROOT, env=env, capture_output=True, text=True,
+                          cwd=IMPORT_ROOT, env=_env(), capture_output=True, text=True,
                           timeout=300)
     try:
         import matplotlib  # noqa: F401

@@ -5,8 +5,10 @@ the module passes under ``FASTGRAD_TEST_BACKEND=tensorflow`` apart from the
 tests marked ``fastgrad_only``.
 """
 
+import logging
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -389,22 +391,34 @@ def test_gradient_inside_context_persistent_warns_and_records():
 
 
 @fastgrad_only
-def test_gradient_inside_context_persistent_is_userwarning():
-    # fastgrad both logs (logger "fastgrad", as TF logs to "tensorflow") and
-    # issues a UserWarning so that pytest.warns / warnings filters see it.
+def test_gradient_inside_context_persistent_logs_once(caplog):
+    # one channel, as TF: the "fastgrad" logger (TF's is "tensorflow"), no
+    # Python warning besides it
     x = tf.constant(3.0)
-    with pytest.warns(UserWarning, match="persistent tape inside its context"):
+    with caplog.at_level(logging.WARNING, logger="fastgrad"), \
+            warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
         with tf.GradientTape(persistent=True) as t:
             t.watch(x)
             y = x * x
             t.gradient(y, x)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Calling GradientTape.gradient on a persistent tape inside its context is significantly "
+        "less efficient than calling it outside the context (it causes the gradient ops to be "
+        "recorded on the tape, leading to increased CPU and memory usage). Only call "
+        "GradientTape.gradient inside the context if you actually want to trace the gradient in "
+        "order to compute higher order derivatives."]
+    assert caplog.records[0].name == "fastgrad" and caplog.records[0].levelname == "WARNING"
+    assert [str(m.message) for m in w] == []
 
 
 @fastgrad_only
-def test_watch_int_is_userwarning():
-    with pytest.warns(UserWarning, match="must be floating"):
+def test_watch_int_logs_tf_text(caplog):
+    with caplog.at_level(logging.WARNING, logger="fastgrad"):
         with tf.GradientTape() as t:
             t.watch(tf.constant([1, 2]))
+    assert [r.getMessage() for r in caplog.records] == [
+        "The dtype of the watched tensor must be floating (e.g. tf.float32), got tf.int32"]
 
 
 # ---------------------------------------------------------------- higher order

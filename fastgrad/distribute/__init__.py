@@ -34,7 +34,6 @@ is a table op, recorded and replayed as an instruction of the program;
 other collectives make the signature run eagerly, with one warning.
 """
 from fastgrad.distribute._horovod import *  # noqa: F401,F403
-from fastgrad.distribute._horovod import __all__ as _horovod_all
 from fastgrad.distribute.strategy import InputContext, MultiWorkerMirroredStrategy, ReduceOp
 from fastgrad.distribute._keras import (BroadcastGlobalVariablesCallback, DistributedOptimizer,
                                         MetricAverageCallback)
@@ -60,6 +59,13 @@ def allreduce_stats():
     return dict(world().stats)
 
 
-__all__ = list(_horovod_all) + [
+# spelled out for type checkers (mypy cannot follow a computed list);
+# tests/test_namespace.py checks it against _horovod's
+__all__ = [
+    "init", "shutdown", "is_initialized", "mpi_enabled", "rank", "size", "local_rank",
+    "local_size", "cross_rank", "cross_size", "Average", "Sum", "Min", "Max", "Adasum",
+    "Compression", "allreduce", "grouped_allreduce", "allgather", "broadcast",
+    "broadcast_variables", "broadcast_object", "allgather_object", "DistributedGradientTape",
     "MultiWorkerMirroredStrategy", "ReduceOp", "InputContext", "DistributedOptimizer",
-    "BroadcastGlobalVariablesCallback", "MetricAverageCallback", "callbacks", "allreduce_stats"]
+    "BroadcastGlobalVariablesCallback", "MetricAverageCallback", "callbacks", "allreduce_stats",
+]

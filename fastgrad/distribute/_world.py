@@ -220,7 +220,7 @@ def _describe(t):
     return "None" if t is None else "%s%s" % (t.dtype.name, list(t.shape))
 
 
-_signatures = {}  # (extra, (dtype, shape) per tensor) -> (digest, text)
+_signatures: dict = {}  # (extra, (dtype, shape) per tensor) -> (digest, text)
 
 
 def _signature(tensors, extra):
@@ -235,7 +235,7 @@ def _signature(tensors, extra):
     return found
 
 
-_NUMPY_DTYPES = {}
+_NUMPY_DTYPES: dict = {}
 
 
 def _numpy_dtype(t):

@@ -8,7 +8,7 @@ import numpy as np
 
 import fastgrad as tf
 
-_uids = {}
+_uids: dict[str, int] = {}
 
 
 def reset_uids():

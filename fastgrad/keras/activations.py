@@ -13,7 +13,7 @@ __all__ = ["elu", "get", "linear", "relu", "sigmoid", "softmax",
            "softplus", "tanh"]
 
 
-_RECENT_LOGITS = OrderedDict()  # id(output) -> (output, logits), newest last
+_RECENT_LOGITS: "OrderedDict[int, tuple]" = OrderedDict()  # id(output) -> (output, logits), newest last
 _KEEP = 8
 
 
@@ -33,28 +33,64 @@ def logits_of(output):
 
 
 def relu(x):
+    """max(x, 0) (``tf.keras.activations.relu``).
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.relu(tf.constant([-1.0, 2.0])).numpy().tolist()
+    [0.0, 2.0]
+    """
     return tf.nn.relu(x)
 
 
 def sigmoid(x):
+    """1 / (1 + exp(-x)); a cross-entropy given the output uses x as logits.
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.sigmoid(tf.constant([0.0])).numpy().tolist()
+    [0.5]
+    """
     return _remember_logits(tf.nn.sigmoid(x), x)
 
 
 def tanh(x):
+    """Hyperbolic tangent (``tf.keras.activations.tanh``).
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.tanh(tf.constant([0.0])).numpy().tolist()
+    [0.0]
+    """
     return tf.nn.tanh(x)
 
 
 def softmax(x, axis=-1):
+    """Softmax over the last axis; a cross-entropy given the output uses x as logits.
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.softmax(tf.constant([[0.0, 0.0]])).numpy().tolist()
+    [[0.5, 0.5]]
+    """
     if axis != -1 and axis != len(x.shape) - 1:
         raise ValueError(f"softmax supports only the last axis; got axis={axis}")
     return _remember_logits(tf.nn.softmax(x), x)
 
 
 def softplus(x):
+    """log(1 + exp(x)), computed stably (``tf.keras.activations.softplus``).
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.softplus(tf.constant([0.0])).numpy().tolist()
+    [0.6931471824645996]
+    """
     return tf.nn.softplus(x)
 
 
 def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise (``tf.keras.activations.elu``).
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.elu(tf.constant([-1.0, 2.0])).numpy().tolist()
+    [-0.6321205496788025, 2.0]
+    """
     # exp of min(x, 0) so the branch not taken cannot overflow into NaN grads
     neg = tf.exp(tf.minimum(x, 0.0)) - 1.0
     if alpha != 1.0:
@@ -63,6 +99,12 @@ def elu(x, alpha=1.0):
 
 
 def linear(x):
+    """The identity: x unchanged (``tf.keras.activations.linear``).
+
+    >>> import fastgrad as tf
+    >>> tf.keras.activations.linear(3.0)
+    3.0
+    """
     return x
 
 

@@ -18,7 +18,7 @@ class Layer(tf.Module):
     """Base class: subclasses implement ``build(input_shape)`` (creating
     weights with ``add_weight``) and ``call(inputs)``.
 
-    A Layer is a ``fastgrad.Module``, as Keras layers are ``tf.Module``s:
+    A Layer is a ``fastgrad.Module``, as Keras layers are Modules (``tf.Module``):
     a Module holding one finds its weights, and a Layer finds Variables and
     Modules set on it. Its name may be any string (Keras does not require
     an identifier), and its name scope nests under the scope in force when

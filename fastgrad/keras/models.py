@@ -355,7 +355,7 @@ class Sequential(tf.Module):
         on a terminal), a plain line per epoch (``verbose=2``, or 1 when
         the output is not a terminal) or nothing (0). Returns a
         ``History`` whose ``.history`` holds per-epoch 'loss', each
-        metric, and 'val_'-prefixed values with ``validation_data``."""
+        metric, and ``val_``-prefixed values with ``validation_data``."""
         self._check_compiled("training")
         if _is_dataset(x):
             data = _DatasetBatches(self, x, y, batch_size, steps_per_epoch)

@@ -21,13 +21,12 @@ Update rules (g the gradient, lr the learning rate, t = iterations + 1):
   ``w -= d`` (with momentum: ``mom = momentum*mom + d``, ``w -= mom``).
 """
 import abc
-import logging
-import warnings
 
 import numpy as np
 
 import fastgrad as tf
 from fastgrad import _core
+from fastgrad._logging import warn as _warn
 
 from fastgrad.distribute import _context as _distribute_context
 
@@ -137,12 +136,11 @@ class Optimizer(abc.ABC):
         if not pairs:
             raise ValueError("No gradients provided for any variable.")
         if missing:
-            # tf_keras's text (it logs it; a Python warning is catchable too)
+            # tf_keras's text; it logs it, as fastgrad does
             msg = (f"Gradients do not exist for variables {missing} when minimizing the "
                    "loss. If you're using `model.compile()`, did you forget to provide a "
                    "`loss` argument?")
-            logging.getLogger("fastgrad").warning(msg)
-            warnings.warn(msg, stacklevel=2)
+            _warn(msg)
         if experimental_aggregate_gradients and self._distribution is not None:
             pairs = self._distribution.aggregate(pairs)
         # tf_keras holds the learning rate in a float32 variable and casts it

@@ -4,6 +4,8 @@ Writes OUT/rank<r>.npz: the final weights; the per-step gradient bytes of
 every rank (to check they are bitwise identical); the same run with a
 fusion threshold small enough to split the gradients, and its allreduce
 count; and a fastgrad.function step containing the tape."""
+import contextlib
+import logging
 import sys
 import warnings
 
@@ -13,6 +15,22 @@ import fastgrad as tf
 import fastgrad.distribute as hvd
 from fastgrad.distribute import _world
 from _problem import train, weights
+
+@contextlib.contextmanager
+def caught_messages():
+    """fastgrad's warnings (its logger: the one channel) and Python warnings."""
+    msgs = []
+    handler = logging.Handler()
+    handler.emit = lambda record: msgs.append(record.getMessage())
+    tf.get_logger().addHandler(handler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield msgs
+        finally:
+            tf.get_logger().removeHandler(handler)
+            msgs.extend(str(w.message) for w in caught)
+
 
 out = sys.argv[1]
 hvd.init()
@@ -64,14 +82,13 @@ from _problem import data, BATCH  # noqa: E402
 x, y = data()
 lo, hi = rank * BATCH // size, (rank + 1) * BATCH // size
 calls0 = hvd.allreduce_stats()["allreduce_calls"]
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
+with caught_messages() as caught:
     for s in range(x.shape[0]):
         step(tf.constant(x[s, lo:hi]), tf.constant(y[s, lo:hi]))
 result["function_w1"] = v[0].numpy()
 result["function_calls"] = hvd.allreduce_stats()["allreduce_calls"] - calls0
 result["function_tracing_count"] = step.experimental_get_tracing_count()
-result["function_warnings"] = np.array([str(w.message) for w in caught] + [""])
+result["function_warnings"] = np.array(caught + [""])
 
 
 # a collective the table does not hold (Max) makes the signature run eagerly, with a note
@@ -80,9 +97,8 @@ def biggest(x):
     return hvd.allreduce(x, op=hvd.Max)
 
 
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
+with caught_messages() as caught:
     maxima = [biggest(tf.constant([float(rank + i)])).numpy()[0] for i in range(3)]
 result["max_values"] = np.array(maxima)
-result["max_warning"] = np.array([str(w.message) for w in caught if "eagerly" in str(w.message)][:1])
+result["max_warning"] = np.array([m for m in caught if "eagerly" in m][:1])
 np.savez(f"{out}/rank{rank}.npz", **result)
