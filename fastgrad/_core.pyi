@@ -11,6 +11,7 @@ from fastgrad.tensor_shape import TensorShape
 # op name -> opcode, from csrc/fg_ops.def
 OPS: dict[str, int]
 _HAVE_SCIPY_BLAS: bool
+_HAVE_SCIPY_LAPACK: bool
 _VARIABLES: Any
 
 def _borrow_array(arr: np.ndarray) -> Tensor: ...

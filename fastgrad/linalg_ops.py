@@ -30,7 +30,7 @@ from fastgrad.dtypes import int32
 __all__ = [
     "adjoint", "band_part", "cholesky", "cholesky_solve", "cross", "det", "diag", "diag_part", "eigh", "eigvalsh",
     "eye", "global_norm", "inv", "expm", "lstsq", "lu", "lu_matrix_inverse", "lu_reconstruct", "lu_solve", "matrix_rank", "pinv", "tensor_diag", "tensor_diag_part",
-    "tridiagonal_matmul", "tridiagonal_solve",
+    "tridiagonal_matmul", "tridiagonal_solve", "banded_triangular_solve", "eigh_tridiagonal", "normalize",
     "l2_normalize", "logdet", "matmul", "matrix_transpose", "matvec", "norm", "qr", "set_diag", "slogdet",
     "solve", "svd", "trace", "triangular_solve",
 ]
@@ -693,3 +693,96 @@ def tridiagonal_matmul(diagonals, rhs, diagonals_format="compact", name=None):
     above = concat([zero, x[..., :-1, :]], axis=-2)  # x[i - 1]
     col = lambda i: expand_dims(d[..., i, :], -1)  # noqa: E731
     return col(0) * below + col(1) * x + col(2) * above
+
+
+def normalize(tensor, ord="euclidean", axis=None, name=None):
+    """``(tensor / norm, norm)``, the norm kept with its reduced axes (any ``tf.norm`` ord).
+
+    >>> import fastgrad as tf
+    >>> unit, n = tf.linalg.normalize([3.0, 4.0])
+    >>> unit.numpy().tolist(), n.numpy().tolist()
+    ([0.6000000238418579, 0.800000011920929], [5.0])
+    """
+    x = _as_tensor(tensor)
+    n = norm(x, ord=ord, axis=axis, keepdims=True)
+    return x / n, n
+
+
+def _shifted_diag(v, shift):
+    """[..., M] -> [..., M, M] with v on the diagonal moved right by shift (left if negative)"""
+    d = diag(v)
+    m = v.shape[-1]
+    if shift == 0:
+        return d
+    pad = zeros(list(d.shape[:-1]) + [abs(shift)], dtype=d.dtype)
+    if shift > 0:  # A[j, j + shift] = v[j]
+        return concat([pad, d[..., :, :m - shift]], axis=-1)
+    return concat([d[..., :, -shift:], pad], axis=-1)  # A[j, j + shift] = v[j]
+
+
+def banded_triangular_solve(bands, rhs, lower=True, adjoint=False, name=None):
+    """``triangular_solve`` with the matrix given by its ``K`` bands, [..., K, M],
+    TF's 'LEFT_RIGHT' layout: for ``lower`` row ``i`` is the ``i``-th subdiagonal
+    (right-aligned), else row ``K-1-i`` is the ``i``-th superdiagonal (left-aligned).
+
+    Built as the dense triangle and solved with ``trsm`` (O(M^2) memory);
+    gradients reach exactly the stored band entries.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.banded_triangular_solve([[2.0, 3.0, 4.0], [1.0, 2.0, 3.0]], tf.ones([3, 1])).numpy().tolist()
+    [[0.5], [0.0], [0.25]]
+    """
+    b = _as_tensor(bands)
+    x = rhs if isinstance(rhs, _core._TensorBase) else _core.convert_to_tensor(rhs, b.dtype)
+    k = b.shape[-2]
+    parts = []
+    for i in _builtins.range(k):
+        if lower:  # A[j, j - i] = bands[i, j]: the band's entries sit at the diagonal's rows j >= i
+            v = b[..., i, :]
+            m = v.shape[-1]
+            v = concat([v[..., i:], zeros(list(v.shape[:-1]) + [i], dtype=b.dtype)], axis=-1) if i else v
+            parts.append(_shifted_diag(v, 0) if i == 0 else _down(diag(v), i, m))
+        else:  # A[j, j + i] = bands[k - 1 - i, j]
+            parts.append(_shifted_diag(b[..., k - 1 - i, :], i))
+    dense = parts[0]
+    for p in parts[1:]:
+        dense = dense + p
+    return triangular_solve(dense, x, lower=lower, adjoint=adjoint)
+
+
+def _down(d, i, m):
+    """diag matrix d moved down by i rows: out[j + i, j] = d[j, j]"""
+    pad = zeros(list(d.shape[:-2]) + [i, m], dtype=d.dtype)
+    return concat([pad, d[..., :m - i, :]], axis=-2)
+
+
+def eigh_tridiagonal(alpha, beta, eigvals_only=True, select="a", select_range=None, tol=None, name=None):
+    """Eigenvalues (and vectors) of the symmetric tridiagonal matrix with
+    diagonal ``alpha`` [n] and off-diagonal ``beta`` [n-1], through ``eigh``
+    of the dense matrix. ``select`` ``'a'`` (all) or ``'i'`` (indices
+    ``select_range[0]..select_range[1]``, inclusive).
+
+    Its gradient is eigh's (exact); TF's differentiates its bisection
+    iterations and differs.
+
+    >>> import fastgrad as tf
+    >>> tf.linalg.eigh_tridiagonal(tf.constant([2.0, 2.0]), tf.constant([1.0])).numpy().tolist()
+    [1.0, 3.0]
+    """
+    a = _as_tensor(alpha)
+    b = beta if isinstance(beta, _core._TensorBase) else _core.convert_to_tensor(beta, a.dtype)
+    n = a.shape[-1]
+    if n > 1:
+        pad = zeros(list(b.shape[:-1]) + [1], dtype=b.dtype)
+        off = concat([b, pad], axis=-1)
+        upper = _shifted_diag(off, 1)
+        dense = diag(a) + upper + matrix_transpose(upper)
+    else:
+        dense = diag(a)
+    if select not in ("a", "i"):
+        raise NotImplementedError("fastgrad's eigh_tridiagonal supports select='a' and 'i'")
+    e, v = eigh(dense)
+    if select == "i":
+        lo, hi = int(select_range[0]), int(select_range[1])
+        e, v = e[..., lo:hi + 1], v[..., lo:hi + 1]
+    return e if eigvals_only else (e, v)

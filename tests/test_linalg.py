@@ -213,6 +213,20 @@ def test_tridiagonal_values_and_formats(dtype):
     assert np.isnan(tf.linalg.tridiagonal_solve(tf.zeros((3, 3)), tf.ones((3, 1))).numpy()).all()
 
 
+def test_banded_eigh_tridiagonal_normalize():
+    bands = tf.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], tf.float64)
+    ones = tf.ones((3, 1), tf.float64)
+    # TF 2.21's values for these
+    np.testing.assert_allclose(tf.linalg.banded_triangular_solve(bands, ones).numpy().ravel(), [1.0, -2.0, 13 / 3])
+    np.testing.assert_allclose(tf.linalg.banded_triangular_solve(bands, ones, lower=False).numpy().ravel(),
+                               [0.21666666666666667, 0.13333333333333336, 1 / 6])
+    e = tf.linalg.eigh_tridiagonal(tf.constant([1.0, 2.0, 3.0], tf.float64), tf.constant([0.5, 0.25], tf.float64))
+    np.testing.assert_allclose(e.numpy(), [0.7886824805020501, 2.1451889993759403, 3.0661285201220094], rtol=1e-12)
+    unit, n = tf.linalg.normalize(tf.constant([[3.0, 4.0], [6.0, 8.0]]), axis=1)
+    np.testing.assert_allclose(n.numpy(), [[5.0], [10.0]])
+    np.testing.assert_allclose(unit.numpy(), [[0.6, 0.8], [0.6, 0.8]], rtol=1e-6)
+
+
 def test_cholesky_solve_and_logdet():
     a = spd_np(2)
     b = R.normal(size=(2, 4, 2))
@@ -395,6 +409,10 @@ FUNCS = {
     "norm-2": (lambda a: tf.norm(a, ord=2, axis=[-2, -1]), [R.normal(size=(2, 3, 4))]),
     "cross": (lambda a, b: tf.linalg.cross(a, b), [R.normal(size=(2, 3)), R.normal(size=(2, 3))]),
     "expm": (lambda a: tf.linalg.expm(a), [R.normal(size=(2, 3, 3))]),
+    "banded_triangular_solve": (lambda b, x: tf.linalg.banded_triangular_solve(b, x),
+                                [R.normal(size=(2, 4)) + np.array([[3.0], [0.0]]), R.normal(size=(4, 2))]),
+    "banded_upper_adjoint": (lambda b, x: tf.linalg.banded_triangular_solve(b, x, lower=False, adjoint=True),
+                             [R.normal(size=(2, 4)) + np.array([[0.0], [3.0]]), R.normal(size=(4, 2))]),
     "tridiagonal_solve": (lambda d, b: tf.linalg.tridiagonal_solve(d, b),
                           [R.normal(size=(2, 3, 4)) + np.array([[0.0], [4.0], [0.0]]), R.normal(size=(2, 4, 2))]),
     "tridiagonal_matmul": (lambda d, b: tf.linalg.tridiagonal_matmul(d, b), [R.normal(size=(3, 4)), R.normal(size=(2, 4, 2))]),
