@@ -3,7 +3,10 @@
 Environment switches:
   FASTGRAD_FAIL_NO_OPENMP=1  fail instead of building serial when the
                              compiler has no OpenMP
-  FASTGRAD_DEBUG=1           Cython bounds/wraparound checks and -O0 -g
+  FASTGRAD_DEBUG=1           Cython bounds/wraparound checks and -O0 -g, and
+                             no recycling of tensor structs and buffers
+                             (FG_NO_RECYCLE), so ASan/valgrind see every
+                             use after free
 """
 import os
 import platform
@@ -116,7 +119,8 @@ def extensions():
             "fastgrad._core",
             sources=["fastgrad/_core.pyx"] + CSRC,
             include_dirs=["csrc", np.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+            + ([("FG_NO_RECYCLE", "1")] if DEBUG else []),
             extra_compile_args=list(opt),
             extra_link_args=link,
         )

@@ -257,9 +257,9 @@ done:
     return rc;
 }
 
-int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources,
-                    fg_tensor *const *tangents, int n_targets, fg_tensor *const *targets,
-                    fg_tensor **result) {
+static int forward_sweep(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources,
+                         fg_tensor *const *tangents, int n_targets, fg_tensor *const *targets,
+                         fg_tensor **result) {
     /* Snapshot, as the reverse sweep does: a tape recording this sweep
      * grows while we walk it. */
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
@@ -375,5 +375,15 @@ done:
     free(need);
     free(last);
     free(tslot);
+    return rc;
+}
+
+/* Held for the sweep, as fg_tape_gradient does (fg_tape.c says why). */
+int fg_tape_forward(fg_tape *t, int nb, int n_sources, fg_tensor *const *sources,
+                    fg_tensor *const *tangents, int n_targets, fg_tensor *const *targets,
+                    fg_tensor **result) {
+    fg_incref_n(n_sources, sources), fg_incref_n(n_sources, tangents), fg_incref_n(n_targets, targets);
+    int rc = forward_sweep(t, nb, n_sources, sources, tangents, n_targets, targets, result);
+    fg_decref_n(n_sources, sources), fg_decref_n(n_sources, tangents), fg_decref_n(n_targets, targets);
     return rc;
 }

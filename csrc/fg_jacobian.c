@@ -10,13 +10,17 @@
  *     covering every source element (chunked to bound memory).
  * Rows go straight into the result buffers. When a tape records or an
  * accumulator watches (a Jacobian inside an outer tape), the result is
- * built from table ops instead, so it is differentiable in turn.
+ * built from table ops instead, so it is differentiable in turn; so it is
+ * too while fastgrad.function traces, so the program records how the
+ * result is formed (rows written straight into a buffer would be
+ * captured as a constant and replayed stale for every new input).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fg_forward.h"
 #include "fg_ops.h"
+#include "fg_program.h"
 #include "fg_tape.h"
 
 /* elements a batched forward sweep may hold per value */
@@ -85,6 +89,11 @@ static int scan(fg_tape *t, int64_t n_nodes, int64_t n_slots, int64_t tslot, int
     }
     free(lead), free(reach), free(mine);
     return 0;
+}
+
+/* Build results from table ops (recorded) rather than written in place. */
+static int use_table_ops(void) {
+    return fg_tapes_recording() > 0 || fg_acc_visible() > 0 || fg_program_tracing() != NULL;
 }
 
 static int same_shape(const fg_tensor *a, const fg_tensor *b) {
@@ -379,8 +388,8 @@ done:
     return rc;
 }
 
-int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
-                     fg_tensor **out) {
+static int jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
+                    fg_tensor **out) {
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
     int rc = -1, was = t->persistent;
     for (int k = 0; k < ns; k++) out[k] = NULL;
@@ -414,7 +423,7 @@ int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *so
         rc = 0;
         goto done;
     }
-    int differentiable = fg_tapes_recording() > 0 || fg_acc_visible() > 0;
+    int differentiable = use_table_ops();
     /* the sweeps must not free the nodes of a non-persistent tape */
     t->persistent = 1;
     if (p.diag && all_same && mode != FG_JAC_FWD) {
@@ -440,8 +449,8 @@ done:
 
 /* ------------------------------------------------------ batch_jacobian */
 
-int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
-                           fg_tensor **out) {
+static int batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
+                          fg_tensor **out) {
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
     int rc = -1, was = t->persistent;
     int64_t b = target->shape[0];
@@ -462,7 +471,7 @@ int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int
     if (sslot >= n_slots) sslot = -1;
     if (scan(t, n_nodes, n_slots, tslot, 1, &sslot, &p) < 0) return -1;
     if (sslot >= 0 && sslot == tslot) connected = 1;
-    int differentiable = fg_tapes_recording() > 0 || fg_acc_visible() > 0;
+    int differentiable = use_table_ops();
     if (!connected || b == 0) { /* TF's quirk: zeros, not None */
         *out = fg_tensor_zeros(dt, nd, shape);
         return *out ? 0 : -1;
@@ -552,5 +561,23 @@ done:
         free(rows);
     }
     fg_decref(seed), fg_decref(g), fg_decref(tan), fg_decref(T);
+    return rc;
+}
+
+/* The caller's target and sources are held across the sweeps (fg_tape.c
+ * says why: a custom_gradient function may assign a Variable source). */
+int fg_tape_jacobian(fg_tape *t, fg_tensor *target, int ns, fg_tensor *const *sources, int mode,
+                     fg_tensor **out) {
+    fg_incref(target), fg_incref_n(ns, sources);
+    int rc = jacobian(t, target, ns, sources, mode, out);
+    fg_decref(target), fg_decref_n(ns, sources);
+    return rc;
+}
+
+int fg_tape_batch_jacobian(fg_tape *t, fg_tensor *target, fg_tensor *source, int mode,
+                           fg_tensor **out) {
+    fg_incref(target), fg_incref(source);
+    int rc = batch_jacobian(t, target, source, mode, out);
+    fg_decref(target), fg_decref(source);
     return rc;
 }

@@ -513,6 +513,18 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
 
 /* MAX/MIN: "x != x" picks a NaN x; a NaN y loses every comparison and so
  * is picked by the final branch. */
+/* TF's FloorMod for floats: fmod is exact for any quotient (a - floor(a/b)*b
+ * loses everything past 2**53, and gives nan for b = inf), then the result
+ * takes b's sign */
+#define DEF_FMOD(S, T, M)                                                     \
+    static inline T fmod_##S(T x, T y)                                        \
+    {                                                                         \
+        T r = M(fmod)(x, y);                                                  \
+        return (r != 0 && ((y < 0) != (r < 0))) ? r + y : r;                  \
+    }
+DEF_FMOD(f32, float, FG_MF32)
+DEF_FMOD(f64, double, FG_MF64)
+
 #define DEF_BIN_FLOAT(S, T, M)                                                \
     DEF_BIN(b_add_##S, T, T, x + y)                                           \
     DEF_BIN(b_sub_##S, T, T, x - y)                                           \
@@ -544,7 +556,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_zeta_##S, T, T, fg_sf_zeta(x, y))                               \
     /* TF's ReciprocalGrad and RsqrtGrad: a zero gradient stays 0 */         \
     DEF_BIN(b_recipg_##S, T, T, y == 0 ? (T)0 : -x * x * y)                   \
-    DEF_BIN(b_rsqrtg_##S, T, T, y == 0 ? (T)0 : (T)-0.5 * (y * x) * (x * x))
+    DEF_BIN(b_rsqrtg_##S, T, T, y == 0 ? (T)0 : (T)-0.5 * (y * x) * (x * x)) \
+    DEF_BIN(b_fmod_##S, T, T, fmod_##S(x, y))
 
 /* Floor division that never traps: y == 0 gives 0 (the caller reports it)
  * and MIN / -1 wraps instead of raising SIGFPE. */
@@ -557,6 +570,13 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
         q = x / y;                                                            \
         r = x % y;                                                            \
         return (r != 0 && ((r < 0) != (y < 0))) ? q - 1 : q;                  \
+    }                                                                         \
+    static inline T imod_##S(T x, T y) /* TF's FloorMod */                    \
+    {                                                                         \
+        T r;                                                                  \
+        if (y == 0 || y == -1) return 0;                                      \
+        r = x % y;                                                            \
+        return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;                  \
     }                                                                         \
     static inline T tdiv_##S(T x, T y) /* C's truncation, TF's TruncateDiv */ \
     {                                                                         \
@@ -593,7 +613,8 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
     DEF_BIN(b_relug_##S, T, T, x > 0 ? y : 0)                                 \
     DEF_BIN(b_sqd_##S, T, T, ((U)x - (U)y) * ((U)x - (U)y))                   \
     DEF_BIN(b_tdiv_##S, T, T, tdiv_##S(x, y))                                 \
-    DEF_BIN(b_tmod_##S, T, T, tmod_##S(x, y))
+    DEF_BIN(b_tmod_##S, T, T, tmod_##S(x, y)) \
+    DEF_BIN(b_fmod_##S, T, T, imod_##S(x, y))
 
 DEF_BIN_FLOAT(f32, float, FG_MF32)
 DEF_BIN_FLOAT(f64, double, FG_MF64)
@@ -646,6 +667,7 @@ static const bin_fn bin_table[FG_B_NKINDS][FG_NDTYPES] = {
     [FG_B_ZETA] = BI_F(b_zeta),
     [FG_B_RECIP_GRAD] = BI_F(b_recipg),
     [FG_B_RSQRT_GRAD] = BI_F(b_rsqrtg),
+    [FG_B_FLOORMOD] = BI_FI(b_fmod),
 };
 
 static const char *const bin_names[FG_B_NKINDS] = {
@@ -653,7 +675,7 @@ static const char *const bin_names[FG_B_NKINDS] = {
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "tanh_grad",
     "sigmoid_grad", "relu_grad", "sqrt_grad", "squared_difference", "xlogy", "div_no_nan",
     "square_grad", "truncatediv", "atan2", "xlog1py", "xdivy", "mul_no_nan", "truncatemod", "nextafter",
-    "igamma", "igammac", "igamma_grad_a", "polygamma", "zeta", "reciprocal_grad", "rsqrt_grad",
+    "igamma", "igammac", "igamma_grad_a", "polygamma", "zeta", "reciprocal_grad", "rsqrt_grad", "floormod",
 };
 
 int fg_k_binary_has(int kind, int dtype)

@@ -105,6 +105,8 @@ typedef enum {
     FG_B_ZETA,          /* Hurwitz zeta(s = a, q = b) */
     FG_B_RECIP_GRAD,    /* b == 0 ? 0 : -a*a*b, a = 1/x (TF's ReciprocalGrad) */
     FG_B_RSQRT_GRAD,    /* b == 0 ? 0 : -0.5*b*a^3, a = 1/sqrt(x) */
+    FG_B_FLOORMOD,      /* a mod b with b's sign (TF's FloorMod: fmod, then + b where the signs differ);
+                           integers: b == 0 gives 0 (the caller reports it) */
     FG_B_NKINDS
 } fg_binary_kind;
 
@@ -244,6 +246,6 @@ int fg_k_adam(int dtype, void *var, const void *grad, void *m, void *v, void *vh
 int fg_k_rmsprop(int dtype, void *var, const void *grad, void *ms, void *mom, int64_t n,
                  double lr, double rho, double momentum, double eps);
 
-typedef enum { FG_S_SUM = 0, FG_S_PROD } fg_scan_kind; /* fg_scan.c */
+typedef enum { FG_S_SUM = 0, FG_S_PROD, FG_S_LSE } fg_scan_kind; /* fg_scan.c */
 
 #endif

@@ -9,6 +9,7 @@
 #include "fg_ops.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@
 
 int fg_broadcast_shapes(int a_ndim, const int64_t *a, int b_ndim, const int64_t *b, int64_t *out) {
     int nd = a_ndim > b_ndim ? a_ndim : b_ndim;
+    if (nd > FG_MAX_NDIM) return -1; /* out holds FG_MAX_NDIM dims */
     for (int i = 0; i < nd; i++) {
         int ia = i - (nd - a_ndim), ib = i - (nd - b_ndim);
         int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
@@ -107,8 +109,12 @@ int fwd_binary(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t 
                                                     "should have errors) [Op:%s]", d->tf_name);
         }
     }
-    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV) && !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
-        /* integer (floor) division: TF refuses a zero divisor */
+    int empty = 0;
+    for (int i = 0; i < nd; i++) empty |= shape[i] == 0;
+    if ((d->kind == FG_B_DIV || d->kind == FG_B_TRUNCDIV || d->kind == FG_B_FLOORMOD) && !empty &&
+        !fg_dtype_is_float(a->dtype) && a->dtype != FG_BOOL) {
+        /* integer (floor) division: TF refuses a zero divisor (one that
+         * divides nothing, into an empty result, is fine) */
         for (int64_t i = 0; i < b->size; i++) {
             int64_t v = b->dtype == FG_I32 ? ((int32_t *)b->data)[i] : ((int64_t *)b->data)[i];
             if (v == 0) return fg_error_set(FG_ERR_INVALID, "Integer division by zero [Op:%s]", d->tf_name);
@@ -248,6 +254,8 @@ int fwd_broadcast_to(const fg_opdef *d, fg_tensor *const *in, int n_in, const in
     int nd = (int)attrs[0];
     const int64_t *shape = attrs + 1;
     int64_t check[FG_MAX_NDIM];
+    if (nd > FG_MAX_NDIM)
+        return fg_error_set(FG_ERR_INVALID, "rank %d exceeds the maximum of %d [Op:%s]", nd, FG_MAX_NDIM, d->tf_name);
     if (nd < x->ndim || fg_broadcast_shapes(x->ndim, x->shape, nd, shape, check) != nd ||
         memcmp(check, shape, (size_t)nd * sizeof(int64_t)) != 0)
         return fg_error_set(FG_ERR_INVALID, "Unable to broadcast tensor of shape %s to tensor of shape %s [Op:%s]",
@@ -279,8 +287,13 @@ int fwd_reshape(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t
         } else if (shape[i] < 0) {
             return fg_error_set(FG_ERR_INVALID, "Size %d must be non-negative, not %lld [Op:%s]", i,
                                 (long long)shape[i], d->tf_name);
-        } else {
-            known *= shape[i];
+        } else if (__builtin_mul_overflow(known, shape[i], &known)) {
+            /* a wrapped product could equal x's size: a tensor far smaller than its shape */
+            char dims[FG_MAX_NDIM * 22 + 2];
+            size_t pos = 0;
+            for (int k = 0; k < nd; k++)
+                pos += (size_t)snprintf(dims + pos, sizeof dims - pos, k ? ", %lld" : "%lld", (long long)attrs[1 + k]);
+            return fg_error_set(FG_ERR_INVALID, "Shape [%s] has too many elements [Op:%s]", dims, d->tf_name);
         }
     }
     if (unknown >= 0) {
@@ -467,7 +480,11 @@ int fwd_concat(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t 
                                     dim, fg_shape_str(nd, x0->shape), k, fg_shape_str(x->ndim, x->shape), d->tf_name);
             break;
         }
-        shape[axis] += x->shape[axis];
+        if (__builtin_add_overflow(shape[axis], x->shape[axis], &shape[axis])) {
+            rc = fg_error_set(FG_ERR_INVALID, "ConcatOp : the concatenated dimension %lld would have more than "
+                              "2**63 - 1 elements [Op:%s]", (long long)axis, d->tf_name);
+            break;
+        }
         ptrs[k] = x->data;
         shapes[k] = x->shape;
     }
@@ -502,7 +519,10 @@ int fwd_tile(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *a
         if (attrs[i] < 0)
             return fg_error_set(FG_ERR_INVALID, "Expected multiples[%d] >= 0, but got %lld [Op:%s]", i,
                                 (long long)attrs[i], d->tf_name);
-        shape[i] = x->shape[i] * attrs[i];
+        if (__builtin_mul_overflow(x->shape[i], attrs[i], &shape[i]))
+            /* TF wraps (tile of 4 elements by 2**62 + 1 gives 4) */
+            return fg_error_set(FG_ERR_INVALID, "Tile: dimension %d of %lld times %lld would have more than "
+                                "2**63 - 1 elements [Op:%s]", i, (long long)x->shape[i], (long long)attrs[i], d->tf_name);
     }
     fg_tensor *o = fg_tensor_new(x->dtype, x->ndim, shape);
     if (!o) return -1;
@@ -664,6 +684,15 @@ DERIV(div) {
     if (i == 0) return DIV(v, X(1));
     (void)to;
     return MUL(v, DIV(DIV(NEG(X(0)), X(1)), X(1)));
+}
+
+/* TF's FloorMod gradients: 1 and -floor(x / y) */
+DERIV(floormod) {
+    (void)to;
+    if (i == 0) return v;
+    fg_tensor *q = X(0)->dtype == FG_F32 || X(0)->dtype == FG_F64 ? ap1(c, FG_OP_FLOOR, DIV(X(0), X(1)))
+                                                                    : ap2(c, FG_OP_FLOORDIV, X(0), X(1));
+    return MUL(v, NEG(q));
 }
 
 /* TF's DivNoNan gradients: div_no_nan in place of every division */

@@ -26,6 +26,7 @@ fg_program *fg_program_new(void) {
 void fg_program_free(fg_program *p) {
     if (!p) return;
     fg_program_end(p);
+    fg_program_forget(p);
     for (int64_t i = 0; i < p->n_ins; i++) {
         free(p->ins[i].in_ext);
         free(p->ins[i].attrs);
@@ -40,7 +41,7 @@ void fg_program_free(fg_program *p) {
         free(p->vars[i].ver_slot);
         free(p->vars[i].ver_ptr);
     }
-    for (int64_t i = 0; i < p->n_bufs; i++) fg_decref(p->bufs[i]);
+    for (int64_t i = 0; i < p->n_bufs; i++) fg_decref(p->bufs[i]); /* NULL when cold */
     release_held(p);
     free(p->slots);
     free(p->ins);
@@ -55,6 +56,7 @@ void fg_program_free(fg_program *p) {
     free(p->P);
     free(p->regs);
     free(p->bufs);
+    free(p->buf_nbytes);
     free(p->esc);
     free(p->vt);
     free(p->held);

@@ -84,6 +84,13 @@ int fg_program_finalize(fg_program *p);
 int fg_program_run(fg_program *p, fg_tensor *const *args, fg_tensor **const *var_args,
                    fg_tensor **outs);
 
+/* The bound on the planned buffers of all finalized programs together
+ * (fg_program_mem.c): past it, the least recently run programs release
+ * theirs and allocate them again on their next run. Default 256 MiB. */
+void fg_program_set_buffer_limit(int64_t bytes);
+int64_t fg_program_buffer_limit(void);
+int64_t fg_program_warm_bytes(void); /* buffers held now, all programs */
+
 /* introspection (tests, benchmarks, the facade) */
 typedef struct {
     int64_t n_traced;      /* instructions recorded */

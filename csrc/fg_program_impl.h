@@ -131,6 +131,11 @@ struct fg_program {
     int64_t n_regs;
     fg_tensor **bufs;
     int64_t n_bufs, buffer_bytes;
+    int64_t *buf_nbytes; /* each buffer's size, to allocate it again when cold */
+    /* fg_program_mem.c: the list of programs holding their buffers */
+    int warm;
+    uint64_t last_run;
+    struct fg_program *warm_prev, *warm_next;
     int64_t *esc; /* buffers outputs may hand out */
     int64_t n_esc;
     fg_tensor **vt; /* the tensor of each variable version during a replay */
@@ -180,5 +185,12 @@ static inline void release_held(fg_program *p) {
     p->n_held = 0;
 }
 
+
+/* fg_program_mem.c: the bound on warm programs' buffers */
+void fg_program_touch(fg_program *p);
+void fg_program_mark_warm(fg_program *p);
+void fg_program_forget(fg_program *p);
+void fg_program_trim(fg_program *keep);
+int fg_program_rewarm(fg_program *p);
 
 #endif

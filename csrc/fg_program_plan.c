@@ -475,8 +475,14 @@ int fg_program_finalize(fg_program *p) {
         goto done;
     }
     memset(p->regs, 0, (size_t)p->n_regs * 16);
+    p->buf_nbytes = (int64_t *)malloc(((size_t)p->n_bufs + 1) * sizeof(int64_t));
+    if (!p->buf_nbytes) {
+        fg_error_set(FG_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     for (int64_t b = 0; b < p->n_bufs; b++) {
         int64_t nb = (int64_t)buf_bytes[b];
+        p->buf_nbytes[b] = nb;
         if (!(p->bufs[b] = fg_tensor_new(FG_BOOL, 1, &nb))) goto done;
         p->buffer_bytes += nb;
     }
@@ -492,6 +498,9 @@ int fg_program_finalize(fg_program *p) {
     }
     if (collapse_chains(p, chains, n_chains) < 0 || lower(p) < 0) goto done;
     p->finalized = 1;
+    fg_program_touch(p);
+    fg_program_mark_warm(p);
+    fg_program_trim(p); /* a retrace for a new shape: older programs may go cold */
     rc = 0;
 done:
     free(needed);

@@ -505,8 +505,13 @@ static fg_tensor *materialize(fg_program *p, int64_t s) {
 
 int fg_program_run(fg_program *p, fg_tensor *const *args, fg_tensor **const *var_args, fg_tensor **outs) {
     if (!p->finalized) return fg_error_set(FG_ERR_RUNTIME, "program not finalized");
-    if (p->busy) return FG_RUN_BUSY;
-    p->busy = 1;
+    /* atomic: fg_program_trim takes the flag of a program it releases */
+    if (__atomic_exchange_n(&p->busy, 1, __ATOMIC_ACQ_REL)) return FG_RUN_BUSY;
+    fg_program_touch(p);
+    if (!p->warm && fg_program_rewarm(p) < 0) { /* its buffers were released */
+        p->busy = 0;
+        return -1;
+    }
     p->cur_args = args;
     for (int64_t i = 0; i < p->n_args; i++) p->P[p->arg_slot[i]] = args[i]->data;
     for (int64_t i = 0; i < p->n_vars; i++) {

@@ -61,12 +61,41 @@ DEF_SCAN(f64, double)
 DEF_SCAN(u32, uint32_t)
 DEF_SCAN(u64, uint64_t)
 
+/* cumulative_logsumexp: a running log(exp(a) + exp(b)) as TF's LogSumExp,
+ * max + log1p(exp(min - max)), except that two -inf give -inf (TF's
+ * result; the formula alone gives NaN) */
+#define DEF_SCAN_LSE(S, T, LOG1P, EXP)                                                   \
+    static inline T lse2_##S(T a, T b) {                                                \
+        T mi = a < b ? a : b, ma = a < b ? b : a;                                       \
+        return ma == -(T)INFINITY ? ma : ma + LOG1P(EXP(mi - ma));                      \
+    }                                                                                   \
+    static void scan_lse_rows_##S(void *v, int64_t lo, int64_t hi) {                   \
+        const scan_job *j = (const scan_job *)v;                                       \
+        const int64_t n = j->n, m = j->inner;                                          \
+        for (int64_t o = lo; o < hi; o++) {                                            \
+            const T *x = (const T *)j->x + o * n * m;                                  \
+            T *y = (T *)j->y + o * n * m;                                              \
+            for (int64_t s = 0; s < n; s++) {                                          \
+                int64_t k = j->rev ? n - 1 - s : s, kp = j->rev ? k + 1 : k - 1;       \
+                T *yk = y + k * m;                                                     \
+                if (s == 0) {                                                          \
+                    for (int64_t i = 0; i < m; i++) yk[i] = j->excl ? -(T)INFINITY : x[k * m + i]; \
+                    continue;                                                          \
+                }                                                                      \
+                const T *yp = y + kp * m, *xs = x + (j->excl ? kp : k) * m;            \
+                for (int64_t i = 0; i < m; i++) yk[i] = lse2_##S(yp[i], xs[i]);        \
+            }                                                                          \
+        }                                                                              \
+    }
+DEF_SCAN_LSE(f32, float, log1pf, expf)
+DEF_SCAN_LSE(f64, double, log1p, exp)
+
 static int k_scan(int kind, int dtype, const void *x, int64_t outer, int64_t n, int64_t inner, int exclusive,
               int reverse, void *y) {
     fg_range_fn fn;
     switch (dtype) {
-    case FG_F32: fn = scan_rows_f32; break;
-    case FG_F64: fn = scan_rows_f64; break;
+    case FG_F32: fn = kind == FG_S_LSE ? scan_lse_rows_f32 : scan_rows_f32; break;
+    case FG_F64: fn = kind == FG_S_LSE ? scan_lse_rows_f64 : scan_rows_f64; break;
     case FG_I32: fn = scan_rows_u32; break;
     case FG_I64: fn = scan_rows_u64; break;
     default: return fg_error_set(FG_ERR_INVALID, "scan: unsupported dtype %d", dtype);
@@ -190,7 +219,8 @@ int fwd_scan(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *a
     (void)n_in, (void)nattrs;
     fg_tensor *x = in[0];
     int axis;
-    if (x->dtype == FG_BOOL) return not_allowed(d, x->dtype);
+    if (x->dtype == FG_BOOL || (d->kind == FG_S_LSE && x->dtype != FG_F32 && x->dtype != FG_F64))
+        return not_allowed(d, x->dtype);
     if (x->ndim == 0)
         return fg_error_set(FG_ERR_INVALID, "ScanOp: Expected scan axis in the range [0, 0), but got %lld [Op:%s]",
                             (long long)attrs[0], d->tf_name);
@@ -357,3 +387,41 @@ int jvp_cumprod(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **
     JVP_END;
 }
 
+
+/* TF's CumulativeLogsumexpGrad: the upstream gradient split by sign so its
+ * logarithm exists, each part scanned the other way against the output:
+ * exp(clse(log g+ - y) + x) - exp(clse(log g- - y) + x), log of a zero
+ * part the dtype's lowest (its exp is 0) */
+static fg_tensor *log_part(rctx *c, fg_tensor *g, int positive) {
+    fg_tensor *zero = cst(g->dtype, 0);
+    fg_tensor *sel = ap2(c, positive ? FG_OP_GREATER : FG_OP_LESS, g, zero);
+    fg_tensor *mag = positive ? g : NEG(g);
+    /* log of 1 where unselected: its derivative there stays finite */
+    fg_tensor *lg = ap1(c, FG_OP_LOG, WHERE(sel, mag, cst(g->dtype, 1)));
+    return WHERE(sel, lg, cst(g->dtype, g->dtype == FG_F32 ? -3.40282346638528859812e+38 : -1.79769313486231570815e+308));
+}
+
+int bwd_cumulative_logsumexp(const fg_node *node, fg_tensor *g, fg_tensor **gin, const uint8_t *need) {
+    RULE_BEGIN;
+    const int64_t *a = node->attrs;
+    if (need[0]) {
+        fg_tensor *pos = scan(c, FG_OP_CUMULATIVE_LOGSUMEXP, SUB(log_part(c, g, 1), Y), a[0], a[1], !a[2]);
+        fg_tensor *neg = scan(c, FG_OP_CUMULATIVE_LOGSUMEXP, SUB(log_part(c, g, 0), Y), a[0], a[1], !a[2]);
+        gin[0] = give(SUB(ap1(c, FG_OP_EXP, ADD(pos, X(0))), ap1(c, FG_OP_EXP, ADD(neg, X(0)))));
+    }
+    RULE_END;
+}
+
+/* dy_k = sum over the scanned j of exp(x_j - y_k) t_j, with the tangent
+ * split by sign in the log domain as the backward rule does */
+int jvp_cumulative_logsumexp(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
+    JVP_BEGIN;
+    int64_t axis = node->attrs[0] < 0 ? node->attrs[0] + X(0)->ndim : node->attrs[0];
+    axis += nb;
+    fg_tensor *pos = scan(c, FG_OP_CUMULATIVE_LOGSUMEXP, ADD(log_part(c, T(0), 1), X(0)), axis, node->attrs[1], node->attrs[2]);
+    fg_tensor *neg = scan(c, FG_OP_CUMULATIVE_LOGSUMEXP, ADD(log_part(c, T(0), 0), X(0)), axis, node->attrs[1], node->attrs[2]);
+    /* an exclusive scan's first y is -inf, and so are both scans there: 0 */
+    fg_tensor *ys = WHERE(ap2(c, FG_OP_EQUAL, Y, cst(DT, -INFINITY)), cst(DT, 0), Y);
+    *tout = give(SUB(ap1(c, FG_OP_EXP, SUB(pos, ys)), ap1(c, FG_OP_EXP, SUB(neg, ys))));
+    JVP_END;
+}

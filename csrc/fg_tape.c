@@ -333,9 +333,8 @@ static int send_to_inputs(const fg_node *node, fg_tensor **gin, const uint8_t *n
     return rc;
 }
 
-int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
-                     fg_tensor *const *seeds, int n_sources, fg_tensor *const *sources,
-                     fg_tensor **result) {
+static int sweep(fg_tape *t, int n_targets, fg_tensor *const *targets, fg_tensor *const *seeds,
+                 int n_sources, fg_tensor *const *sources, fg_tensor **result) {
     /* Snapshot: a persistent tape that records its own sweep grows while
      * we walk it; the new nodes are not part of this gradient. */
     int64_t n_nodes = t->n_nodes, n_slots = t->n_slots;
@@ -402,5 +401,19 @@ done:
     free(grads);
     free(useful);
     free(src_slot);
+    return rc;
+}
+
+/* The sweep holds references to the caller's targets, seeds and sources:
+ * a custom_gradient function it calls (or another thread, while a kernel
+ * runs without the GIL) may assign a Variable passed as a source; its old
+ * tensor, left to this tape's nodes, would be freed as they are released
+ * and its struct reused before the sweep reads the source's shape. */
+int fg_tape_gradient(fg_tape *t, int n_targets, fg_tensor *const *targets,
+                     fg_tensor *const *seeds, int n_sources, fg_tensor *const *sources,
+                     fg_tensor **result) {
+    fg_incref_n(n_targets, targets), fg_incref_n(n_targets, seeds), fg_incref_n(n_sources, sources);
+    int rc = sweep(t, n_targets, targets, seeds, n_sources, sources, result);
+    fg_decref_n(n_targets, targets), fg_decref_n(n_targets, seeds), fg_decref_n(n_sources, sources);
     return rc;
 }

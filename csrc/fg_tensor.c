@@ -3,6 +3,8 @@
 #include "fg_thread.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +39,19 @@ int64_t fg_next_id(void) {
     return s->id_next++;
 }
 
+/* FG_NO_RECYCLE (FASTGRAD_DEBUG=1 builds, the sanitizer builds of
+ * .ci/run): structs and buffers go straight back to malloc, so ASan and
+ * valgrind see a use after free where a recycled struct would hide it. */
+#ifdef FG_NO_RECYCLE
+#define RECYCLE 0
+#else
+#define RECYCLE 1
+#endif
+
 /* Tensor structs are recycled through a per-thread free list: an eager
  * scalar op allocates one, and malloc would dominate its cost. */
 static fg_tensor *tensor_struct_alloc(fg_thread_state *s) {
-    if (s->freelist_len > 0) return s->freelist[--s->freelist_len];
+    if (RECYCLE && s->freelist_len > 0) return s->freelist[--s->freelist_len];
     return (fg_tensor *)malloc(sizeof(fg_tensor));
 }
 
@@ -68,7 +79,7 @@ static void buffer_decref(fg_buffer *b) {
     }
     size_t cap = buffer_capacity(b->nbytes);
     fg_thread_state *s = fg_thread();
-    if (cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
+    if (RECYCLE && cap >= CACHE_MIN_BYTES && cap <= CACHE_MAX_BYTES) {
         if (s->n_cached == FG_BUFFER_CACHE_MAX || s->cached_bytes + cap > CACHE_TOTAL_BYTES) {
             /* make room: drop the oldest */
             fg_buffer *old = s->cache[0];
@@ -129,7 +140,7 @@ static fg_buffer *buffer_new(size_t nbytes) {
 void fg_tensor_free(fg_tensor *t) {
     buffer_decref(t->buf);
     fg_thread_state *s = fg_thread();
-    if (s->freelist_len < FG_FREELIST_MAX)
+    if (RECYCLE && s->freelist_len < FG_FREELIST_MAX)
         s->freelist[s->freelist_len++] = t;
     else
         free(t);
@@ -150,8 +161,10 @@ static fg_tensor *header_new(int dtype, int ndim, const int64_t *shape) {
             fg_error_set(FG_ERR_INVALID, "negative dimension in shape %s", fg_shape_str(ndim, shape));
             return NULL;
         }
-        size *= shape[i];
     }
+    /* checked: a wrapped product would give a tensor smaller than its
+     * shape says, read out of bounds later (a 0 anywhere makes it 0) */
+    if (fg_shape_size(ndim, shape, &size) < 0) return NULL;
     fg_thread_state *s = fg_thread();
     fg_tensor *t = tensor_struct_alloc(s);
     if (!t) {
@@ -174,16 +187,22 @@ static fg_tensor *header_new(int dtype, int ndim, const int64_t *shape) {
     return t;
 }
 
+/* TF's names in its OOM message */
+static const char *tf_type_names[FG_NDTYPES] = {"float", "double", "int32", "int64", "bool"};
+
 fg_tensor *fg_tensor_new(int dtype, int ndim, const int64_t *shape) {
     fg_tensor *t = header_new(dtype, ndim, shape);
     if (!t) return NULL;
-    size_t nbytes = (size_t)t->size * fg_dtype_size(dtype);
-    if (nbytes > sizeof(t->inline_data)) {
-        t->buf = buffer_new(nbytes);
+    size_t nbytes;
+    int too_big = __builtin_mul_overflow((size_t)t->size, fg_dtype_size(dtype), &nbytes) ||
+                  nbytes > (size_t)PTRDIFF_MAX;
+    if (too_big || nbytes > sizeof(t->inline_data)) {
+        t->buf = too_big ? NULL : buffer_new(nbytes);
         if (!t->buf) {
             fg_tensor_free(t);
-            fg_error_set(FG_ERR_NOMEM, "out of memory allocating a tensor of shape %s",
-                         fg_shape_str(ndim, shape));
+            /* TF: ResourceExhaustedError, "OOM when allocating tensor with shape[2,3] and type float" */
+            fg_error_set(FG_ERR_NOMEM, "OOM when allocating tensor with shape%s and type %s",
+                         fg_shape_str(ndim, shape), tf_type_names[dtype]);
             return NULL;
         }
         t->data = t->buf->data;
@@ -299,6 +318,20 @@ void fg_error_clear(void) {
     fg_thread_state *s = fg_thread();
     s->err_kind = FG_ERR_NONE;
     s->err_msg[0] = 0;
+}
+
+int fg_shape_size(int ndim, const int64_t *shape, int64_t *size) {
+    int64_t n = 1;
+    int over = 0;
+    /* as TF's TensorShape: an overflow before a 0 dimension is an error,
+     * a 0 first makes every later product 0 */
+    for (int i = 0; i < ndim; i++) over |= __builtin_mul_overflow(n, shape[i], &n);
+    if (over)
+        /* TF's text (TensorShape::AddDim via the kernels' shape checks) */
+        return fg_error_set(FG_ERR_INVALID, "Shape %s would have more than 2**63 - 1 elements",
+                            fg_shape_str(ndim, shape));
+    *size = n;
+    return 0;
 }
 
 const char *fg_shape_str(int ndim, const int64_t *shape) {

@@ -96,6 +96,15 @@ static inline void fg_decref(fg_tensor *t) {
     if (t && --t->refcnt == 0) fg_tensor_free(t);
 }
 
+/* References on n tensors (ts or its entries may be NULL): what a sweep
+ * reads from its caller, held for its whole run. */
+static inline void fg_incref_n(int n, fg_tensor *const *ts) {
+    for (int i = 0; ts && i < n; i++) fg_incref(ts[i]);
+}
+static inline void fg_decref_n(int n, fg_tensor *const *ts) {
+    for (int i = 0; ts && i < n; i++) fg_decref(ts[i]);
+}
+
 int fg_same_shape(const fg_tensor *a, const fg_tensor *b);
 
 /* Error reporting: C functions return 0 on success and -1 on error, with
@@ -107,5 +116,8 @@ const char *fg_error_message(void);
 void fg_error_clear(void);
 /* "[2,3]" style shape text for messages, into a thread-local ring buffer */
 const char *fg_shape_str(int ndim, const int64_t *shape);
+/* *size = the product of shape's dims (all >= 0), or -1 with TF's error
+ * set when it does not fit in int64 */
+int fg_shape_size(int ndim, const int64_t *shape, int64_t *size);
 
 #endif

@@ -499,6 +499,10 @@ static double ref_binary_f(int kind, double x, double y)
     case FG_B_ZETA: return fg_sf_zeta(x, y);
     case FG_B_RECIP_GRAD: return y == 0 ? 0 : -x * x * y;
     case FG_B_RSQRT_GRAD: return y == 0 ? 0 : -0.5 * y * x * x * x;
+    case FG_B_FLOORMOD: { /* Python's float %: the sign of y */
+        double r = fmod(x, y);
+        return r != 0 && (r < 0) != (y < 0) ? r + y : r;
+    }
     default: return NAN;
     }
 }
@@ -532,6 +536,7 @@ static int ref_binary_i(int kind, int64_t x, int64_t y, int64_t *r)
     case FG_B_SQUARED_DIFF: *r = (x - y) * (x - y); return 1;
     case FG_B_TRUNCDIV: *r = y == 0 ? 0 : x / y; return 1; /* C truncates */
     case FG_B_TRUNCMOD: *r = (y == 0 || y == -1) ? 0 : x % y; return 1;
+    case FG_B_FLOORMOD: *r = y == 0 ? 0 : x - (int64_t)floor((double)x / (double)y) * y; return 1;
     default: return 0;
     }
 }

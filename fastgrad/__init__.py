@@ -63,6 +63,19 @@ def executing_eagerly():
     return True
 
 
+# sorting and segments: tf.sort, tf.argsort, tf.unique, tf.unique_with_counts and
+# tf.searchsorted at the top; top_k, in_top_k, approx_max_k/min_k in tf.math and
+# tf.nn; the segment ops, bincount and confusion_matrix in tf.math only
+from fastgrad import sort_ops as _sort_ops, segment_ops as _segment_ops  # noqa: E402
+from fastgrad.sort_ops import sort, argsort, unique, unique_with_counts, searchsorted  # noqa: E402
+for _name in _sort_ops.__all__:
+    setattr(math, _name, getattr(_sort_ops, _name))
+for _name in ("top_k", "in_top_k", "approx_max_k", "approx_min_k"):
+    setattr(nn, _name, getattr(_sort_ops, _name))
+for _name in _segment_ops.__all__:
+    setattr(math, _name, getattr(_segment_ops, _name))
+del _name
+
 # Loaded on first use (keras and the transforms import a good deal).
 _LAZY_MODULES = ("keras", "datasets", "test", "autodiff", "data", "distribute")
 _LAZY_FROM = dict(
@@ -104,7 +117,7 @@ def __dir__():
 
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
 for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
-              "script_ops", "variables", "framework_ops"):
+              "script_ops", "variables", "framework_ops", "sort_ops", "segment_ops"):
     globals().pop(_name, None)
 
 
@@ -119,7 +132,8 @@ __all__ = [
     "executing_eagerly", "experimental", "from_dlpack",
     "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
-    "VariableSynchronization", "get_static_value", "init_scope", "hessians",
+    "VariableSynchronization", "get_static_value", "init_scope", "hessians", "sort", "argsort",
+    "unique", "unique_with_counts", "searchsorted",
 ]
 # the op modules export what they define, once each
 __all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ if n not in __all__]

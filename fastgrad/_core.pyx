@@ -27,6 +27,7 @@ from fastgrad._cprogram cimport *
 from fastgrad._coptim cimport *
 
 import inspect as _inspect
+import math
 import weakref
 import numpy as np
 

@@ -53,3 +53,6 @@ cdef extern from "fg_program.h" nogil:
                        fg_tensor **outs) noexcept
     void fg_program_get_stats(const fg_program *p, fg_program_stats *st) noexcept
     int64_t fg_program_var_id(const fg_program *p, int64_t i, int *is_arg) noexcept
+    void fg_program_set_buffer_limit(int64_t nbytes) noexcept
+    int64_t fg_program_buffer_limit() noexcept
+    int64_t fg_program_warm_bytes() noexcept

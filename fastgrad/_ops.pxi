@@ -11,6 +11,7 @@ for _i in range(FG_NUM_OPS):
 
 cdef int OP_ADD = _OPS["add"], OP_SUB = _OPS["subtract"], OP_MUL = _OPS["multiply"]
 cdef int OP_DIV = _OPS["divide"], OP_FLOORDIV = _OPS["floordiv"], OP_POW = _OPS["pow"]
+cdef int OP_FLOOR = _OPS["floor"], OP_FLOORMOD = _OPS["floormod"]
 cdef int OP_NEG = _OPS["negative"], OP_ABS = _OPS["abs"], OP_LOGICAL_NOT = _OPS["logical_not"]
 cdef int OP_LOGICAL_AND = _OPS["logical_and"], OP_LOGICAL_OR = _OPS["logical_or"]
 cdef int OP_LESS = _OPS["less"], OP_LESS_EQUAL = _OPS["less_equal"]
@@ -139,26 +140,17 @@ def floordiv(a, b):
     """TF's FloorDiv: floor(a / b) (integers: floor division; not differentiable)."""
     q = binary(OP_FLOORDIV, a, b)
     if (<_TensorBase>q).t.dtype == FG_F32 or (<_TensorBase>q).t.dtype == FG_F64:
-        # the kernel divides; TF floors the quotient (Eigen numext::floor(x / y))
-        q = wrap(as_fg(np.floor(numpy_view(q)), -1))
+        # the kernel divides; TF floors the quotient (Eigen numext::floor(x / y)),
+        # a table op so that a fastgrad.function trace records it
+        q = unary(OP_FLOOR, q)
     return q
 
 
 def floormod(a, b):
-    """TF's FloorMod: a - floordiv(a, b) * b, the result taking b's sign.
-
-    Differentiable as TF's: d/da = 1, d/db = -floordiv(a, b).
-    """
-    cdef int dt = operand_dtype(a, b)
-    if not isinstance(a, _TensorBase):
-        a = wrap(as_fg(a, dt))
-    if not isinstance(b, _TensorBase):
-        b = wrap(as_fg(b, (<_TensorBase>a).t.dtype))
-    try:
-        q = floordiv(a, b)
-    except _errors.InvalidArgumentError as e:
-        raise _errors.InvalidArgumentError(str(e).replace("[Op:FloorDiv]", "[Op:FloorMod]")) from None
-    return binary(OP_SUB, a, binary(OP_MUL, q, b))
+    """TF's FloorMod: the remainder with b's sign (fmod, then + b where the
+    signs differ: exact for any quotient). Differentiable as TF's:
+    d/da = 1, d/db = -floor(a / b)."""
+    return binary(OP_FLOORMOD, a, b)
 
 
 cdef object _convert_hinted(object v, int hint):
@@ -223,25 +215,35 @@ def constant(value, dtype=None, shape=None, name=None):
         shape = [int(s) for s in shape]
         if t.t.size == 1 and t.t.ndim <= len(shape):
             return fill(shape, t)
-        if int(np.prod(shape)) != t.t.size:
+        n = math.prod(shape)  # exact: np.prod wraps past 2**63
+        if n != t.t.size:
             raise TypeError("Eager execution of tf.constant with unsupported shape. Tensor %s "
                             "(converted from %r) has %d elements, but got `shape` %s with %d elements)."
-                            % (numpy_view(t), value, t.t.size, tuple(shape), int(np.prod(shape))))
+                            % (numpy_view(t), value, t.t.size, tuple(shape), n))
         return apply(OP_RESHAPE, [t], [len(shape)] + shape)
     return t
+
+
+cdef int _shape_arg(object dims, int64_t *shape) except -1:
+    """dims into shape[FG_MAX_NDIM]; its rank, or TF's error type past 16
+    dims (they overran the caller's stack array)."""
+    cdef int i, nd = len(dims)
+    if nd > FG_MAX_NDIM:
+        raise _errors.InvalidArgumentError("rank %d exceeds the maximum of %d" % (nd, FG_MAX_NDIM))
+    for i in range(nd):
+        shape[i] = dims[i]
+    return nd
 
 
 def fill(dims, value, dtype=None):
     """A tensor of shape dims filled with value (not recorded)."""
     cdef int64_t shape[16]
-    cdef int i, nd = len(dims)
+    cdef int i, nd = _shape_arg(dims, shape)
     cdef int dt = -1 if dtype is None else as_dtype(dtype)._enum
     cdef fg_tensor *v = as_fg(value, dt)
     if v.size != 1:
         fg_decref(v)
         raise _errors.InvalidArgumentError("value must be a scalar. Received: %r" % (value,))
-    for i in range(nd):
-        shape[i] = dims[i]
     cdef fg_tensor *t = fg_tensor_new(v.dtype, nd, shape)
     cdef int64_t at[17]
     cdef fg_program *prog = fg_program_tracing()
@@ -262,10 +264,8 @@ def fill(dims, value, dtype=None):
 
 def zeros(shape, int dtype):
     cdef int64_t s[16]
-    cdef int i
-    for i in range(len(shape)):
-        s[i] = shape[i]
-    return wrap(fg_tensor_zeros(dtype, len(shape), s))
+    cdef int nd = _shape_arg(shape, s)
+    return wrap(fg_tensor_zeros(dtype, nd, s))
 
 
 def range_(int64_t n, double start, double delta, int dtype):

@@ -56,6 +56,19 @@ def _graph_tape():
     return t
 
 
+def program_buffer_limit(limit=None):
+    """The bound on all traced programs' replay buffers together (bytes);
+    set it when limit is given. Returns the bound in force."""
+    if limit is not None:
+        fg_program_set_buffer_limit(<int64_t>int(limit))
+    return fg_program_buffer_limit()
+
+
+def program_warm_bytes():
+    """Replay buffers the traced programs hold now (bytes)."""
+    return fg_program_warm_bytes()
+
+
 cdef object _MISS = object()   # a guard failed: try another program or retrace
 cdef object _BUSY = object()   # the program is replaying already (another thread)
 

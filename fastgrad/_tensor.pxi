@@ -42,6 +42,24 @@ cdef int _check_convertible(object value, cnp.ndarray arr) except -1:
     return 0
 
 
+cdef object _first_leaf(object value):
+    while isinstance(value, (list, tuple)) and len(value):
+        value = value[0]
+    return value
+
+
+cdef bint _out_of_int64(object value, cnp.ndarray arr, bint numpy_data):
+    """Integers no fastgrad dtype holds: uint64 past 2**63 - 1, Python ints
+    past 64 bits (NumPy makes those an object array, or float64 beside
+    smaller ones)."""
+    if arr.dtype.kind == "u":
+        return arr.dtype.itemsize == 8 and int(arr.max()) > 2**63 - 1
+    if numpy_data:
+        return False
+    flat = arr.ravel() if arr.dtype.kind == "O" else np.asarray(value, dtype=object).ravel()
+    return all(type(v) is int for v in flat) and any(not -2**63 <= v < 2**63 for v in flat)
+
+
 cdef fg_tensor *from_array(object value, int dtype) except NULL:
     """New fg_tensor holding a copy of value (anything np.asarray takes)."""
     cdef cnp.ndarray arr
@@ -57,10 +75,18 @@ cdef fg_tensor *from_array(object value, int dtype) except NULL:
         if "inhomogeneous" in str(e):
             raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
         raise
+    if arr.size and (arr.dtype.kind in "uO" or (arr.dtype.kind == "f" and not numpy_data and
+                                               type(_first_leaf(value)) is int)) \
+            and _out_of_int64(value, arr, numpy_data):
+        # TF's text; np.asarray made 2**63 a uint64 and the int64 copy wrapped it
+        raise ValueError("Can't convert Python sequence with out-of-range integer to Tensor.")
     _check_convertible(value, arr)
     if dtype < 0:
         if arr.dtype.kind == "f" and not numpy_data:
-            dtype = FG_F32            # Python floats become float32, as in TF
+            # Python floats become float32, as in TF; a list whose first
+            # leaf is NumPy float64 stays float64 (TF's sequence conversion)
+            leaf = _first_leaf(value)
+            dtype = FG_F64 if isinstance(leaf, (np.ndarray, np.generic)) and leaf.dtype == np.float64 else FG_F32
         elif arr.dtype.kind in "iu" and not numpy_data:
             dtype = FG_I32 if arr.size == 0 or (arr.min() >= -2**31 and arr.max() < 2**31) else FG_I64
         elif arr.dtype.kind == "O" or arr.dtype.kind in "US":

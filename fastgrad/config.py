@@ -17,7 +17,32 @@ import platform
 from fastgrad import _core
 
 __all__ = ["set_num_threads", "get_num_threads", "show_config", "run_functions_eagerly",
-           "functions_run_eagerly"]
+           "functions_run_eagerly", "set_function_buffer_limit", "get_function_buffer_limit"]
+
+
+def set_function_buffer_limit(nbytes):
+    """Bound the memory ``fastgrad.function``'s traces keep for replays.
+
+    Each traced signature plans buffers for its intermediate values. Past
+    ``nbytes`` for all of them together (default 256 MiB, or
+    ``FASTGRAD_FUNCTION_BUFFER_LIMIT``), the signatures run least recently
+    give theirs back to the OS and allocate them again when next called;
+    nothing is retraced.
+
+    >>> import fastgrad as tf
+    >>> tf.config.set_function_buffer_limit(2**28); tf.config.get_function_buffer_limit()
+    268435456
+    """
+    _core.program_buffer_limit(int(nbytes))
+
+
+def get_function_buffer_limit():
+    """The bound set by :func:`set_function_buffer_limit` (bytes)."""
+    return _core.program_buffer_limit()
+
+
+if os.environ.get("FASTGRAD_FUNCTION_BUFFER_LIMIT"):
+    set_function_buffer_limit(int(os.environ["FASTGRAD_FUNCTION_BUFFER_LIMIT"]))
 
 
 def set_num_threads(n):

@@ -20,8 +20,31 @@ import functools
 import inspect
 
 from fastgrad import _core, nest
+from fastgrad.errors import InvalidArgumentError
 
 __all__ = ["custom_gradient"]
+
+
+def _checked(grads, inputs):
+    """A gradient must have its input's shape and dtype: the sweep would
+    otherwise sum a broadcastable wrong shape down to the input's shape (a
+    silent wrong number) or carry a float64 gradient to a float32 input.
+    TF fails later (AddN, Mul) or returns the wrong tensor; this fails here."""
+    flat = list(grads) if isinstance(grads, (list, tuple)) else [grads]
+    if len(flat) != len(inputs):
+        return grads  # the count error is raised, with TF's text, by the binding
+    for i, (g, x) in enumerate(zip(flat, inputs)):
+        if not isinstance(g, _core._TensorBase):
+            continue
+        if g.dtype != x.dtype:
+            raise InvalidArgumentError(
+                "custom_gradient function returned a gradient of dtype %s for input #%d(zero-based) "
+                "of dtype %s" % (g.dtype.name, i, x.dtype.name))
+        if tuple(g.shape) != tuple(x.shape):
+            raise InvalidArgumentError(
+                "custom_gradient function returned a gradient of shape %s for input #%d(zero-based) "
+                "of shape %s" % (list(g.shape), i, list(x.shape)))
+    return grads
 
 
 def custom_gradient(f=None):
@@ -68,8 +91,8 @@ def custom_gradient(f=None):
             if wants_vars:
                 gi, gv = grad_fn(dy, variables=variables)
                 gi = list(gi) if isinstance(gi, (list, tuple)) else [gi]
-                return gi + list(gv)
-            return grad_fn(dy)
+                return _checked(gi + list(gv), inputs)
+            return _checked(grad_fn(dy), inputs)
 
         flat = nest.flatten(result)
         if len(flat) != 1:

@@ -592,9 +592,18 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
-    """log(sum(exp(x))) over axis, computed stably."""
+    """log(sum(exp(x))) over axis, computed stably.
+
+    As TF, the shift is the max where it is finite and 0 elsewhere, so
+    ``+inf`` and all ``-inf`` give ``inf`` and ``-inf`` (not ``inf - inf``).
+
+    >>> import fastgrad as tf
+    >>> float(tf.reduce_logsumexp([float("-inf"), float("-inf")]))
+    -inf
+    """
     x = _as_tensor(input_tensor)
-    m = _core.stop_gradient(reduce_max(x, axis, keepdims=True))
+    raw = reduce_max(x, axis, keepdims=True)
+    m = _core.stop_gradient(where(is_finite(raw), raw, _core.zeros(tuple(raw.shape), raw.dtype._enum)))
     r = add(log(reduce_sum(exp(subtract(x, m)), axis, keepdims=True)), m)
     if not keepdims:
         from fastgrad.array_ops import squeeze
@@ -718,12 +727,112 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
 
 
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
-    """The Euclidean (2-) norm over axis (None: all elements), as tf.norm."""
-    if ord not in ("euclidean", 2, 2.0) or (isinstance(axis, (list, tuple)) and len(axis) == 2
-                                           and ord != "euclidean"):
-        raise NotImplementedError("fastgrad.norm supports ord='euclidean' only")
+    """Vector or matrix norm (``tf.norm``, ``tf.linalg.norm``), TF's formulas.
+
+    Vector norms over axis (None: all elements; an int): 'euclidean' (= 2),
+    1, inf and any real p > 0. Matrix norms over a pair of axes: 'fro' /
+    'euclidean', 1 (largest column sum), inf (largest row sum); matrix
+    ord=2 (the largest singular value) needs an SVD, which fastgrad does not
+    have yet (NotImplementedError).
+
+    >>> import fastgrad as tf
+    >>> m = tf.constant([[1.0, -2.0], [3.0, 4.0]])
+    >>> float(tf.norm(m, ord=1)), float(tf.norm(m, ord=1, axis=[0, 1]))
+    (10.0, 6.0)
+    >>> tf.norm(m, ord=np.inf, axis=1).numpy().tolist()
+    [2.0, 4.0]
+    """
+    keepdims = bool(keepdims)
+    is_matrix = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if is_matrix:
+        axis = tuple(axis)
+        if not all(isinstance(a, (int, np.integer)) for a in axis) or axis[0] == axis[1]:
+            raise ValueError("'axis' must be None, an integer, or a tuple of 2 unique integers, got %s" % (axis,))
+        supported = ["euclidean", "fro", 1, 2, np.inf]
+        if not any(_ord_is(ord, o) for o in supported):
+            raise ValueError("'ord' must be a supported matrix norm in %s, got %s" % (supported, ord))
+    else:
+        if not (isinstance(axis, (int, np.integer)) or axis is None):
+            raise ValueError("'axis' must be None, an integer, or a tuple of 2 unique integers, got %s" % (axis,))
+        named = any(_ord_is(ord, o) for o in ("euclidean", 1, 2, np.inf))
+        if not named and (isinstance(ord, str) or not np.isreal(ord) or ord <= 0):
+            raise ValueError("'ord' must be a supported vector norm, got %s" % (ord,))
+        if axis is not None:
+            axis = (int(axis),)
     x = _as_tensor(tensor)
-    return sqrt(reduce_sum(square(x), axis, keepdims=bool(keepdims)))
+    if any(_ord_is(ord, o) for o in ("fro", "euclidean", 2)):
+        if is_matrix and _ord_is(ord, 2):
+            raise NotImplementedError("fastgrad.norm: the matrix 2-norm needs an SVD, which fastgrad lacks")
+        result = sqrt(reduce_sum(multiply(x, x), None if axis is None else list(axis), keepdims=True))
+    else:
+        result = abs(x)
+        if _ord_is(ord, 1):
+            result = reduce_sum(result, None if axis is None else axis[0], keepdims=True)
+            if is_matrix:
+                result = reduce_max(result, axis[-1], keepdims=True)
+        elif _ord_is(ord, np.inf):
+            if is_matrix:
+                result = reduce_sum(result, axis[1], keepdims=True)
+            result = reduce_max(result, None if axis is None else axis[0], keepdims=True)
+        else:
+            p = _core.constant(float(ord), x.dtype)
+            result = pow(reduce_sum(pow(result, p), None if axis is None else list(axis), keepdims=True),
+                         divide(_core.constant(1.0, x.dtype), p))
+    if not keepdims:
+        from fastgrad.array_ops import squeeze
+        result = squeeze(result, None if axis is None else list(axis))
+    return result
+
+
+def _ord_is(ord, o):
+    """ord == o without NumPy's elementwise or str/int comparisons"""
+    if isinstance(o, str) or isinstance(ord, str):
+        return isinstance(ord, str) and isinstance(o, str) and ord == o
+    try:
+        return bool(ord == o)
+    except (TypeError, ValueError):
+        return False
+
+
+def cumulative_logsumexp(x, axis=0, exclusive=False, reverse=False, name=None):
+    """log(cumsum(exp(x))) along axis, computed stably (``tf.math.cumulative_logsumexp``).
+
+    The running log-add-exp is TF's, max + log1p(exp(min - max)); the
+    gradient is TF's (the upstream gradient split by sign in the log domain).
+
+    >>> import fastgrad as tf
+    >>> tf.math.cumulative_logsumexp(tf.constant([0.0, 0.0]), exclusive=True).numpy().tolist()
+    [-inf, 0.0]
+    """
+    return _scan("cumulative_logsumexp", x, axis, exclusive, reverse)
+
+
+def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """sqrt(sum(x ** 2)) over axis (``tf.math.reduce_euclidean_norm``);
+    integers give the truncated root, as TF.
+
+    >>> import fastgrad as tf
+    >>> tf.math.reduce_euclidean_norm(tf.constant([[3.0, 4.0], [0.0, 0.0]]), axis=1).numpy().tolist()
+    [5.0, 0.0]
+    """
+    x = _as_tensor(input_tensor)
+    if x.dtype.name in ("int32", "int64"):
+        s = cast(reduce_sum(multiply(x, x), axis, keepdims=keepdims), "float64")
+        return cast(sqrt(s), x.dtype)
+    return sqrt(reduce_sum(multiply(x, x), axis, keepdims=keepdims))
+
+
+def count_nonzero(input, axis=None, keepdims=None, dtype="int64", name=None):  # noqa: A002 - TF's name
+    """How many elements are not zero (not False) over axis
+    (``tf.math.count_nonzero``); NaN counts, -0.0 does not.
+
+    >>> import fastgrad as tf
+    >>> int(tf.math.count_nonzero(tf.constant([[0.0, 1.0], [2.0, 0.0]])))
+    2
+    """
+    x = _as_tensor(input)
+    pred = x if x.dtype.name == "bool" else not_equal(x, _core.constant(0, x.dtype))
+    return cast(reduce_sum(cast(pred, "int64"), axis, keepdims=bool(keepdims)), dtype)
 
 
 def clip_by_norm(t, clip_norm, axes=None, name=None):

@@ -66,6 +66,11 @@ def allreduce_op(*xs):
 
 
 COND = np.array([[True, False, True], [False, True, False]])
+SEG = np.array([0, 0, 2, 2], np.int32)    # segment 1 empty
+USEG = np.array([3, -1, 0, 3], np.int64)  # unsorted, one id dropped, segments 1 and 2 empty
+# distinct values within each segment: max/min have one winner away from ties
+SEGX = np.array([[0.1, 0.7, -0.2], [0.5, -0.9, 0.3], [0.4, 0.2, -0.6], [-0.3, 0.8, 0.6]])
+ALONG = np.array([[3, 0, 2], [1, 1, 0]], np.int32)  # a repeated index: put_along adds
 IDX = np.array([0, 2, 2], np.int32)
 
 # name -> (function, inputs, check_gradients options)
@@ -76,6 +81,8 @@ CASES = {
     "divide": (op("divide"), [rnd(2, 3), away(2, 3)], {}),
     "divide_no_nan": (op("divide_no_nan"), [rnd(2, 3), away(3)], {}),
     "pow": (op("pow"), [rnd(2, 3, lo=0.5, hi=2.0), rnd(2, 3)], {}),
+    # quotients 1.25, -0.65, 1.57: away from floormod's jumps
+    "floormod": (op("floormod"), [np.array([2.5, -1.3, 4.7]), np.array([2.0, 2.0, 3.0])], {}),
     "maximum": (op("maximum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
     "minimum": (op("minimum"), [np.array([0.1, -0.4, 0.9]), np.array([0.3, -0.7, 0.2])], {}),
     "tanh_grad": (op("tanh_grad"), [rnd(2, 3), rnd(2, 3)], {}),
@@ -141,6 +148,17 @@ CASES = {
     "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
     "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),
     "matrix_band_part": (op("matrix_band_part", [1, 0]), [rnd(3, 4)], {}),
+    "cumulative_logsumexp": (op("cumulative_logsumexp", [1, 0, 1]), [rnd(2, 4)], {}),
+    # segment reductions: sorted ids with an empty segment; unsorted with a dropped id
+    "segment_sum": (op("segment_sum", [0, -1, 1], consts=((1, SEG),)), [rnd(4, 3)], {}),
+    "segment_mean": (op("segment_mean", [0, 4, 0], consts=((1, USEG),)), [rnd(4, 3)], {}),
+    "segment_max": (op("segment_max", [0, -1, 1], consts=((1, SEG),)), [SEGX], {}),
+    "segment_min": (op("segment_min", [0, 4, 0], consts=((1, USEG),)), [SEGX], {}),
+    "segment_prod": (op("segment_prod", [0, 4, 0], consts=((1, USEG),)), [away(4, 3)], {}),
+    "segment_gather": (op("segment_gather", [0], consts=((1, USEG),)), [rnd(4, 3)], {}),
+    # values at sort indices and their transpose (the sort's gradient)
+    "take_along": (op("take_along", consts=((1, ALONG),)), [rnd(2, 4)], {}),
+    "put_along": (op("put_along", [4], consts=((1, ALONG),)), [rnd(2, 3)], {}),
     # fastgrad.distribute's fused allreduce, in the one-process group: the
     # inputs packed times prescale 3, postscale 0.5, divided by 2
     "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
@@ -192,6 +210,7 @@ NONDIFF = {
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
     "determinant_sign", "lu",
+    "sort_indices", "in_top_k", "searchsorted", "unique", "bincount",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
