@@ -50,7 +50,6 @@ from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_les
                                 assert_rank)
 
 newaxis = None
-norm = linalg.norm  # tf.norm is tf.linalg.norm: vector p-norms and matrix ords too
 
 
 def is_tensor(x):

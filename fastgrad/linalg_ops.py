@@ -22,7 +22,7 @@ from fastgrad.array_ops import eye, expand_dims, reshape, squeeze, stack, transp
 from fastgrad.math_ops import (abs as _abs, cast, floor, l2_normalize, log, maximum, pow as _pow, reduce_max,
                                reduce_sum, sqrt, square, where)
 from fastgrad.math_ops import matmul
-from fastgrad.math_ops import norm as _euclidean_norm
+from fastgrad.math_ops import norm
 from fastgrad.math_ops import _as_tensor
 from fastgrad.array_ops import concat, one_hot, zeros
 from fastgrad.dtypes import int32
@@ -379,47 +379,14 @@ def matrix_rank(a, tol=None, validate_args=False, name=None):
     return reduce_sum(cast(s > tol, int32), axis=-1)
 
 
-_MATRIX_ORDS = ("euclidean", "fro", 1, 2, np.inf)
-
-
-def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
-    """Vector norms (``ord`` euclidean, 1, inf or any p > 0) and, over a
-    pair of axes, matrix norms (``'fro'``/``'euclidean'``, 1, inf, and 2:
-    the largest singular value), as ``tf.norm``.
-
-    >>> import fastgrad as tf
-    >>> float(tf.linalg.norm([[1.0, -2.0], [3.0, 4.0]], ord=1, axis=[-2, -1]))
-    6.0
-    """
-    x = _as_tensor(tensor)
-    keep = _builtins.bool(keepdims)
-    if isinstance(axis, (list, tuple)) and len(axis) == 2:
-        if isinstance(ord, str) and ord not in ("euclidean", "fro") or not isinstance(ord, str) and ord not in _MATRIX_ORDS:
-            raise ValueError("'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, 2, inf], got %r." % (ord,))
-        rows, cols = (int(ax) % x.ndim for ax in axis)
-        if rows == cols:
-            raise ValueError("'axis' must be a list of 2 distinct integers, got %r" % (axis,))
-        if ord in ("euclidean", "fro"):
-            return sqrt(reduce_sum(square(x), axis=[rows, cols], keepdims=keep))
-        if ord in (1, np.inf):
-            inner, outer = (rows, cols) if ord == 1 else (cols, rows)
-            out = reduce_max(reduce_sum(_abs(x), axis=inner, keepdims=True), axis=outer, keepdims=True)
-        else:
-            perm = [d for d in _builtins.range(x.ndim) if d not in (rows, cols)] + [rows, cols]
-            out = reduce_max(svd(transpose(x, perm), compute_uv=False), axis=-1)
-            for d in sorted((rows, cols)):
-                out = expand_dims(out, d)
-        return out if keep else squeeze(out, [rows, cols])
-    if ord in ("euclidean", 2, 2.0):
-        return _euclidean_norm(x, axis=axis, keepdims=keepdims)
-    if isinstance(ord, str) or not (ord > 0):
-        raise ValueError("'ord' must be a supported vector norm, got %r." % (ord,))
-    if ord == np.inf:
-        return reduce_max(_abs(x), axis=axis, keepdims=keep)
-    if ord == 1:
-        return reduce_sum(_abs(x), axis=axis, keepdims=keep)
-    p = _core.convert_to_tensor(float(ord), x.dtype)
-    return _pow(reduce_sum(_pow(_abs(x), p), axis=axis, keepdims=keep), 1.0 / p)
+def _matrix_two_norm(x, axis):
+    """the largest singular value over the two axes, those axes kept (tf.norm's ord=2)"""
+    rows, cols = (int(ax) % x.ndim for ax in axis)
+    perm = [d for d in _builtins.range(x.ndim) if d not in (rows, cols)] + [rows, cols]
+    out = reduce_max(svd(transpose(x, perm), compute_uv=False), axis=-1)
+    for d in sorted((rows, cols)):
+        out = expand_dims(out, d)
+    return out
 
 
 def global_norm(t_list, name=None):
