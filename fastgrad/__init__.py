@@ -37,6 +37,10 @@ from fastgrad.array_ops import *  # noqa: E402,F401,F403
 from fastgrad import array_ops as _array_ops  # noqa: E402
 from fastgrad import experimental, linalg, nn, random  # noqa: E402
 from fastgrad.experimental.dlpack import from_dlpack  # noqa: E402
+from fastgrad.array_manip import *  # noqa: E402,F401,F403
+from fastgrad.array_manip import __all__ as _manip_all  # noqa: E402
+from fastgrad.array_manip import invert_permutation as _invert_permutation  # noqa: E402
+from fastgrad.einsum_ops import einsum, tensordot  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
 from fastgrad._name_scope import name_scope  # noqa: E402
@@ -51,6 +55,9 @@ from fastgrad.debugging import (Assert, assert_equal, assert_greater, assert_les
 
 newaxis = None
 
+
+setattr(math, "invert_permutation", _invert_permutation)
+setattr(nn, "space_to_batch", space_to_batch)  # noqa: F405 - from array_manip
 
 def is_tensor(x):
     """True for fastgrad Tensors and Variables (tf.is_tensor)."""
@@ -116,7 +123,8 @@ def __dir__():
 
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
 for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
-              "script_ops", "variables", "framework_ops", "sort_ops", "segment_ops"):
+              "script_ops", "variables", "framework_ops", "sort_ops", "segment_ops", "array_manip",
+              "einsum_ops"):
     globals().pop(_name, None)
 
 
@@ -132,7 +140,7 @@ __all__ = [
     "Module", "name_scope", "py_function", "numpy_function", "debugging", "Assert",
     "assert_equal", "assert_greater", "assert_less", "assert_rank", "VariableAggregation",
     "VariableSynchronization", "get_static_value", "init_scope", "hessians", "sort", "argsort",
-    "unique", "unique_with_counts", "searchsorted",
+    "unique", "unique_with_counts", "searchsorted", "einsum", "tensordot",
 ]
 # the op modules export what they define, once each
-__all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ if n not in __all__]
+__all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ + _manip_all if n not in __all__]

@@ -183,6 +183,9 @@ def unstack(value, num=None, axis=0, name=None):
     """
     x = _t(value)
     axis = _norm_axis(axis, x.ndim)
+    if num is not None and int(num) != x.shape[axis]:
+        raise InvalidArgumentError("Input shape axis %d must equal %d, got shape [%s] [Op:Unpack]"
+                                   % (axis, int(num), ",".join(str(d) for d in x.shape)))
     idx = [slice(None)] * x.ndim
     out = []
     for i in range(x.shape[axis]):
@@ -246,18 +249,33 @@ def tile(input, multiples, name=None):
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """Take slices of params at indices along axis (dense gradient).
 
+    With ``batch_dims`` b, the first b dims of params and indices are
+    shared batch dims (axis defaults to b).
+
     >>> import fastgrad as tf
-    >>> tf.gather([10, 20, 30], [2, 0]).numpy().tolist()
-    [30, 10]
+    >>> tf.gather([[1, 2], [3, 4]], [[1], [0]], batch_dims=1).numpy().tolist()
+    [[2], [3]]
     """
     p = _t(params)
-    axis = 0 if axis is None else int(axis)
+    idx = indices if isinstance(indices, _core._TensorBase) else _core.constant(np.asarray(indices))
+    bd = int(batch_dims)
+    if bd < 0:
+        bd += idx.ndim
+    axis = bd if axis is None else int(axis)
+    if axis < 0:
+        axis += p.ndim
     if axis >= p.ndim:
         raise InvalidArgumentError("Shape must be at least rank %d but is rank %d [Op:GatherV2]"
                                    % (axis + 1, p.ndim))
-    if batch_dims:
-        raise InvalidArgumentError("fastgrad.gather supports batch_dims=0 only")
-    idx = indices if isinstance(indices, _core._TensorBase) else _core.constant(np.asarray(indices))
+    if bd:
+        if not 0 < bd <= idx.ndim:
+            raise InvalidArgumentError("Expected batch_dims in the range [%d, %d], but got %d [Op:GatherV2]"
+                                       % (-idx.ndim, idx.ndim, int(batch_dims)))
+        if bd > axis:
+            raise InvalidArgumentError("batch_dims (%d) must be less than or equal to axis (%d). [Op:GatherV2]"
+                                       % (bd, axis))
+        from fastgrad.array_manip import _gather_batched
+        return _gather_batched(p, idx, axis, bd)
     return _core.apply(_OPS["gather"], [p, idx], [axis])
 
 

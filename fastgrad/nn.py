@@ -4,7 +4,9 @@
 >>> tf.nn.relu(tf.constant([-1.0, 2.0])).numpy().tolist()
 [0.0, 2.0]
 """
-from fastgrad import _core
+from fastgrad import _core, _nn_conv, _nn_misc
+from fastgrad._nn_conv import *  # noqa: F401,F403 - tf.nn's convolutions and pooling
+from fastgrad._nn_misc import *  # noqa: F401,F403 - the rest of tf.nn
 from fastgrad import math_ops as _m
 from fastgrad.array_ops import transpose
 from fastgrad.errors import InvalidArgumentError
@@ -13,7 +15,7 @@ from fastgrad.math_ops import l2_normalize  # tf.nn.l2_normalize is tf.math's
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
            "leaky_relu", "sparse_softmax_cross_entropy_with_logits",
            "softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits", "l2_loss",
-           "relu6", "silu", "swish", "moments", "softsign", "l2_normalize"]
+           "relu6", "silu", "swish", "moments", "softsign", "l2_normalize"] + _nn_conv.__all__ + _nn_misc.__all__
 
 _OPS = _core.OPS
 relu = _m._unop("relu")

@@ -130,6 +130,11 @@ def check_gaussian_process(out):
     assert rmse < 0.9 * baseline  # 57.7 against 70.5 when written
 
 
+def check_digits_cnn(out):
+    assert "Epoch 12," in out
+    assert numbers_after("test accuracy:", out) >= 0.97
+
+
 def check_distributed_digits(out):
     # without mpirun: a group of one process (tests/test_distribute.py runs it on 2)
     assert "workers: 1" in out
@@ -145,6 +150,7 @@ EXPECTED = {
     "05_custom_training_loop.py": check_custom_loop,
     "06_digits_classifier.py": check_digits,
     "07_gaussian_process.py": check_gaussian_process,
+    "digits_cnn.py": check_digits_cnn,
     "distributed_digits.py": check_distributed_digits,
 }
 

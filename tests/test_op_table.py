@@ -72,6 +72,8 @@ USEG = np.array([3, -1, 0, 3], np.int64)  # unsorted, one id dropped, segments 1
 SEGX = np.array([[0.1, 0.7, -0.2], [0.5, -0.9, 0.3], [0.4, 0.2, -0.6], [-0.3, 0.8, 0.6]])
 ALONG = np.array([[3, 0, 2], [1, 1, 0]], np.int32)  # a repeated index: put_along adds
 IDX = np.array([0, 2, 2], np.int32)
+CONV = [2, 1, 1, 2, 1, 2, 0, 1]
+POOL = [2, 2, 1, 2, 0, 1, 0, 1]
 
 # name -> (function, inputs, check_gradients options)
 CASES = {
@@ -159,9 +161,33 @@ CASES = {
     # values at sort indices and their transpose (the sort's gradient)
     "take_along": (op("take_along", consts=((1, ALONG),)), [rnd(2, 4)], {}),
     "put_along": (op("put_along", [4], consts=((1, ALONG),)), [rnd(2, 3)], {}),
+    # conv2d with strides (2, 1), dilations (1, 2), explicit pads (1, 2, 0, 1): x
+    # [2, 4, 5, 2] * w [2, 2, 2, 3] -> [2, 3, 4, 3]; the backprops are table ops too
+    "conv2d": (op("conv2d", CONV), [rnd(2, 4, 5, 2), rnd(2, 2, 2, 3)], {}),
+    "conv2d_backprop_input": (op("conv2d_backprop_input", [4, 2, 4, 5, 2, *CONV]),
+                              [rnd(2, 3, 4, 3), rnd(2, 2, 2, 3)], {}),
+    "conv2d_backprop_filter": (op("conv2d_backprop_filter", [4, 2, 2, 2, 3, *CONV]),
+                               [rnd(2, 4, 5, 2), rnd(2, 3, 4, 3)], {}),
+    # 2x2 windows, strides (1, 2), pads (0, 1, 0, 1): [2, 4, 5, 3] -> [2, 4, 3, 3]
+    "avg_pool": (op("avg_pool", POOL), [rnd(2, 4, 5, 3)], {}),
+    "avg_pool_grad": (op("avg_pool_grad", [4, 2, 4, 5, 3, *POOL]), [rnd(2, 4, 3, 3)], {}),
     # fastgrad.distribute's fused allreduce, in the one-process group: the
     # inputs packed times prescale 3, postscale 0.5, divided by 2
     "allreduce": (allreduce_op, [rnd(2, 3), rnd(3)], {}),
+    # fg_array.c: padding (constant, reflect, symmetric; the constant value not differentiated)
+    "pad": (op("pad", [0, 1, 0, 2, 1], consts=((1, np.float64(0.5)),)), [rnd(2, 3)], {}),
+    "pad_grad": (op("pad_grad", [2, 1, 2, 0, 1]), [rnd(4, 6)], {}),
+    "gather_nd": (op("gather_nd", [0, 0, 0], consts=((1, np.array([[1, 2], [0, 0], [1, 2]], np.int32)),)),
+                  [rnd(2, 3, 2)], {}),
+    "scatter_nd": (op("scatter_nd", [0, 0, 3, 3, 2, 2], consts=((1, np.array([[2], [0], [2]], np.int64)),)),
+                   [rnd(3, 2, 2)], {}),
+    "tensor_scatter": (op("tensor_scatter", [0, 0], consts=((1, np.array([[1, 0], [0, 2], [1, 1]], np.int32)),)),
+                       [rnd(2, 3), rnd(3)], {}),
+    "tensor_scatter_minmax": (op("tensor_scatter_minmax", [4, 0], consts=((1, np.array([[1], [3]], np.int32)),)),
+                              [np.array([0.1, 0.5, -0.3, 0.2]), np.array([0.9, -0.6])], {}),
+    "einsum_diagonal": (op("einsum_diagonal", [0, 1, 0]), [rnd(3, 2, 3)], {}),
+    "einsum_diagonal_grad": (op("einsum_diagonal_grad", [3, 3, 2, 3, 0, 1, 0]), [rnd(3, 2)], {}),
+    "reverse_sequence": (op("reverse_sequence", [1, 0], consts=((1, np.array([3, 1], np.int64)),)), [rnd(2, 4)], {}),
     # TF math (issue 13): away from poles and branch points
     "rsqrt": (op("rsqrt"), [rnd(2, 3, lo=0.5, hi=2.0)], {}),
     "reciprocal_grad": (op("reciprocal_grad"), [away(2, 3), rnd(2, 3)], {}),
@@ -211,6 +237,8 @@ NONDIFF = {
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
     "determinant_sign", "lu",
     "sort_indices", "in_top_k", "searchsorted", "unique", "bincount",
+    "unravel_index", "invert_permutation",
+    "max_pool_argmax",
     "rint", "truncatemod",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py

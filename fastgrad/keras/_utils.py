@@ -26,7 +26,7 @@ def unique_name(prefix):
 def snake_case(name):
     """'MeanSquaredError' -> 'mean_squared_error'."""
     s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", s).lower()  # Keras's: Conv2D -> conv2d
 
 
 def as_dtype(dtype):

@@ -165,6 +165,7 @@ _BY_NAME = {
     "constant": Constant,
     "random_normal": RandomNormal,
     "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
     "truncated_normal": TruncatedNormal,
     "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal,

@@ -118,6 +118,8 @@ class Layer(tf.Module):
     def __call__(self, inputs, training=None):
         inputs = self._convert_input(inputs)
         self._maybe_build(_utils.shape_tuple(inputs))
+        if training is not None and _takes_training(type(self)):
+            return self.call(inputs, training=training)
         return self.call(inputs)
 
     def _convert_input(self, x):
@@ -129,6 +131,12 @@ class Layer(tf.Module):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _takes_training(cls):
+    """Whether cls.call has a ``training`` argument (Dropout, BatchNormalization)."""
+    import inspect
+    return "training" in inspect.signature(cls.call).parameters
 
 
 def _as_dim(d):
@@ -241,3 +249,9 @@ class InputLayer:
 def Input(shape=None, batch_size=None, dtype=None, name=None):
     """``keras.Input(shape=(n,))``, for ``Sequential([Input(...), ...])``."""
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+
+
+from ._nn_layers import *  # noqa: E402,F401,F403 - the convolution, pooling and normalization layers
+from . import _nn_layers  # noqa: E402
+
+__all__ += _nn_layers.__all__

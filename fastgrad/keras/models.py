@@ -136,7 +136,7 @@ class Sequential(tf.Module):
         x = inputs
         self._check_input_spec(x)
         for layer in self._layers:
-            x = layer(x)
+            x = layer(x, training=training)
         if first:
             if self._input_shape is None:
                 self._input_shape = tuple(self._layers[0].input_shape[1:])
