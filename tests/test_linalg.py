@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastgrad as tf
-from _fgutil import fastgrad_only
+from _fgutil import IS_TF, fastgrad_only
 
 R = np.random.default_rng(14)
 DTYPES = [np.float32, np.float64]
@@ -51,7 +51,8 @@ def test_cholesky_reads_only_the_lower_triangle():
 def test_cholesky_not_positive_definite_gives_nan_as_tf():
     got = tf.linalg.cholesky(tf.constant([[1.0, 2.0], [2.0, 1.0]])).numpy()
     assert np.isnan(got[0, 0]) and np.isnan(got[1, 0]) and np.isnan(got[1, 1])
-    assert got[0, 1] == 0.0
+    if not IS_TF:  # TF leaves that entry uninitialised (7e-44 in one run); fastgrad writes 0
+        assert got[0, 1] == 0.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
