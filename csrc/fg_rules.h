@@ -15,7 +15,7 @@
 #include "fg_ops.h"
 #include "fg_tape.h"
 
-#define RULE_TMP_MAX 48
+#define RULE_TMP_MAX 128 /* the svd and qr rules hold about 60 */
 typedef struct fg_rctx {
     fg_tensor *tmp[RULE_TMP_MAX];
     int n;

@@ -13,6 +13,7 @@ OPS: dict[str, int]
 # op name -> its attribute layout in fg_ops.def (a code per attribute)
 OP_ATTRS: dict[str, str]
 _HAVE_SCIPY_BLAS: bool
+_HAVE_SCIPY_LAPACK: bool
 _VARIABLES: Any
 
 def _borrow_array(arr: np.ndarray) -> Tensor: ...

@@ -52,3 +52,7 @@ include "_program.pxi"
 # ------------------------------------------------------------ fastgrad.distribute
 
 include "_distribute.pxi"
+
+# ------------------------------------------------------------ linalg (LAPACK)
+
+include "_linalg.pxi"

@@ -732,9 +732,8 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
 
     Vector norms over axis (None: all elements; an int): 'euclidean' (= 2),
     1, inf and any real p > 0. Matrix norms over a pair of axes: 'fro' /
-    'euclidean', 1 (largest column sum), inf (largest row sum); matrix
-    ord=2 (the largest singular value) needs an SVD, which fastgrad does not
-    have yet (NotImplementedError).
+    'euclidean', 1 (largest column sum), inf (largest row sum) and 2 (the
+    largest singular value, from ``tf.linalg.svd``).
 
     >>> import fastgrad as tf
     >>> m = tf.constant([[1.0, -2.0], [3.0, 4.0]])
@@ -763,8 +762,10 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     x = _as_tensor(tensor)
     if any(_ord_is(ord, o) for o in ("fro", "euclidean", 2)):
         if is_matrix and _ord_is(ord, 2):
-            raise NotImplementedError("fastgrad.norm: the matrix 2-norm needs an SVD, which fastgrad lacks")
-        result = sqrt(reduce_sum(multiply(x, x), None if axis is None else list(axis), keepdims=True))
+            from fastgrad.linalg_ops import _matrix_two_norm  # linalg_ops imports this module
+            result = _matrix_two_norm(x, axis)
+        else:
+            result = sqrt(reduce_sum(multiply(x, x), None if axis is None else list(axis), keepdims=True))
     else:
         result = abs(x)
         if _ord_is(ord, 1):

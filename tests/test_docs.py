@@ -47,7 +47,7 @@ def test_every_top_level_name_is_documented(inventory):
     assert missing == []
 
 
-@pytest.mark.parametrize("module", ["fastgrad.nn", "fastgrad.random", "fastgrad.nest",
+@pytest.mark.parametrize("module", ["fastgrad.nn", "fastgrad.linalg", "fastgrad.random", "fastgrad.nest",
                                     "fastgrad.errors", "fastgrad.datasets", "fastgrad.test",
                                     "fastgrad.keras.layers", "fastgrad.keras.optimizers",
                                     "fastgrad.keras.losses", "fastgrad.keras.metrics",

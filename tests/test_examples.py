@@ -122,6 +122,14 @@ def check_digits(out):
     assert numbers_after("predicted classes match", out) >= 0.95
 
 
+def check_gaussian_process(out):
+    initial = numbers_after("initial negative log marginal likelihood:", out)
+    final = numbers_after("final negative log marginal likelihood:", out)
+    assert final < initial - 40  # 403 -> 355 when written
+    rmse, baseline = (float(v) for v in re.search(r"test rmse: ([\d.]+) \(predicting the training mean: ([\d.]+)\)", out).groups())
+    assert rmse < 0.9 * baseline  # 57.7 against 70.5 when written
+
+
 def check_digits_cnn(out):
     assert "Epoch 12," in out
     assert numbers_after("test accuracy:", out) >= 0.97
@@ -141,6 +149,7 @@ EXPECTED = {
     "04_gradient_descent.py": check_gradient_descent,
     "05_custom_training_loop.py": check_custom_loop,
     "06_digits_classifier.py": check_digits,
+    "07_gaussian_process.py": check_gaussian_process,
     "digits_cnn.py": check_digits_cnn,
     "distributed_digits.py": check_distributed_digits,
 }

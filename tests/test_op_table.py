@@ -50,6 +50,12 @@ def op(name, attrs=(), consts=()):
     return f
 
 
+def spd(x):
+    """x x^T + 3I: symmetric positive definite"""
+    xxt = _core.apply(O["matmul"], [x, x], [0, 1])
+    return _core.apply(O["add"], [xxt, tf.constant(3 * np.eye(x.shape[-1]), x.dtype)])
+
+
 def allreduce_op(*xs):
     import struct
 
@@ -126,6 +132,24 @@ CASES = {
     "gather_grad": (op("gather_grad", [0, 2, 4, 3], consts=((1, IDX),)), [rnd(3, 3)], {}),
     "softmax": (op("softmax"), [rnd(2, 4)], {}),
     "log_softmax": (op("log_softmax"), [rnd(2, 4)], {}),
+    # linear algebra (csrc/fg_linalg.c): well-conditioned matrices; cholesky of x x^T + 3I,
+    # since its rule treats the input as symmetric where differences would not
+    "cholesky": (lambda x: op("cholesky")(spd(x)), [rnd(2, 3, 3)], {}),
+    "triangular_solve": (op("triangular_solve", [1, 0]), [rnd(3, 3) + 3 * np.eye(3), rnd(2, 3, 2)], {}),
+    "matrix_solve": (op("matrix_solve", [1, 0]), [rnd(2, 3, 3) + 3 * np.eye(3), rnd(2, 3, 2)], {}),
+    "matrix_inverse": (op("matrix_inverse"), [rnd(2, 3, 3) + 3 * np.eye(3)], {}),
+    "matrix_determinant": (op("matrix_determinant"), [rnd(2, 3, 3) + 2 * np.eye(3)], {}),
+    "log_abs_determinant": (op("log_abs_determinant"), [rnd(2, 3, 3) - 2 * np.eye(3)], {}),
+    # eigenvectors' signs are LAPACK's choice: the packed output squared is sign-free
+    "eigh": (lambda x: (lambda y: y * y)(op("eigh")(x)), [rnd(2, 3, 3)], {}),
+    # singular vectors' signs too: the packed svd squared; qr's Householder signs are fixed
+    "svd": (lambda x: (lambda y: y * y)(op("svd", [1, 0])(x)), [rnd(2, 4, 3)], {}),
+    "qr": (op("qr", [0]), [rnd(2, 3, 4)], {}),
+    "tridiagonal_solve": (op("tridiagonal_solve", [1]), [rnd(3, 4) + np.array([[0.0], [3.0], [0.0]]), rnd(2, 4, 2)], {}),
+    "matrix_diag_part": (op("matrix_diag_part"), [rnd(2, 3, 4)], {}),
+    "matrix_diag": (op("matrix_diag"), [rnd(2, 3)], {}),
+    "matrix_set_diag": (op("matrix_set_diag"), [rnd(2, 3, 4), rnd(2, 3)], {}),
+    "matrix_band_part": (op("matrix_band_part", [1, 0]), [rnd(3, 4)], {}),
     "cumulative_logsumexp": (op("cumulative_logsumexp", [1, 0, 1]), [rnd(2, 4)], {}),
     # segment reductions: sorted ids with an empty segment; unsorted with a dropped id
     "segment_sum": (op("segment_sum", [0, -1, 1], consts=((1, SEG),)), [rnd(4, 3)], {}),
@@ -211,6 +235,7 @@ NONDIFF = {
     "floordiv", "truncatediv", "equal", "not_equal", "less", "less_equal", "greater",
     "greater_equal", "logical_and", "logical_or", "logical_not", "floor", "ceil", "round",
     "reduce_any", "reduce_all", "reduce_mean_int", "argmax", "argmin", "one_hot", "where_indices",
+    "determinant_sign", "lu",
     "sort_indices", "in_top_k", "searchsorted", "unique", "bincount",
     "unravel_index", "invert_permutation",
     "max_pool_argmax",
