@@ -126,7 +126,7 @@ def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
 
 def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None):
     """sigmoid cross-entropy with the positive term weighted, TF's stable form:
-    (1 - z) x + (1 + (q - 1) z) (log1p(exp(-|x|)) + max(-x, 0))."""
+    (1 - z) x + (1 + (q - 1) z) (log1p(exp(-abs(x))) + max(-x, 0))."""
     z, x = _t(labels), _t(logits)
     pos_weight = _t(pos_weight, x.dtype)
     log_weight = _m.add(1.0, _m.multiply(_m.subtract(pos_weight, 1.0), z))

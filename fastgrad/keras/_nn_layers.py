@@ -222,7 +222,8 @@ class AveragePooling1D(_Pool):
 
 class _GlobalPool(_Shaped):
     rank = 2
-    reduce = staticmethod(tf.reduce_mean)
+    def reduce(self, x, axis, keepdims):
+        return tf.reduce_mean(x, axis, keepdims=keepdims)
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
@@ -247,14 +248,16 @@ class GlobalAveragePooling1D(_GlobalPool):
 class GlobalMaxPooling2D(_GlobalPool):
     """The maximum over the spatial axes."""
 
-    reduce = staticmethod(tf.reduce_max)
+    def reduce(self, x, axis, keepdims):
+        return tf.reduce_max(x, axis, keepdims=keepdims)
 
 
 class GlobalMaxPooling1D(_GlobalPool):
     """The maximum over the steps."""
 
     rank = 1
-    reduce = staticmethod(tf.reduce_max)
+    def reduce(self, x, axis, keepdims):
+        return tf.reduce_max(x, axis, keepdims=keepdims)
 
 
 class Flatten(Layer):
@@ -278,7 +281,7 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """[batch, ...] -> [batch, *target_shape] (one entry may be -1)."""
+    """``[batch, ...] -> [batch, *target_shape]`` (one entry may be -1)."""
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)

@@ -274,9 +274,9 @@ class Layer(tf.Module):
 
 
 # the training value of the calls in progress (Keras's call context)
-_CALL_CONTEXT = []
+_CALL_CONTEXT: list = []
 # the layers whose calls are in progress, outermost first
-_SCOPE = []
+_SCOPE: list = []
 
 
 def _leaves(value):
@@ -311,7 +311,7 @@ def _is_shape(s):
     return isinstance(s, tuple) and all(d is None or isinstance(d, int) for d in s)
 
 
-_ACCEPTS = {}
+_ACCEPTS: dict = {}
 
 
 def _accepts(method, arg):
@@ -459,4 +459,8 @@ from ._layers_core import Add, Concatenate, Lambda  # noqa: E402
 from ._nn_layers import *  # noqa: E402,F401,F403 - the convolution, pooling and normalization layers
 from . import _nn_layers  # noqa: E402
 
-__all__ += _nn_layers.__all__
+# _nn_layers.__all__, spelled out so that type checkers see it (it imports this module)
+__all__ += ["AveragePooling1D", "AveragePooling2D", "BatchNormalization", "Conv1D", "Conv2D",
+            "Conv2DTranspose", "DepthwiseConv2D", "Dropout", "Embedding", "Flatten",
+            "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D",
+            "GlobalMaxPooling2D", "LayerNormalization", "MaxPooling1D", "MaxPooling2D", "Reshape"]

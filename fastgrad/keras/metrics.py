@@ -236,7 +236,7 @@ class _Confusion(Metric):
     a prediction is positive where ``y_pred > threshold``, a label where
     it is nonzero (tf_keras's ``update_confusion_matrix_variables``)."""
 
-    _COUNTS = ()
+    _COUNTS: tuple = ()
 
     def __init__(self, thresholds, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)

@@ -83,7 +83,7 @@ def l1_l2(l1=0.01, l2=0.01):
 
 l1, l2 = L1, L2
 
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
+_BY_NAME: dict = {"l1": L1, "l2": L2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
