@@ -28,7 +28,7 @@ from fastgrad.dtypes import as_dtype, float32, int32, int64
 __all__ = ["set_seed", "normal", "uniform", "truncated_normal", "shuffle", "categorical",
            "stateless_uniform", "stateless_normal", "stateless_truncated_normal",
            "stateless_categorical", "split", "fold_in", "Generator", "get_global_generator",
-           "set_global_generator", "create_rng_state", "Algorithm", "experimental"]
+           "set_global_generator", "create_rng_state", "Algorithm"]
 
 _OPS = _core.OPS
 # distributions of the random_philox op (fg_random.c)
