@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fastgrad as tf
+from _fgutil import fastgrad_only
 
 pytestmark = pytest.mark.skipif(
     not hasattr(tf.random, "stateless_uniform"), reason="fastgrad's tf.random")
@@ -74,6 +75,7 @@ def test_generator_draws_and_state_are_tfs():
 
 # -------------------------------------------------- determinism, threads
 
+@fastgrad_only
 def test_results_do_not_depend_on_the_thread_count():
     n0 = tf.get_num_threads()
     try:
