@@ -331,3 +331,103 @@ int fwd_random_skip(const fg_opdef *d, fg_tensor *const *in, int n_in, const int
     *out = o;
     return 0;
 }
+
+/* ---------------------------------------------------------- categorical */
+
+typedef struct {
+    philox base;
+    const void *logits;
+    int ldtype, odtype;
+    int64_t classes, samples;
+    void *out;
+    double *cdf; /* batch x classes scratch */
+} cat_job;
+
+/* TF's CPU MultinomialFunctor: an unnormalised CDF of exp(logit - max) in
+ * double over the finite logits, and each sample the upper bound of a
+ * uniform double (two 32-bit samples) times its total. TF reads one
+ * stream of 32-bit samples row after row (when it runs one shard); sample
+ * j of row b takes the pair at 2 (b * samples + j), so rows can run in
+ * parallel and still draw TF's numbers. */
+static void cat_rows(void *v, int64_t lo, int64_t hi) {
+    const cat_job *j = (const cat_job *)v;
+    const int64_t k = j->classes, ns = j->samples;
+    for (int64_t b = lo; b < hi; b++) {
+        double *cdf = j->cdf + b * k;
+        double mx = -INFINITY;
+        for (int64_t c = 0; c < k; c++) {
+            double x = j->ldtype == FG_F32 ? ((const float *)j->logits)[b * k + c] : ((const double *)j->logits)[b * k + c];
+            if (isfinite(x) && x > mx) mx = x;
+        }
+        if (mx == -INFINITY) mx = j->ldtype == FG_F32 ? -3.40282346638528859812e+38 : -1.79769313486231570815e+308;
+        double total = 0;
+        for (int64_t c = 0; c < k; c++) {
+            double x = j->ldtype == FG_F32 ? ((const float *)j->logits)[b * k + c] : ((const double *)j->logits)[b * k + c];
+            if (isfinite(x)) total += exp(x - mx);
+            cdf[c] = total;
+        }
+        philox g = j->base;
+        uint64_t first = (uint64_t)(b * ns); /* the sample index; 2 per Philox call */
+        philox_skip(&g, first / 2);
+        uint32_t s[4];
+        int used = 4;
+        if (first % 2) philox_next(&g, s), used = 2;
+        for (int64_t t = 0; t < ns; t++) {
+            if (used == 4) philox_next(&g, s), used = 0;
+            double u = u64_to_double(s[used], s[used + 1]);
+            used += 2;
+            double find = u * total;
+            int64_t a = 0, e = k; /* upper_bound */
+            while (a < e) {
+                int64_t m = a + (e - a) / 2;
+                if (cdf[m] <= find) a = m + 1;
+                else e = m;
+            }
+            if (j->odtype == FG_I32)
+                ((int32_t *)j->out)[b * ns + t] = (int32_t)a;
+            else
+                ((int64_t *)j->out)[b * ns + t] = a;
+        }
+    }
+}
+
+/* inputs (state, logits [batch, classes]); attrs = [num_samples, output dtype] */
+int fwd_random_categorical(const fg_opdef *d, fg_tensor *const *in, int n_in, const int64_t *attrs, int nattrs,
+                           fg_tensor **out) {
+    (void)n_in, (void)nattrs;
+    if (check_state(d, in[0]) < 0) return -1;
+    fg_tensor *l = in[1];
+    int odt = (int)attrs[1];
+    if (l->dtype != FG_F32 && l->dtype != FG_F64) return not_allowed(d, l->dtype);
+    if (odt != FG_I32 && odt != FG_I64)
+        return fg_error_set(FG_ERR_INVALID, "Value for attr 'output_dtype' of %s is not in the list of allowed values: int32, int64 [Op:%s]",
+                            tf_dtype(odt), d->tf_name);
+    if (l->ndim != 2)
+        return fg_error_set(FG_ERR_INVALID, "logits should be a matrix, got shape %s [Op:%s]",
+                            fg_shape_str(l->ndim, l->shape), d->tf_name);
+    if (attrs[0] < 0)
+        return fg_error_set(FG_ERR_INVALID, "num_samples should be non-negative, got %lld [Op:%s]",
+                            (long long)attrs[0], d->tf_name);
+    if (l->shape[1] <= 0)
+        return fg_error_set(FG_ERR_INVALID, "num_classes should be positive, got %lld [Op:%s]",
+                            (long long)l->shape[1], d->tf_name);
+    int64_t shape[2] = {l->shape[0], attrs[0]};
+    fg_tensor *o = fg_tensor_new(odt, 2, shape);
+    if (!o) return -1;
+    if (o->size > 0) {
+        double *cdf = (double *)malloc((size_t)(shape[0] * l->shape[1]) * sizeof(double));
+        if (!cdf) {
+            fg_decref(o);
+            return fg_error_set(FG_ERR_NOMEM, "random_categorical: out of memory");
+        }
+        cat_job j = {philox_from_state((const int64_t *)in[0]->data), l->data, l->dtype, odt, l->shape[1], attrs[0],
+                     o->data, cdf};
+        int64_t work = shape[0] * (shape[1] + l->shape[1]);
+        void *tok = fg_gil_release_if(work);
+        fg_parallel_range(fg_threads_for(work * 8), shape[0], 1, cat_rows, &j);
+        fg_gil_acquire(tok);
+        free(cdf);
+    }
+    *out = o;
+    return 0;
+}

@@ -18,7 +18,6 @@ of ``tf.random.normal``/``uniform``/... draws reproducible.
 True
 """
 import os
-import types
 
 import numpy as np
 
@@ -179,27 +178,16 @@ def fold_in(seed, data, alg="auto_select"):
 
 
 def _categorical_from(state, logits, num_samples, dtype):
-    # Gumbel-max over Philox uniforms: argmax(logits - log(-log(u))) is a draw
-    # from softmax(logits); all table ops, so it replays in a function.
-    from fastgrad import math_ops
-    from fastgrad.array_ops import expand_dims
     logits = _core.convert_to_tensor(logits)
-    if logits.shape.rank != 2:
-        raise ValueError("logits should be a matrix, got shape %s" % (logits.shape,))
     dt = as_dtype(dtype or int64)
-    b, k = int(logits.shape[0]), int(logits.shape[1])
-    n = int(num_samples)
-    u = _philox(state, _UNIFORM, (b, n, k), logits.dtype)
-    tiny = np.finfo(logits.dtype.as_numpy_dtype).tiny
-    g = -math_ops.log(-math_ops.log(math_ops.maximum(u, tiny)))
-    return math_ops.argmax(expand_dims(logits, 1) + g, axis=-1, output_type=dt)
+    return _core.apply(_OPS["random_categorical"], [state, logits], [int(num_samples), dt._enum])
 
 
 def stateless_categorical(logits, num_samples, seed, dtype=int64, name=None):
     """``num_samples`` class indices per row of ``logits`` ([batch, classes]).
 
-    The draws follow softmax(logits) but are not TF's bits (TF's inverse-CDF
-    sampler is not reproduced).
+    TF's numbers (its CPU sampler: inverse CDF of one Philox stream read
+    row after row).
 
     >>> import fastgrad as tf
     >>> tf.random.stateless_categorical([[0.0, -1e9]], 3, seed=[1, 2]).numpy().tolist()
@@ -429,8 +417,9 @@ def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     if seed is not None:
         return stateless_categorical(logits, num_samples, [_global_seed or 0, int(seed)], dtype or int64)
     logits = _core.convert_to_tensor(logits)
-    shape = (int(logits.shape[0]), int(num_samples), int(logits.shape[1]))
-    return _op_gen._draw(lambda s: _categorical_from(s, logits, num_samples, dtype), shape)
+    # TF reserves (samples rounded up to 4) x 2 x 256 counters per row
+    n = (int(num_samples) + 3) // 4 * 4 * 2 * int(logits.shape[0])
+    return _op_gen._draw(lambda s: _categorical_from(s, logits, num_samples, dtype), (n,))
 
 
 def shuffle(value, seed=None, name=None):
@@ -451,11 +440,5 @@ def shuffle(value, seed=None, name=None):
     return gather(value, argsort(keys, stable=True))
 
 
-experimental = types.ModuleType("fastgrad.random.experimental")
-experimental.stateless_split = split
-experimental.stateless_fold_in = fold_in
-experimental.Generator = Generator
-experimental.get_global_generator = get_global_generator
-experimental.set_global_generator = set_global_generator
-experimental.create_rng_state = create_rng_state
-experimental.Algorithm = Algorithm
+# tf.random.experimental: the same functions under their other names
+from fastgrad import _random_experimental as experimental  # noqa: E402

@@ -140,6 +140,16 @@ def test_categorical_follows_softmax():
     assert np.array_equal(s, again)
 
 
+def test_stateless_categorical_is_tfs_bits():
+    logits = [[0.0, 1.0, 2.0], [np.log(4.0), 0.0, -np.inf]]  # -inf never drawn
+    assert tf.random.stateless_categorical(logits, 7, seed=[1, 2]).numpy().tolist() == [
+        [2, 2, 1, 2, 2, 2, 2], [0, 1, 1, 0, 0, 0, 0]]
+    got = tf.random.stateless_categorical(tf.constant(logits, tf.float64), 5, seed=[3, 4], dtype=tf.int32)
+    assert got.dtype == tf.int32 and got.numpy().tolist() == [[2, 2, 1, 2, 2], [0, 0, 0, 0, 0]]
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.random.stateless_categorical([1.0, 2.0], 3, seed=[1, 2])
+
+
 def test_op_level_draws_follow_set_seed():
     tf.random.set_seed(11)
     a = [_np(tf.random.normal([3])), _np(tf.random.uniform([2])), _np(tf.random.shuffle(tf.range(5)))]

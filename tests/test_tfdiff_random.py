@@ -49,3 +49,15 @@ def test_split_fold_in_and_generator_as_tf():
                                   b.uniform([6], 3, 40, dtype="int64").numpy())
             assert np.array_equal(a.make_seeds(3).numpy(), b.make_seeds(3).numpy())
             assert np.array_equal(a.state.numpy(), b.state.numpy())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stateless_categorical_as_tf(seed, dtype):
+    tf = real_tf()
+    logits = np.linspace(-3, 3, 70).reshape(7, 10).astype(dtype)
+    logits[2, 3] = -np.inf
+    for ns in (1, 4, 33):
+        want = tf.random.stateless_categorical(logits, ns, seed=seed).numpy()
+        got = fg.random.stateless_categorical(logits, ns, seed=seed).numpy()
+        assert np.array_equal(got, want)
