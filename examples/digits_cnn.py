@@ -1,5 +1,6 @@
 """A small CNN for the shipped 8x8 digits, written as TensorFlow's
-"quickstart for experts" writes its model: Conv2D -> Flatten -> Dense,
+"quickstart for experts" writes its model: a keras.Model subclass with
+Conv2D -> Flatten -> Dense,
 SparseCategoricalCrossentropy(from_logits=True), Adam, and a train step
 and a test step traced with fastgrad.function (tf.function in TF).
 Reaches 97.6% test accuracy in about two seconds."""
@@ -20,14 +21,26 @@ y_train, y_test = y_train.astype("int32"), y_test.astype("int32")
 train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(2000, seed=0).batch(32)
 test_ds = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(32)
 
-model = keras.Sequential([
-    keras.layers.Conv2D(16, 3, activation="relu", padding="same", input_shape=(8, 8, 1)),
-    keras.layers.MaxPooling2D(),
-    keras.layers.Conv2D(32, 3, activation="relu", padding="same"),
-    keras.layers.Flatten(),
-    keras.layers.Dense(64, activation="relu"),
-    keras.layers.Dense(10),
-])
+
+
+class MyModel(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = keras.layers.Conv2D(16, 3, activation="relu", padding="same")
+        self.pool = keras.layers.MaxPooling2D()
+        self.conv2 = keras.layers.Conv2D(32, 3, activation="relu", padding="same")
+        self.flatten = keras.layers.Flatten()
+        self.d1 = keras.layers.Dense(64, activation="relu")
+        self.d2 = keras.layers.Dense(10)
+
+    def call(self, x):
+        x = self.pool(self.conv1(x))
+        x = self.flatten(self.conv2(x))
+        return self.d2(self.d1(x))
+
+
+# Create an instance of the model
+model = MyModel()
 
 loss_object = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 optimizer = keras.optimizers.Adam(learning_rate=0.001)

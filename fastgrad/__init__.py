@@ -41,6 +41,8 @@ from fastgrad.array_manip import *  # noqa: E402,F401,F403
 from fastgrad.array_manip import __all__ as _manip_all  # noqa: E402
 from fastgrad.array_manip import invert_permutation as _invert_permutation  # noqa: E402
 from fastgrad.einsum_ops import einsum, tensordot  # noqa: E402
+from fastgrad.misc_ops import *  # noqa: E402,F401,F403
+from fastgrad import misc_ops as _misc_ops  # noqa: E402
 from fastgrad import math_ops as math  # noqa: E402  (tf.math)
 from fastgrad import nest  # noqa: E402
 from fastgrad._name_scope import name_scope  # noqa: E402
@@ -72,6 +74,9 @@ def executing_eagerly():
     return True
 
 
+# tf.math's names among the small composed ones (misc_ops)
+for _name in _misc_ops._MATH_ONLY + ["scalar_mul"]:
+    setattr(math, _name, getattr(_misc_ops, _name))
 # sorting and segments: tf.sort, tf.argsort, tf.unique, tf.unique_with_counts and
 # tf.searchsorted at the top; top_k, in_top_k, approx_max_k/min_k in tf.math and
 # tf.nn; the segment ops, bincount and confusion_matrix in tf.math only
@@ -127,7 +132,7 @@ def __dir__():
 # The implementation modules stay importable (fastgrad.math_ops), not attributes.
 for _name in ("array_ops", "math_ops", "gradient_tape", "tensor_shape", "module", "printing",
               "script_ops", "variables", "framework_ops", "sort_ops", "segment_ops", "array_manip",
-              "einsum_ops", "control_flow", "tensor_array"):
+              "einsum_ops", "control_flow", "tensor_array", "misc_ops"):
     globals().pop(_name, None)
 
 
@@ -149,4 +154,5 @@ __all__ = [
     "foldr", "TensorArray",
 ]
 # the op modules export what they define, once each
-__all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ + _manip_all if n not in __all__]
+__all__ += [n for n in _math_ops.__all__ + _array_ops.__all__ + _manip_all + _misc_ops.__all__
+            if n not in __all__]

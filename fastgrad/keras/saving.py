@@ -35,7 +35,7 @@ def serialize(obj):
 
 def _h5py():
     try:
-        import h5py  # type: ignore[import-untyped]
+        import h5py
     except ImportError:
         raise ImportError("Saving weights needs h5py: `pip install fastgrad[h5]` "
                           "(or `pip install h5py`).") from None
