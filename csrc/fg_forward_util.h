@@ -5,6 +5,7 @@
 #define FG_FORWARD_UTIL_H
 
 #include "fg_gil.h"
+#include "fg_interrupt.h"
 #include "fg_ops.h"
 
 /* TensorFlow's names for dtypes, as its messages print them */
@@ -26,14 +27,21 @@ static inline int not_allowed(const fg_opdef *d, int dtype) {
 }
 
 /* Run a kernel into out with the GIL released when the work is large;
- * on failure free out and fail the forward. */
+ * on failure free out and fail the forward. Such a kernel on Python's
+ * main thread may be cut short by Ctrl-C (fg_interrupt.h): its partial
+ * output is freed and the op fails with FG_ERR_INTERRUPTED. */
 #define RUN_KERNEL_WORK(out, work, call)                    \
     do {                                                    \
         void *tok_ = fg_gil_release_if(work);               \
+        int arm_ = tok_ ? fg_interrupt_arm() : 0;           \
         int rc_ = (call);                                   \
+        int stop_ = arm_ && fg_interrupt_stop();            \
+        fg_interrupt_disarm(arm_);                          \
         fg_gil_acquire(tok_);                               \
-        if (rc_ < 0) {                                      \
+        if (rc_ < 0 || stop_) {                             \
             fg_decref(out);                                 \
+            if (rc_ >= 0)                                   \
+                fg_error_set(FG_ERR_INTERRUPTED, "interrupted"); \
             return -1;                                      \
         }                                                   \
     } while (0)

@@ -5,6 +5,7 @@
 #define FG_HAVE_DLADDR 1
 #include "fg_glibc.h"
 #endif
+#include "fg_interrupt.h"
 #include "fg_kernels_impl.h"
 
 /* ------------------------------------------------------------------------ */
@@ -158,6 +159,7 @@ typedef struct {
     const mm_job *j;
     int64_t chunks; /* row chunks per matrix */
     int trans_a, trans_b;
+    int stop_ok; /* Ctrl-C may stop the caller's kernel (fg_interrupt.h) */
 } mm_blas_ctx;
 
 /* Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, i.e.
@@ -173,6 +175,8 @@ static void mm_blas_tasks(void *v, int64_t lo, int64_t hi)
     const int64_t es = j->es, msz = j->m * j->k, nsz = j->k * j->n, csz = j->m * j->n;
     for (int64_t t = lo; t < hi; t++) {
         int64_t bi = t / x->chunks, r0 = (t % x->chunks) * MM_BLAS_ROWS;
+        /* between panels: RUN_KERNEL drops the partial product */
+        if (x->stop_ok && fg_interrupt_pending()) return;
         int64_t r1 = r0 + MM_BLAS_ROWS < j->m ? r0 + MM_BLAS_ROWS : j->m;
         int N = (int)(r1 - r0);
         int64_t ao, bo, a_off = x->trans_a ? r0 : r0 * j->k;
@@ -198,6 +202,7 @@ static void mm_blas(const mm_job *j, int64_t nbatch, int trans_a, int trans_b)
     x.chunks = (j->m + MM_BLAS_ROWS - 1) / MM_BLAS_ROWS;
     x.trans_a = trans_a;
     x.trans_b = trans_b;
+    x.stop_ok = fg_interrupt_armed();
     double macs = (double)nbatch * (double)j->m * (double)j->n * (double)j->k;
     int nt = macs >= MM_BLAS_PARALLEL_MACS ? fg_get_num_threads() : 1;
     run_range(nt, nbatch * x.chunks, 1, mm_blas_tasks, &x);

@@ -12,6 +12,8 @@
  */
 #include "fg_parallel.h"
 
+#include "fg_interrupt.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -245,15 +247,35 @@ static void judge_region(int64_t t0, double pace, int64_t n, int64_t t1)
  * one lost time slice (a few percent of the shortest interval, well under
  * one of the longest), and a quiet machine gets its threads back at the
  * first probe that wins. */
+/* Serial: one call, except in a kernel Ctrl-C may stop (fg_interrupt.h),
+ * which runs in up to SERIAL_PIECES calls and checks between them (the
+ * same per-element results: see below). */
+#define SERIAL_PIECES 64
+
+static void serial_range(int64_t n, int64_t grain, int64_t units, int stop_ok, fg_range_fn fn,
+                         void *ctx)
+{
+    int64_t step, lo;
+    if (!stop_ok || units < 2) {
+        fn(ctx, 0, n);
+        return;
+    }
+    step = (units + SERIAL_PIECES - 1) / SERIAL_PIECES * grain;
+    for (lo = 0; lo < n && !fg_interrupt_pending(); lo += step)
+        fn(ctx, lo, n - lo > step ? lo + step : n);
+}
+
 void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *ctx)
 {
     int64_t units;
+    int stop_ok;
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     units = (n + grain - 1) / grain;
     if (nt > units) nt = (int)units;
+    stop_ok = fg_interrupt_armed();
     if (nt <= 1 || forked_child) {
-        fn(ctx, 0, n);
+        serial_range(n, grain, units, stop_ok, fn, ctx);
         return;
     }
 #ifdef _OPENMP
@@ -265,7 +287,7 @@ void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *c
         _Atomic int next = 0;
         if (t0 < atomic_load_explicit(&serial_until, memory_order_relaxed)) {
             atomic_fetch_add_explicit(&stat_serial, 1, memory_order_relaxed);
-            fn(ctx, 0, n);
+            serial_range(n, grain, units, stop_ok, fn, ctx);
             return;
         }
         if (nchunks > units) nchunks = (int)units;
@@ -276,7 +298,9 @@ void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *c
         {
             int c, caller = omp_get_thread_num() == 0;
             double best = 0;
-            while ((c = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < nchunks) {
+            /* Ctrl-C: stop claiming; RUN_KERNEL drops the partial output */
+            while (!(stop_ok && fg_interrupt_pending()) &&
+                   (c = atomic_fetch_add_explicit(&next, 1, memory_order_relaxed)) < nchunks) {
                 int64_t lo = (q * c + (c < r ? c : r)) * grain;
                 int64_t hi = lo + (q + (c < r)) * grain;
                 int64_t ts = caller ? now_ns() : 0;
@@ -292,7 +316,7 @@ void fg_parallel_range(int nt, int64_t n, int64_t grain, fg_range_fn fn, void *c
         judge_region(t0, unit_ns, n, now_ns());
     }
 #else
-    fn(ctx, 0, n);
+    serial_range(n, grain, units, stop_ok, fn, ctx);
 #endif
 }
 

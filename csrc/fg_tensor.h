@@ -109,7 +109,8 @@ int fg_same_shape(const fg_tensor *a, const fg_tensor *b);
 
 /* Error reporting: C functions return 0 on success and -1 on error, with
  * a message in a thread-local buffer. */
-enum { FG_ERR_NONE = 0, FG_ERR_INVALID = 1, FG_ERR_NOMEM = 2, FG_ERR_RUNTIME = 3 };
+/* FG_ERR_INTERRUPTED: a SIGINT stopped a kernel (see fg_interrupt.h) */
+enum { FG_ERR_NONE = 0, FG_ERR_INVALID = 1, FG_ERR_NOMEM = 2, FG_ERR_RUNTIME = 3, FG_ERR_INTERRUPTED = 4 };
 int fg_error_set(int kind, const char *fmt, ...);
 int fg_error_kind(void);
 const char *fg_error_message(void);

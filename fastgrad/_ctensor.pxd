@@ -16,6 +16,7 @@ cdef extern from "fg_tensor.h" nogil:
         FG_ERR_INVALID
         FG_ERR_NOMEM
         FG_ERR_RUNTIME
+        FG_ERR_INTERRUPTED
 
     ctypedef struct fg_buffer:
         int64_t refcnt
@@ -54,3 +55,9 @@ cdef extern from "fg_tensor.h" nogil:
     int fg_error_kind() noexcept
     const char *fg_error_message() noexcept
     void fg_error_clear() noexcept
+
+# csrc/fg_interrupt.h (Ctrl-C between a long kernel's chunks)
+cdef extern from "fg_interrupt.h" nogil:
+    int fg_interrupt_install() noexcept
+    int fg_interrupt_pending() noexcept
+    void fg_interrupt_clear() noexcept

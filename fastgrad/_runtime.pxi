@@ -16,6 +16,26 @@ cdef void _acquire_gil(void *token) noexcept nogil:
 
 fg_set_gil_hooks(_release_gil, _acquire_gil)
 
+cdef extern from "Python.h":
+    int PyErr_CheckSignals() except -1
+
+
+def _install_interrupt():
+    """Let Ctrl-C stop long kernels between chunks (csrc/fg_interrupt.h).
+
+    Only over Python's default SIGINT handler, from the main thread (the
+    one that receives KeyboardInterrupt): a program with its own handler
+    keeps exactly its behaviour. signal.signal(SIGINT, ...) later replaces
+    the C handler, which turns this off again, harmlessly."""
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return False
+    return fg_interrupt_install() == 0
+
+_INTERRUPTIBLE = _install_interrupt()
+
 
 def _install_blas():
     """Take sgemm/dgemm from SciPy's BLAS (the OpenBLAS SciPy ships)."""
@@ -45,6 +65,13 @@ cdef int raise_error() except -1:
     kind = fg_error_kind()
     msg = fg_error_message().decode("utf-8", "replace")
     fg_error_clear()
+    if kind == FG_ERR_INTERRUPTED:
+        # Ctrl-C cut a kernel short (its output is freed). Python's handler
+        # is pending too: run it now so it raises (KeyboardInterrupt) here,
+        # not at some later bytecode; raise it ourselves if it did not.
+        fg_interrupt_clear()
+        PyErr_CheckSignals()
+        raise KeyboardInterrupt
     if kind == FG_ERR_NOMEM:
         raise _errors.ResourceExhaustedError(msg)
     if kind == FG_ERR_RUNTIME:
