@@ -403,16 +403,18 @@ def test_data_dependent_everywhere_goes_eager_with_one_warning():
 
 
 @fastgrad_only
-def test_random_ops_inside_run_eagerly():
+def test_random_ops_inside_replay_fresh_draws():
+    # the op generator's state is a Variable the program reads and advances
     @tf.function
     def f(x):
         return x + tf.random.normal(())
 
     x = tf.constant(0.0)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("error")  # no "runs eagerly" fallback
         vals = {float(f(x)) for _ in range(5)}
     assert len(vals) == 5  # fresh draws on every call, as eagerly
+    assert f.experimental_get_tracing_count() == 1
 
 
 # ------------------------------------------------------------ outputs, nesting

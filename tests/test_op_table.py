@@ -240,6 +240,8 @@ NONDIFF = {
     "unravel_index", "invert_permutation",
     "max_pool_argmax",
     "rint", "truncatemod",
+    "random_key_counter", "random_philox", "random_uniform_int", "random_skip",
+    "random_categorical",
 }
 # tested where their machinery is: custom_gradient in tests/test_tape.py and test_forward.py
 ELSEWHERE = {"custom_gradient"}
