@@ -58,6 +58,12 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
     [0.0, 2.0]
     """
     from fastgrad import random as _r
+    return _dropout(x, rate, noise_shape, lambda shape, dtype: _r.uniform(shape, dtype=dtype, seed=seed))
+
+
+def _dropout(x, rate, noise_shape, sampler):
+    # TF's order of operations (nn_ops._dropout): x * (1 / (1 - rate)), times the
+    # keep mask cast to x's dtype, so the kept values have TF's bits
     x = _t(x)
     if not x.dtype.is_floating:
         raise ValueError("x has to be a floating point tensor since it's going to be scaled. Got a %s "
@@ -66,9 +72,25 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         raise ValueError("`rate` must be a scalar tensor or a float in the range [0, 1). Received: rate=%s" % rate)
     shape = list(x.shape) if noise_shape is None else [
         x.shape[i] if d is None else int(d) for i, d in enumerate(noise_shape)]
-    keep = _m.greater_equal(_r.uniform(shape, dtype=x.dtype, seed=seed), rate)
-    scale = _m.divide(_m.cast(keep, x.dtype), _m.subtract(_t(1.0, x.dtype), _m.cast(rate, x.dtype)))
-    return _m.multiply(x, scale)
+    if isinstance(rate, (int, float)):
+        scale = _t(1.0 / (1.0 - rate), x.dtype)
+    else:
+        scale = _m.divide(_t(1.0, x.dtype), _m.subtract(_t(1.0, x.dtype), _m.cast(rate, x.dtype)))
+    keep = _m.greater_equal(sampler(shape, x.dtype), _m.cast(rate, x.dtype))
+    return _m.multiply(_m.multiply(x, scale), _m.cast(keep, x.dtype))
+
+
+def stateless_dropout(x, rate, seed, rng_alg=None, noise_shape=None, name=None):
+    """``tf.nn.experimental.stateless_dropout``: dropout whose mask is
+    ``stateless_uniform(seed)``, so the same seed gives the same mask (TF's bits).
+
+    >>> import fastgrad as tf
+    >>> y = tf.nn.experimental.stateless_dropout(tf.ones([6]), 0.5, seed=[1, 2])
+    >>> sorted(set(y.numpy().tolist()))
+    [0.0, 2.0]
+    """
+    from fastgrad import random as _r
+    return _dropout(x, rate, noise_shape, lambda shape, dtype: _r.stateless_uniform(shape, seed=seed, dtype=dtype))
 
 
 def gelu(features, approximate=False, name=None):

@@ -7,6 +7,7 @@
 from fastgrad import _core, _nn_conv, _nn_misc
 from fastgrad._nn_conv import *  # noqa: F401,F403 - tf.nn's convolutions and pooling
 from fastgrad._nn_misc import *  # noqa: F401,F403 - the rest of tf.nn
+from fastgrad import _nn_experimental as experimental  # noqa: E402 - tf.nn.experimental
 from fastgrad import math_ops as _m
 from fastgrad.array_ops import transpose
 from fastgrad.errors import InvalidArgumentError

@@ -190,3 +190,14 @@ def test_global_generator_and_reset():
     assert np.array_equal(_np(c.uniform([4])), _np(g.uniform([4])))
     s = tf.random.Generator.from_non_deterministic_state()
     assert not np.array_equal(_np(s.normal([8])), _np(tf.random.Generator.from_non_deterministic_state().normal([8])))
+
+
+def test_stateless_dropout_has_tfs_bits():
+    # TF 2.21 prints exactly these (its stateless uniform, then x * 1/(1-rate) * mask)
+    import fastgrad as tf
+    x = tf.constant(np.arange(1, 9, dtype=np.float32) * 0.37)
+    got = tf.nn.experimental.stateless_dropout(x, 0.3, seed=[1, 2]).numpy().tolist()
+    assert got == [0.5285714268684387, 0.0, 1.585714340209961, 0.0, 0.0, 3.171428680419922, 0.0, 0.0]
+    got = tf.nn.experimental.stateless_dropout(tf.reshape(x, [2, 4]), 0.5, seed=[7, 3], noise_shape=[2, 1])
+    assert got.numpy().tolist() == [[0.7400000095367432, 1.4800000190734863, 2.2200000286102295,
+                                     2.9600000381469727], [0.0, 0.0, 0.0, 0.0]]
