@@ -34,22 +34,11 @@ static fg_tensor *addt(rctx *c, fg_tensor *a, fg_tensor *b) {
  * the batch dimensions and the input's own, up to the output's rank. With
  * nb = 0 broadcasting already right-aligns, so nothing changes. */
 static fg_tensor *bx(rctx *c, const fg_node *node, int nb, fg_tensor *t) {
-    if (!t || nb == 0) return t;
-    int own = t->ndim - nb, want = Y->ndim;
-    if (own >= want) return t;
-    int64_t shape[FG_MAX_NDIM];
-    if (nb + want > FG_MAX_NDIM) {
-        fg_error_set(FG_ERR_INVALID, "batched tangent rank %d exceeds %d", nb + want, FG_MAX_NDIM);
-        c->failed = 1;
-        return NULL;
-    }
-    memcpy(shape, t->shape, (size_t)nb * sizeof(int64_t));
-    for (int i = 0; i < want - own; i++) shape[nb + i] = 1;
-    memcpy(shape + nb + want - own, t->shape + nb, (size_t)own * sizeof(int64_t));
-    return reshape_to(c, t, nb + want, shape);
+    return align_tangent(c, t, nb, Y->ndim);
 }
 
-/* batch dims of a tangent + a shape, as attrs [nd, shape...] */
+/* zeros of the batch dims of tangent t + like's shape (a zero tangent
+ * that must take its place, as a concat operand) */
 static fg_tensor *zeros_batched(rctx *c, const fg_tensor *t, int nb, const fg_tensor *like) {
     if (c->failed) return NULL;
     int64_t shape[FG_MAX_NDIM];
@@ -60,7 +49,7 @@ static fg_tensor *zeros_batched(rctx *c, const fg_tensor *t, int nb, const fg_te
 
 /* ------------------------------------------------------- derived rules */
 
-/* Non-differentiable ops (backward 0) are never recorded; named in the
+/* Non-differentiable ops (no_backward) are never recorded; named in the
  * table so the JVP declarations can be generated from it. */
 int jvp_none(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     (void)node, (void)nb, (void)tin;

@@ -981,22 +981,6 @@ static fg_tensor *band(rctx *c, fg_tensor *x, int64_t lower, int64_t upper) {
 #define SET_DIAG(x, v) ap2(c, FG_OP_MATRIX_SET_DIAG, x, v)
 #define MDIAG(x) ap1(c, FG_OP_MATRIX_DIAG, x)
 
-/* a tangent with nb batch dims viewed with ones after them up to rank
- * want, so it broadcasts against unbatched primals of that rank */
-static fg_tensor *align(rctx *c, fg_tensor *t, int nb, int want) {
-    if (!t || nb == 0 || t->ndim - nb >= want) return t;
-    int own = t->ndim - nb;
-    int64_t shape[FG_MAX_NDIM];
-    if (nb + want > FG_MAX_NDIM) {
-        fg_error_set(FG_ERR_INVALID, "batched tangent rank %d exceeds %d", nb + want, FG_MAX_NDIM);
-        c->failed = 1;
-        return NULL;
-    }
-    memcpy(shape, t->shape, (size_t)nb * sizeof(int64_t));
-    for (int i = 0; i < want - own; i++) shape[nb + i] = 1;
-    memcpy(shape + nb + want - own, t->shape + nb, (size_t)own * sizeof(int64_t));
-    return reshape_to(c, t, nb + want, shape);
-}
 
 /* [..] -> [.., 1, 1]: a per-matrix scalar against its matrix */
 static fg_tensor *expand2(rctx *c, fg_tensor *t) {
@@ -1069,9 +1053,9 @@ int bwd_triangular_solve(const fg_node *node, fg_tensor *g, fg_tensor **gin, con
 int jvp_triangular_solve(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
     int lower = (int)node->attrs[0], adj = (int)node->attrs[1];
-    fg_tensor *rhs = align(c, T(1), nb, Y->ndim);
+    fg_tensor *rhs = align_tangent(c, T(1), nb, Y->ndim);
     if (T(0)) {
-        fg_tensor *da = band(c, align(c, T(0), nb, Y->ndim), lower ? -1 : 0, lower ? 0 : -1);
+        fg_tensor *da = band(c, align_tangent(c, T(0), nb, Y->ndim), lower ? -1 : 0, lower ? 0 : -1);
         fg_tensor *t = mm(c, da, Y, adj, 0);
         rhs = rhs ? SUB(rhs, t) : NEG(t);
     }
@@ -1092,9 +1076,9 @@ int bwd_matrix_solve(const fg_node *node, fg_tensor *g, fg_tensor **gin, const u
 int jvp_matrix_solve(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
     int adj = (int)node->attrs[0];
-    fg_tensor *rhs = align(c, T(1), nb, Y->ndim);
+    fg_tensor *rhs = align_tangent(c, T(1), nb, Y->ndim);
     if (T(0)) {
-        fg_tensor *t = mm(c, align(c, T(0), nb, Y->ndim), Y, adj, 0);
+        fg_tensor *t = mm(c, align_tangent(c, T(0), nb, Y->ndim), Y, adj, 0);
         rhs = rhs ? SUB(rhs, t) : NEG(t);
     }
     if (rhs) *tout = give(lusolve(c, X(0), rhs, adj));
@@ -1609,9 +1593,9 @@ int bwd_tridiagonal_solve(const fg_node *node, fg_tensor *g, fg_tensor **gin, co
 /* dX = T^-1 (dB - dT X) */
 int jvp_tridiagonal_solve(const fg_node *node, int nb, fg_tensor *const *tin, fg_tensor **tout) {
     JVP_BEGIN;
-    fg_tensor *rhs = align(c, T(1), nb, Y->ndim);
+    fg_tensor *rhs = align_tangent(c, T(1), nb, Y->ndim);
     if (T(0)) {
-        fg_tensor *t = tri_matmul(c, align(c, T(0), nb, Y->ndim), Y);
+        fg_tensor *t = tri_matmul(c, align_tangent(c, T(0), nb, Y->ndim), Y);
         rhs = rhs ? SUB(rhs, t) : NEG(t);
     }
     if (rhs) *tout = give(tri_solve(c, X(0), rhs));

@@ -124,6 +124,24 @@ static inline int rule_end(rctx *c, fg_tensor **gin, int n) {
  * forward mode no tangent */
 #define ZERO_DERIV (to ? zeros_like(c, to) : NULL)
 
+/* A tangent with nb leading batch dims viewed with ones between them and
+ * its own dims up to rank want, so that NumPy broadcasting against the
+ * unbatched primals of that rank lines up (nothing to do for nb = 0). */
+static inline fg_tensor *align_tangent(rctx *c, fg_tensor *t, int nb, int want) {
+    if (!t || nb == 0 || t->ndim - nb >= want) return t;
+    int own = t->ndim - nb;
+    int64_t shape[FG_MAX_NDIM];
+    if (nb + want > FG_MAX_NDIM) {
+        fg_error_set(FG_ERR_INVALID, "batched tangent rank %d exceeds %d", nb + want, FG_MAX_NDIM);
+        c->failed = 1;
+        return NULL;
+    }
+    memcpy(shape, t->shape, (size_t)nb * sizeof(int64_t));
+    for (int i = 0; i < want - own; i++) shape[nb + i] = 1;
+    memcpy(shape + nb + want - own, t->shape + nb, (size_t)own * sizeof(int64_t));
+    return reshape_to(c, t, nb + want, shape);
+}
+
 /* a reduction's output (or g) viewed with the reduced axes kept, so that
  * it broadcasts against the input; attrs [keepdims, mask...] */
 static inline fg_tensor *keepdims_view(rctx *c, const fg_node *node, fg_tensor *t) {

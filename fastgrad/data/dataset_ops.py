@@ -86,11 +86,13 @@ class Dataset:
 
     # ---------------------------------------------------------- the protocol
     def _elements(self):
-        """A generator of this dataset's elements, started afresh."""
-        raise NotImplementedError
+        """A generator of this dataset's elements, started afresh (each kind
+        of dataset below defines it; Dataset itself is abstract, as TF's)."""
+        raise NotImplementedError("%s does not define _elements" % type(self).__name__)
 
     def _cardinality(self):
-        raise NotImplementedError
+        """The element count, or INFINITE/UNKNOWN (defined by each kind)."""
+        raise NotImplementedError("%s does not define _cardinality" % type(self).__name__)
 
     def _indexed(self):
         """``(source, indices)`` when every element is row ``i`` of a
